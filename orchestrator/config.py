@@ -1,0 +1,151 @@
+"""Settings from the environment / `.env`, and the model catalog file.
+
+Both are built once at start-up (CLI or app factory) and passed down; nothing here is global.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, Field, ValidationError, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from orchestrator.domain import Role, TaskType
+from orchestrator.errors import CatalogError
+
+DEFAULT_CATALOG = Path(__file__).with_name("catalog.yaml")
+
+
+class FaultRates(BaseModel):
+    """Probabilities of the simulator's injected faults, per call."""
+
+    rate_limit: float = Field(default=0.0, ge=0, le=1)
+    server_error: float = Field(default=0.0, ge=0, le=1)
+    timeout: float = Field(default=0.0, ge=0, le=1)
+    malformed: float = Field(default=0.0, ge=0, le=1)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="ORCH_", env_file=".env", env_nested_delimiter="__", extra="ignore"
+    )
+
+    data_dir: Path = Path(".orchestrator")
+    database_url: str | None = None
+    catalog_path: Path = DEFAULT_CATALOG
+    log_level: str = "INFO"
+
+    # The simulator: latency multiplier (0 = instant), seed, injected fault rates.
+    sim_latency_scale: float = Field(default=1.0, ge=0)
+    sim_seed: int = 7
+    sim_faults: FaultRates = FaultRates()
+
+    call_timeout_s: float = Field(default=120.0, gt=0)
+    call_retries: int = Field(default=2, ge=0, le=10)
+    retry_backoff_s: float = Field(default=0.5, ge=0)
+
+    # DBOS: a stable id per worker process (recovery picks up this id's unfinished workflows).
+    executor_id: str = "local"
+    application_version: str = "orchestrator-1"
+    queue_poll_interval_s: float = Field(default=0.05, gt=0)
+
+    @property
+    def store_url(self) -> str:
+        """SQLAlchemy async URL of the orchestrator's own tables."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'orchestrator.db').resolve()}"
+
+    @property
+    def dbos_url(self) -> str:
+        """DBOS system database URL (sync driver)."""
+        if self.database_url:
+            return self.database_url.replace("+asyncpg", "").replace("+psycopg", "")
+        return f"sqlite:///{(self.data_dir / 'dbos.sqlite').resolve()}"
+
+    @property
+    def artifacts_dir(self) -> Path:
+        return self.data_dir / "artifacts"
+
+    @cached_property
+    def catalog(self) -> Catalog:
+        return load_catalog(self.catalog_path)
+
+
+class Price(BaseModel):
+    input_per_mtok: float = Field(ge=0)
+    output_per_mtok: float = Field(ge=0)
+
+
+class ModelInfo(BaseModel):
+    name: str
+    provider: str
+    price_provider: str | None = None
+    quality: float = Field(default=0.85, gt=0, le=1)
+    max_output_tokens: int = Field(default=4096, ge=16, le=200_000)
+    price: Price | None = None
+
+    @property
+    def pricing_provider(self) -> str:
+        return self.price_provider or self.provider
+
+
+class TaskTypePolicy(BaseModel):
+    threshold: float = Field(ge=0.5, le=1.0)
+    max_iterations: int = Field(ge=1, le=10)
+    models: list[str] = Field(min_length=1)
+
+
+class Catalog(BaseModel):
+    models: dict[str, ModelInfo]
+    task_types: dict[TaskType, TaskTypePolicy]
+    roles: dict[Role, list[str]]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _name_models(cls, data: object) -> object:
+        if isinstance(data, dict) and isinstance(data.get("models"), dict):
+            data = dict(data)
+            data["models"] = {
+                name: {"name": name, **(spec or {})} for name, spec in data["models"].items()
+            }
+        return data
+
+    @model_validator(mode="after")
+    def _check_references(self) -> Catalog:
+        missing_types = set(TaskType) - set(self.task_types)
+        if missing_types:
+            raise ValueError(f"task types without a policy: {sorted(missing_types)}")
+        for role in (Role.DECOMPOSE, Role.CRITIQUE, Role.EVALUATE):
+            if not self.roles.get(role):
+                raise ValueError(f"role {role} lists no models")
+        named = [m for p in self.task_types.values() for m in p.models]
+        named += [m for models in self.roles.values() for m in models]
+        unknown = sorted({m for m in named if m not in self.models})
+        if unknown:
+            raise ValueError(f"models used but not defined: {unknown}")
+        return self
+
+    def policy(self, task_type: TaskType) -> TaskTypePolicy:
+        return self.task_types[task_type]
+
+    def model(self, name: str) -> ModelInfo:
+        try:
+            return self.models[name]
+        except KeyError:
+            raise CatalogError(f"model {name!r} is not in the catalog") from None
+
+
+def load_catalog(path: Path) -> Catalog:
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as e:
+        raise CatalogError(f"cannot read model catalog {path}: {e.strerror}") from e
+    except yaml.YAMLError as e:
+        raise CatalogError(f"model catalog {path} is not valid YAML: {e}") from e
+    try:
+        return Catalog.model_validate(raw)
+    except ValidationError as e:
+        raise CatalogError(f"model catalog {path} is invalid: {e}") from e

@@ -1,0 +1,270 @@
+"""Domain vocabulary: closed status enums, the job spec, the plan and task records.
+
+Everything here is plain data shared by every layer; nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+MAX_DESCRIPTION_CHARS = 20_000
+
+
+class TaskType(StrEnum):
+    CODE_GENERATION = "code_generation"
+    CODE_REVIEW = "code_review"
+    COMPLEX_REASONING = "complex_reasoning"
+    CREATIVE_WRITING = "creative_writing"
+    DATA_EXTRACTION = "data_extraction"
+    SUMMARIZATION = "summarization"
+    EVALUATION = "evaluation"
+
+
+class JobStatus(StrEnum):
+    """Coarse lifecycle of a job, as the HTTP contract shows it."""
+
+    PENDING = "pending"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    def is_terminal(self) -> bool:
+        return self in TERMINAL_JOB_STATUSES
+
+
+TERMINAL_JOB_STATUSES = frozenset({JobStatus.DONE, JobStatus.FAILED, JobStatus.CANCELLED})
+
+
+class ProjectStatus(StrEnum):
+    """The outcome of a finished job (`final_status`)."""
+
+    SUCCESS = "SUCCESS"
+    PARTIAL_SUCCESS = "PARTIAL_SUCCESS"
+    BUDGET_EXHAUSTED = "BUDGET_EXHAUSTED"
+    TIMEOUT = "TIMEOUT"
+    SYSTEM_FAILURE = "SYSTEM_FAILURE"
+    CANCELLED = "CANCELLED"
+
+    @property
+    def job_status(self) -> JobStatus:
+        if self in (ProjectStatus.SUCCESS, ProjectStatus.PARTIAL_SUCCESS):
+            return JobStatus.DONE
+        if self is ProjectStatus.CANCELLED:
+            return JobStatus.CANCELLED
+        return JobStatus.FAILED
+
+    def is_success(self) -> bool:
+        return self in (ProjectStatus.SUCCESS, ProjectStatus.PARTIAL_SUCCESS)
+
+
+class TaskStatus(StrEnum):
+    PENDING = "pending"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    DEGRADED = "degraded"
+    SKIPPED = "skipped"
+
+    def is_terminal(self) -> bool:
+        return self in TERMINAL_TASK_STATUSES
+
+    def is_usable(self) -> bool:
+        """Whether dependents may build on this task's output."""
+        return self in (TaskStatus.COMPLETED, TaskStatus.DEGRADED)
+
+
+TERMINAL_TASK_STATUSES = frozenset(
+    {TaskStatus.COMPLETED, TaskStatus.FAILED, TaskStatus.DEGRADED, TaskStatus.SKIPPED}
+)
+
+
+class Role(StrEnum):
+    """Why an LLM call is made."""
+
+    DECOMPOSE = "decompose"
+    GENERATE = "generate"
+    CRITIQUE = "critique"
+    REVISE = "revise"
+    EVALUATE = "evaluate"
+
+
+class CallOutcome(StrEnum):
+    OK = "ok"
+    ERROR = "error"
+    RATE_LIMITED = "rate_limited"
+    TIMEOUT = "timeout"
+    MALFORMED = "malformed"
+
+
+class StopReason(StrEnum):
+    """Why a task loop stopped iterating."""
+
+    THRESHOLD = "threshold"
+    PLATEAU = "plateau"
+    MAX_ITERATIONS = "max_iterations"
+    BUDGET = "budget"
+    TIMEOUT = "timeout"
+    CANCELLED = "cancelled"
+    NO_MODEL = "no_model"
+
+
+class JobSpec(BaseModel):
+    """What a user asks for; the body of `POST /api/jobs` and the project YAML."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    project_description: str = Field(min_length=1, max_length=MAX_DESCRIPTION_CHARS)
+    success_criteria: str = Field(default="", max_length=MAX_DESCRIPTION_CHARS)
+    budget_usd: float = Field(default=8.0, gt=0, le=10_000)
+    time_limit_s: float = Field(default=5400, gt=0, le=7 * 24 * 3600)
+    concurrency: int = Field(default=3, ge=1, le=10)
+
+
+class PlannedTask(BaseModel):
+    """One node of the plan, as the decomposition model must produce it."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
+    type: TaskType
+    prompt: str = Field(min_length=1, max_length=MAX_DESCRIPTION_CHARS)
+    dependencies: list[str] = Field(default_factory=list)
+    acceptance_threshold: float | None = Field(default=None, ge=0.0, le=1.0)
+
+
+class Plan(BaseModel):
+    """A validated task graph: unique ids, known dependencies, no cycles."""
+
+    tasks: list[PlannedTask] = Field(min_length=1, max_length=50)
+
+    @model_validator(mode="after")
+    def _check_graph(self) -> Plan:
+        ids = [t.id for t in self.tasks]
+        duplicates = sorted({i for i in ids if ids.count(i) > 1})
+        if duplicates:
+            raise ValueError(f"duplicate task ids: {', '.join(duplicates)}")
+        known = set(ids)
+        for t in self.tasks:
+            unknown = [d for d in t.dependencies if d not in known]
+            if unknown:
+                raise ValueError(f"task {t.id} depends on unknown task(s): {', '.join(unknown)}")
+            if t.id in t.dependencies:
+                raise ValueError(f"task {t.id} depends on itself")
+        cycle = find_cycle({t.id: t.dependencies for t in self.tasks})
+        if cycle:
+            raise ValueError(f"dependency cycle: {' -> '.join(cycle)}")
+        return self
+
+
+def find_cycle(graph: dict[str, list[str]]) -> list[str] | None:
+    """Return one cycle of `graph` (node -> dependencies) as a path, or None."""
+    white, grey, black = 0, 1, 2
+    colour = dict.fromkeys(graph, white)
+    stack: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        colour[node] = grey
+        stack.append(node)
+        for dep in graph.get(node, []):
+            if colour.get(dep, black) == grey:
+                return [*stack[stack.index(dep) :], dep]
+            if colour.get(dep) == white:
+                found = visit(dep)
+                if found:
+                    return found
+        stack.pop()
+        colour[node] = black
+        return None
+
+    for node in graph:
+        if colour[node] == white:
+            found = visit(node)
+            if found:
+                return found
+    return None
+
+
+class ValidatorResult(BaseModel):
+    name: str
+    passed: bool
+    detail: str = ""
+
+
+class Evaluation(BaseModel):
+    """Structured output of an evaluation call."""
+
+    score: float = Field(ge=0.0, le=1.0)
+    reasoning: str = ""
+
+    @field_validator("score")
+    @classmethod
+    def _round(cls, v: float) -> float:
+        return round(v, 4)
+
+
+class IterationRecord(BaseModel):
+    """One pass of generate/revise → critique → validators → evaluation."""
+
+    iteration: int = Field(ge=1)
+    model: str
+    output: str
+    critique: str = ""
+    critic_model: str | None = None
+    validators: list[ValidatorResult] = Field(default_factory=list)
+    scores: list[float] = Field(default_factory=list)
+    score: float = 0.0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float = 0.0
+    latency_ms: float = 0.0
+
+
+class TaskResult(BaseModel):
+    """What a finished task hands to the scheduler and to its dependents."""
+
+    task_id: str
+    status: TaskStatus
+    score: float | None = None
+    model: str | None = None
+    output: str = ""
+    cost_usd: float = 0.0
+    iterations: int = 0
+    stop_reason: StopReason | None = None
+    reason: str = ""
+
+
+class TaskState(BaseModel):
+    """A task as stored: the plan node plus its progress."""
+
+    job_id: str
+    task_id: str
+    type: TaskType
+    prompt: str
+    dependencies: list[str] = Field(default_factory=list)
+    acceptance_threshold: float
+    status: TaskStatus = TaskStatus.PENDING
+    score: float | None = None
+    model: str | None = None
+    cost_usd: float = 0.0
+    iterations: int = 0
+    output: str = ""
+    reason: str = ""
+
+
+class JobRecord(BaseModel):
+    """A job as stored."""
+
+    job_id: str
+    spec: JobSpec
+    status: JobStatus = JobStatus.PENDING
+    final_status: ProjectStatus | None = None
+    total_cost: float = 0.0
+    created_at: float
+    updated_at: float
+    task_count: int = 0
+    simulated: bool = False
+    attempt: int = 0
+    error: str = ""

@@ -1,0 +1,122 @@
+"""One exception tree for the whole orchestrator.
+
+    OrchestratorError
+     ├── InvalidInput            bad spec, bad YAML, bad argument (a caller mistake; HTTP 4xx)
+     ├── JobNotFound             unknown job id (HTTP 404)
+     ├── TaskNotFound            unknown task id (HTTP 404)
+     ├── JobConflict             the job's state forbids the action (HTTP 409)
+     ├── BudgetExceeded          a call's worst-case cost does not fit the remaining budget
+     ├── PlanInvalid             decomposition output failed validation
+     ├── CatalogError            the model catalog file is unreadable or inconsistent
+     └── ProviderError           an LLM call failed (carries provider and model)
+          ├── RateLimited        429; `retry_after` seconds when the provider said
+          ├── ProviderUnavailable 5xx or connection failure
+          ├── ProviderTimeout    no answer within the call's time limit
+          ├── AuthFailed         401/403: the key is wrong or lacks access
+          ├── ModelNotFound      404: the provider does not serve this model
+          └── MalformedOutput    the answer could not be parsed or validated
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AuthFailed",
+    "BudgetExceeded",
+    "CatalogError",
+    "InvalidInput",
+    "JobConflict",
+    "JobNotFound",
+    "MalformedOutput",
+    "ModelNotFound",
+    "OrchestratorError",
+    "PlanInvalid",
+    "ProviderError",
+    "ProviderTimeout",
+    "ProviderUnavailable",
+    "RateLimited",
+    "TaskNotFound",
+]
+
+
+class OrchestratorError(Exception):
+    """Base of every error the orchestrator raises on purpose."""
+
+
+class InvalidInput(OrchestratorError):
+    pass
+
+
+class JobNotFound(OrchestratorError):
+    def __init__(self, job_id: str) -> None:
+        super().__init__(f"job {job_id!r} not found")
+        self.job_id = job_id
+
+
+class TaskNotFound(OrchestratorError):
+    def __init__(self, job_id: str, task_id: str) -> None:
+        super().__init__(f"task {task_id!r} not found in job {job_id!r}")
+        self.job_id = job_id
+        self.task_id = task_id
+
+
+class JobConflict(OrchestratorError):
+    def __init__(self, job_id: str, reason: str) -> None:
+        super().__init__(f"job {job_id!r}: {reason}")
+        self.job_id = job_id
+        self.reason = reason
+
+
+class BudgetExceeded(OrchestratorError):
+    def __init__(self, needed: float, available: float) -> None:
+        super().__init__(f"a call needs up to ${needed:.6f} but only ${available:.6f} is left")
+        self.needed = needed
+        self.available = available
+
+
+class PlanInvalid(OrchestratorError):
+    pass
+
+
+class CatalogError(OrchestratorError):
+    pass
+
+
+class ProviderError(OrchestratorError):
+    """An LLM call failed. `retryable` says whether trying again may help."""
+
+    retryable = False
+
+    def __init__(self, message: str, *, provider: str = "", model: str = "") -> None:
+        super().__init__(message)
+        self.provider = provider
+        self.model = model
+
+
+class RateLimited(ProviderError):
+    retryable = True
+
+    def __init__(
+        self, message: str, *, provider: str = "", model: str = "", retry_after: float | None = None
+    ) -> None:
+        super().__init__(message, provider=provider, model=model)
+        self.retry_after = retry_after
+
+
+class ProviderUnavailable(ProviderError):
+    retryable = True
+
+
+class ProviderTimeout(ProviderError):
+    retryable = True
+
+
+class AuthFailed(ProviderError):
+    pass
+
+
+class ModelNotFound(ProviderError):
+    pass
+
+
+class MalformedOutput(ProviderError):
+    retryable = True
