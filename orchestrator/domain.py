@@ -268,3 +268,31 @@ class JobRecord(BaseModel):
     simulated: bool = False
     attempt: int = 0
     error: str = ""
+
+
+class CallRecord(BaseModel):
+    """One attempt at one LLM call, as recorded in `llm_calls`.
+
+    A logical call is keyed by (job_id, task_id, iteration, role, slot); `attempt` counts
+    retries and fallbacks within it. A successful record with the same key and
+    `request_hash` is reused instead of paying for the call again.
+    """
+
+    job_id: str
+    task_id: str = ""
+    iteration: int = 0
+    role: Role
+    slot: int = 0
+    attempt: int = 0
+    model: str
+    provider: str
+    simulated: bool = False
+    request_hash: str
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float = 0.0
+    latency_ms: float = 0.0
+    outcome: CallOutcome
+    error: str = ""
+    response_text: str = ""
+    created_at: float
