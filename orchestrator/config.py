@@ -26,6 +26,13 @@ class FaultRates(BaseModel):
     timeout: float = Field(default=0.0, ge=0, le=1)
     malformed: float = Field(default=0.0, ge=0, le=1)
 
+    @model_validator(mode="after")
+    def _at_most_one(self) -> FaultRates:
+        total = self.rate_limit + self.server_error + self.timeout + self.malformed
+        if total > 1:
+            raise ValueError(f"fault rates add up to {total:g}; at most 1 is possible")
+        return self
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
@@ -41,6 +48,8 @@ class Settings(BaseSettings):
     sim_latency_scale: float = Field(default=1.0, ge=0)
     sim_seed: int = 7
     sim_faults: FaultRates = FaultRates()
+    # Append one line per simulated call as it starts (a stand-in for a provider's usage log).
+    sim_billing_log: Path | None = None
 
     call_timeout_s: float = Field(default=120.0, gt=0)
     call_retries: int = Field(default=2, ge=0, le=10)
