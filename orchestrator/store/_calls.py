@@ -1,0 +1,97 @@
+"""Recorded LLM calls: the source of telemetry, of spend, and of "never pay twice"."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sqlalchemy import RowMapping, func, select
+from sqlalchemy.exc import IntegrityError
+
+from orchestrator.domain import CallOutcome, CallRecord, Role
+from orchestrator.store._base import StoreBase, to_money
+from orchestrator.store.tables import llm_calls
+
+_ATTEMPT_KEY = ["job_id", "task_id", "iteration", "role", "slot", "attempt"]
+
+
+def call_from_row(row: RowMapping) -> CallRecord:
+    values = {k: v for k, v in row.items() if k != "id"}
+    values["cost_usd"] = float(values["cost_usd"])
+    return CallRecord.model_validate(values)
+
+
+class CallsRepo(StoreBase):
+    async def record_call(self, call: CallRecord) -> None:
+        """Record one attempt. A second record of the same attempt keeps the first, silently:
+        a step that ran again after a crash must not fail, nor overwrite what was paid for."""
+        values = {
+            **call.model_dump(mode="json", exclude={"cost_usd"}),
+            "cost_usd": to_money(call.cost_usd),
+        }
+        stmt = (
+            self._insert(llm_calls)
+            .values(values)
+            .on_conflict_do_nothing(index_elements=_ATTEMPT_KEY)
+        )
+        try:
+            async with self._engine.begin() as conn:
+                await conn.execute(stmt)
+        except IntegrityError:
+            # The only constraint left is the job's foreign key: say which job is missing.
+            async with self._engine.connect() as conn:
+                await self._require_job(conn, call.job_id)
+            raise
+
+    async def find_ok_call(
+        self,
+        *,
+        job_id: str,
+        task_id: str,
+        iteration: int,
+        role: Role,
+        slot: int,
+        request_hash: str,
+    ) -> CallRecord | None:
+        """A successful attempt of this logical call with the same request, if one is stored."""
+        query = (
+            select(llm_calls)
+            .where(
+                llm_calls.c.job_id == job_id,
+                llm_calls.c.task_id == task_id,
+                llm_calls.c.iteration == iteration,
+                llm_calls.c.role == role.value,
+                llm_calls.c.slot == slot,
+                llm_calls.c.request_hash == request_hash,
+                llm_calls.c.outcome == CallOutcome.OK.value,
+            )
+            .order_by(llm_calls.c.attempt)
+            .limit(1)
+        )
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(query)).first()
+        return None if row is None else call_from_row(row._mapping)
+
+    async def list_calls(
+        self, *, job_id: str | None = None, model: str | None = None
+    ) -> list[CallRecord]:
+        """Calls in the order they were recorded, optionally of one job and/or one model."""
+        query = select(llm_calls).order_by(llm_calls.c.id)
+        if job_id is not None:
+            query = query.where(llm_calls.c.job_id == job_id)
+        if model is not None:
+            query = query.where(llm_calls.c.model == model)
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return [call_from_row(r._mapping) for r in rows]
+
+    async def job_spend(self, job_id: str) -> Decimal:
+        """The exact sum of what every recorded call of the job cost (0 if none)."""
+        where = llm_calls.c.job_id == job_id
+        async with self._engine.connect() as conn:
+            if self.dialect == "postgresql":
+                total = await conn.execute(select(func.sum(llm_calls.c.cost_usd)).where(where))
+                return to_money(total.scalar_one() or Decimal(0))
+            # SQLite keeps NUMERIC as binary floating point, and its SUM adds floats: read
+            # each value back as the 10-place decimal it was written as, and add those.
+            costs = (await conn.execute(select(llm_calls.c.cost_usd).where(where))).scalars()
+            return to_money(sum(costs, Decimal(0)))

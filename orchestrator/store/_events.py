@@ -1,0 +1,86 @@
+"""Job events with per-job ids that increase by one, with no gap, whoever writes them.
+
+The id counter lives in `jobs.last_event_id`. Appending moves it forward with an
+UPDATE ... RETURNING in the same transaction as the inserts: on PostgreSQL the row lock
+holds other writers of the job until the commit, on SQLite the database write lock does.
+So ids become visible in order too: a reader that saw id N never later finds a new N-1.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+from sqlalchemy import insert, select, update
+
+from orchestrator.errors import JobNotFound
+from orchestrator.events import JobEvent, StoredEvent, job_event_adapter
+from orchestrator.store._base import StoreBase
+from orchestrator.store.tables import events as event_table
+from orchestrator.store.tables import jobs
+
+
+class EventsRepo(StoreBase):
+    async def append_events(self, job_id: str, events: Sequence[JobEvent]) -> list[StoredEvent]:
+        """Store events in one transaction with the job's next consecutive ids."""
+        if not events:
+            return []
+        count = len(events)
+        bump = (
+            update(jobs)
+            .where(jobs.c.job_id == job_id)
+            .values(last_event_id=jobs.c.last_event_id + count)
+            .returning(jobs.c.last_event_id)
+        )
+        # Events without their own `ts` (task, done) are stamped with the time they are stored.
+        now = time.time()
+        async with self._engine.begin() as conn:
+            last = (await conn.execute(bump)).scalar_one_or_none()
+            if last is None:
+                raise JobNotFound(job_id)
+            first = last - count + 1
+            rows = [
+                {
+                    "job_id": job_id,
+                    "id": first + offset,
+                    "ts": _stamp(event, now),
+                    "type": event.type,
+                    "data": event.model_dump_json(),
+                }
+                for offset, event in enumerate(events)
+            ]
+            await conn.execute(insert(event_table), rows)
+        return [
+            StoredEvent(job_id=job_id, id=first + offset, event=event)
+            for offset, event in enumerate(events)
+        ]
+
+    async def read_events(
+        self, job_id: str, *, after: int = 0, limit: int = 1000
+    ) -> list[StoredEvent]:
+        """Events with id > `after`, oldest first, at most `limit` of them."""
+        query = (
+            select(event_table.c.id, event_table.c.data)
+            .where(event_table.c.job_id == job_id, event_table.c.id > after)
+            .order_by(event_table.c.id)
+            .limit(limit)
+        )
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return [
+            StoredEvent(job_id=job_id, id=row.id, event=job_event_adapter.validate_json(row.data))
+            for row in rows
+        ]
+
+    async def last_event_id(self, job_id: str) -> int:
+        query = select(jobs.c.last_event_id).where(jobs.c.job_id == job_id)
+        async with self._engine.connect() as conn:
+            last = (await conn.execute(query)).scalar_one_or_none()
+        if last is None:
+            raise JobNotFound(job_id)
+        return int(last)
+
+
+def _stamp(event: JobEvent, now: float) -> float:
+    ts = getattr(event, "ts", None)
+    return now if ts is None else float(ts)

@@ -1,0 +1,213 @@
+"""Jobs: create, read, list, status and field updates, delete with every child row."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import ColumnElement, RowMapping, Select, delete, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from orchestrator.domain import JobRecord, JobSpec, JobStatus, ProjectStatus
+from orchestrator.errors import InvalidInput, JobConflict, JobNotFound
+from orchestrator.store._base import StoreBase, to_money
+from orchestrator.store.tables import CHILD_TABLES, JOB_ID, jobs
+
+MAX_PAGE = 1000
+
+
+def job_from_row(row: RowMapping) -> JobRecord:
+    spec = JobSpec(
+        project_description=row["project_description"],
+        success_criteria=row["success_criteria"],
+        budget_usd=float(row["budget_usd"]),
+        time_limit_s=row["time_limit_s"],
+        concurrency=row["concurrency"],
+    )
+    final = row["final_status"]
+    return JobRecord(
+        job_id=row["job_id"],
+        spec=spec,
+        status=JobStatus(row["status"]),
+        final_status=ProjectStatus(final) if final is not None else None,
+        total_cost=float(row["total_cost"]),
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        task_count=row["task_count"],
+        simulated=row["simulated"],
+        attempt=row["attempt"],
+        error=row["error"],
+    )
+
+
+def list_filter(status: JobStatus | None, q: str | None) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if status is not None:
+        conditions.append(jobs.c.status == status.value)
+    if q:
+        # lower(description) LIKE lower('%q%') on both dialects; autoescape keeps % and _ literal.
+        conditions.append(jobs.c.project_description.icontains(q, autoescape=True))
+    return conditions
+
+
+def list_query(status: JobStatus | None = None, q: str | None = None) -> Select[Any]:
+    """The page query of list_jobs, newest first (job_id breaks ties so pages are stable)."""
+    return (
+        select(jobs)
+        .where(*list_filter(status, q))
+        .order_by(jobs.c.created_at.desc(), jobs.c.job_id.desc())
+    )
+
+
+class JobsRepo(StoreBase):
+    async def create_job(
+        self, *, job_id: str, spec: JobSpec, simulated: bool, now: float
+    ) -> JobRecord:
+        if not 0 < len(job_id) <= JOB_ID:
+            raise InvalidInput(f"job id must have 1 to {JOB_ID} characters: {job_id!r}")
+        record = JobRecord(
+            job_id=job_id, spec=spec, created_at=now, updated_at=now, simulated=simulated
+        )
+        values = {
+            "job_id": job_id,
+            "project_description": spec.project_description,
+            "success_criteria": spec.success_criteria,
+            "budget_usd": to_money(spec.budget_usd),
+            "time_limit_s": spec.time_limit_s,
+            "concurrency": spec.concurrency,
+            "status": record.status.value,
+            "final_status": None,
+            "total_cost": to_money(0.0),
+            "created_at": now,
+            "updated_at": now,
+            "task_count": 0,
+            "simulated": simulated,
+            "attempt": 0,
+            "error": "",
+            "last_event_id": 0,
+        }
+        try:
+            async with self._engine.begin() as conn:
+                await conn.execute(insert(jobs).values(values))
+        except IntegrityError as e:
+            raise JobConflict(job_id, "a job with this id already exists") from e
+        return record
+
+    async def get_job(self, job_id: str) -> JobRecord:
+        async with self._engine.connect() as conn:
+            return await self._get_job(conn, job_id)
+
+    async def _get_job(self, conn: AsyncConnection, job_id: str) -> JobRecord:
+        row = (await conn.execute(select(jobs).where(jobs.c.job_id == job_id))).first()
+        if row is None:
+            raise JobNotFound(job_id)
+        return job_from_row(row._mapping)
+
+    async def list_jobs(
+        self,
+        *,
+        status: JobStatus | None = None,
+        q: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> tuple[list[JobRecord], int]:
+        """One page of jobs, newest first, and the number of jobs matching the filter."""
+        if not 0 <= limit <= MAX_PAGE or offset < 0:
+            raise InvalidInput(f"limit must be 0..{MAX_PAGE} and offset >= 0")
+        count = select(func.count()).select_from(jobs).where(*list_filter(status, q))
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(list_query(status, q).limit(limit).offset(offset))).all()
+            total = (await conn.execute(count)).scalar_one()
+        return [job_from_row(r._mapping) for r in rows], total
+
+    async def set_job_status(
+        self,
+        job_id: str,
+        *,
+        status: JobStatus,
+        final_status: ProjectStatus | None = None,
+        error: str = "",
+        now: float,
+    ) -> bool:
+        """Set status, final status and error together; True when any of them changed."""
+        final = final_status.value if final_status is not None else None
+        stmt = (
+            update(jobs)
+            .where(
+                jobs.c.job_id == job_id,
+                or_(
+                    jobs.c.status != status.value,
+                    jobs.c.final_status.is_distinct_from(final),
+                    jobs.c.error != error,
+                ),
+            )
+            .values(status=status.value, final_status=final, error=error, updated_at=now)
+        )
+        async with self._engine.begin() as conn:
+            if (await conn.execute(stmt)).rowcount:
+                return True
+            await self._require_job(conn, job_id)
+        return False
+
+    async def set_job_fields(
+        self,
+        job_id: str,
+        *,
+        total_cost: float | None = None,
+        task_count: int | None = None,
+        budget_usd: float | None = None,
+        time_limit_s: float | None = None,
+        now: float,
+    ) -> None:
+        """Update the given fields (None leaves a field as it is)."""
+        values: dict[str, object] = {"updated_at": now}
+        if total_cost is not None:
+            values["total_cost"] = to_money(total_cost)
+        if task_count is not None:
+            values["task_count"] = task_count
+        if budget_usd is not None:
+            values["budget_usd"] = to_money(budget_usd)
+        if time_limit_s is not None:
+            values["time_limit_s"] = time_limit_s
+        async with self._engine.begin() as conn:
+            if budget_usd is not None or time_limit_s is not None:
+                _check_limits((await self._get_job(conn, job_id)).spec, budget_usd, time_limit_s)
+            result = await conn.execute(update(jobs).where(jobs.c.job_id == job_id).values(values))
+            if not result.rowcount:
+                raise JobNotFound(job_id)
+
+    async def bump_attempt(self, job_id: str, *, now: float) -> int:
+        """Count one more run of the job (a resume or a recovery); returns the new number."""
+        stmt = (
+            update(jobs)
+            .where(jobs.c.job_id == job_id)
+            .values(attempt=jobs.c.attempt + 1, updated_at=now)
+            .returning(jobs.c.attempt)
+        )
+        async with self._engine.begin() as conn:
+            attempt = (await conn.execute(stmt)).scalar_one_or_none()
+        if attempt is None:
+            raise JobNotFound(job_id)
+        return int(attempt)
+
+    async def delete_job(self, job_id: str) -> None:
+        """Delete the job and all its rows in one transaction."""
+        async with self._engine.begin() as conn:
+            await self._lock_job(conn, job_id)
+            for table in CHILD_TABLES:
+                await conn.execute(delete(table).where(table.c.job_id == job_id))
+            await conn.execute(delete(jobs).where(jobs.c.job_id == job_id))
+
+
+def _check_limits(spec: JobSpec, budget_usd: float | None, time_limit_s: float | None) -> None:
+    """New limits must still make a valid JobSpec (budget > 0, time limit > 0, the caps)."""
+    changed = spec.model_dump()
+    if budget_usd is not None:
+        changed["budget_usd"] = budget_usd
+    if time_limit_s is not None:
+        changed["time_limit_s"] = time_limit_s
+    try:
+        JobSpec.model_validate(changed)
+    except ValidationError as e:
+        raise InvalidInput(f"invalid job limits: {e}") from e

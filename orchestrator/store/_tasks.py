@@ -1,0 +1,205 @@
+"""Tasks of a job's plan, and the iterations of each task."""
+
+from __future__ import annotations
+
+import time
+
+from sqlalchemy import RowMapping, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from orchestrator.domain import IterationRecord, TaskState, TaskStatus, TaskType, ValidatorResult
+from orchestrator.errors import InvalidInput, TaskNotFound
+from orchestrator.store._base import StoreBase, to_money
+from orchestrator.store.tables import iterations as iteration_table
+from orchestrator.store.tables import jobs
+from orchestrator.store.tables import tasks as task_table
+
+_KEEP_ON_RESUME = (TaskStatus.COMPLETED.value, TaskStatus.DEGRADED.value)
+
+
+def task_from_row(row: RowMapping) -> TaskState:
+    return TaskState(
+        job_id=row["job_id"],
+        task_id=row["task_id"],
+        type=TaskType(row["type"]),
+        prompt=row["prompt"],
+        dependencies=row["dependencies"],
+        acceptance_threshold=row["acceptance_threshold"],
+        status=TaskStatus(row["status"]),
+        score=row["score"],
+        model=row["model"],
+        cost_usd=float(row["cost_usd"]),
+        iterations=row["iterations"],
+        output=row["output"],
+        reason=row["reason"],
+    )
+
+
+def iteration_from_row(row: RowMapping) -> IterationRecord:
+    return IterationRecord(
+        iteration=row["iteration"],
+        model=row["model"],
+        output=row["output"],
+        critique=row["critique"],
+        critic_model=row["critic_model"],
+        validators=[ValidatorResult.model_validate(v) for v in row["validators"]],
+        scores=row["scores"],
+        score=row["score"],
+        input_tokens=row["input_tokens"],
+        output_tokens=row["output_tokens"],
+        cost_usd=float(row["cost_usd"]),
+        latency_ms=row["latency_ms"],
+    )
+
+
+class TasksRepo(StoreBase):
+    async def save_plan(
+        self, job_id: str, tasks: list[TaskState], *, now: float | None = None
+    ) -> bool:
+        """Store the job's plan once. False (and nothing changed) if it already has tasks."""
+        if not tasks:
+            raise InvalidInput("a plan has at least one task")
+        strangers = sorted({t.job_id for t in tasks} - {job_id})
+        if strangers:
+            raise InvalidInput(f"tasks of job(s) {', '.join(strangers)} in the plan of {job_id}")
+        stamp = time.time() if now is None else now
+        rows = [
+            {
+                **t.model_dump(mode="json", exclude={"cost_usd"}),
+                "cost_usd": to_money(t.cost_usd),
+                "position": position,
+                "updated_at": stamp,
+            }
+            for position, t in enumerate(tasks)
+        ]
+        async with self._engine.begin() as conn:
+            # Locked first: two concurrent callers cannot both see "no tasks yet".
+            await self._lock_job(conn, job_id)
+            count = (
+                select(func.count()).select_from(task_table).where(task_table.c.job_id == job_id)
+            )
+            if (await conn.execute(count)).scalar_one():
+                return False
+            await conn.execute(task_table.insert(), rows)
+            await conn.execute(
+                update(jobs).where(jobs.c.job_id == job_id).values(task_count=len(rows))
+            )
+        return True
+
+    async def list_tasks(self, job_id: str) -> list[TaskState]:
+        """The job's tasks in plan order ([] for an unknown job or one not planned yet)."""
+        query = (
+            select(task_table).where(task_table.c.job_id == job_id).order_by(task_table.c.position)
+        )
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return [task_from_row(r._mapping) for r in rows]
+
+    async def get_task(self, job_id: str, task_id: str) -> TaskState:
+        query = select(task_table).where(
+            task_table.c.job_id == job_id, task_table.c.task_id == task_id
+        )
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(query)).first()
+        if row is None:
+            raise TaskNotFound(job_id, task_id)
+        return task_from_row(row._mapping)
+
+    async def update_task(
+        self,
+        job_id: str,
+        task_id: str,
+        *,
+        status: TaskStatus,
+        score: float | None = None,
+        model: str | None = None,
+        cost_usd: float | None = None,
+        iterations: int | None = None,
+        output: str | None = None,
+        reason: str | None = None,
+        now: float,
+    ) -> TaskState | None:
+        """Set the given fields (None leaves one as it is).
+
+        Returns the new state when any field changed, None when the row already held
+        exactly these values, so callers emit a task event only on a real change.
+        """
+        given: dict[str, object] = {
+            "status": status.value,
+            "score": score,
+            "model": model,
+            "cost_usd": None if cost_usd is None else to_money(cost_usd),
+            "iterations": iterations,
+            "output": output,
+            "reason": reason,
+        }
+        changes = {k: v for k, v in given.items() if v is not None}
+        # One statement decides and writes, so concurrent writers cannot both "change" it.
+        stmt = (
+            update(task_table)
+            .where(
+                task_table.c.job_id == job_id,
+                task_table.c.task_id == task_id,
+                or_(*(task_table.c[k].is_distinct_from(v) for k, v in changes.items())),
+            )
+            .values({**changes, "updated_at": now})
+            .returning(*task_table.c)
+        )
+        async with self._engine.begin() as conn:
+            row = (await conn.execute(stmt)).first()
+            if row is not None:
+                return task_from_row(row._mapping)
+            exists = select(task_table.c.task_id).where(
+                task_table.c.job_id == job_id, task_table.c.task_id == task_id
+            )
+            if (await conn.execute(exists)).first() is None:
+                raise TaskNotFound(job_id, task_id)
+        return None
+
+    async def reset_unfinished_tasks(self, job_id: str, *, now: float) -> list[str]:
+        """Put every task that is not completed or degraded back to pending (for a resume).
+
+        Returns the ids of the tasks that changed, in plan order.
+        """
+        stmt = (
+            update(task_table)
+            .where(
+                task_table.c.job_id == job_id,
+                task_table.c.status.not_in(_KEEP_ON_RESUME),
+                or_(task_table.c.status != TaskStatus.PENDING.value, task_table.c.reason != ""),
+            )
+            .values(status=TaskStatus.PENDING.value, reason="", updated_at=now)
+            .returning(task_table.c.task_id, task_table.c.position)
+        )
+        async with self._engine.begin() as conn:
+            rows = (await conn.execute(stmt)).all()
+        return [task_id for task_id, _ in sorted(rows, key=lambda r: r.position)]
+
+    async def save_iteration(self, job_id: str, task_id: str, record: IterationRecord) -> bool:
+        """Insert one iteration; if it is already stored, change nothing and return False."""
+        values = {
+            **record.model_dump(mode="json", exclude={"cost_usd"}),
+            "cost_usd": to_money(record.cost_usd),
+            "job_id": job_id,
+            "task_id": task_id,
+        }
+        stmt = (
+            self._insert(iteration_table)
+            .values(values)
+            .on_conflict_do_nothing(index_elements=["job_id", "task_id", "iteration"])
+        )
+        try:
+            async with self._engine.begin() as conn:
+                return bool((await conn.execute(stmt)).rowcount)
+        except IntegrityError as e:  # the foreign key: no such task
+            raise TaskNotFound(job_id, task_id) from e
+
+    async def list_iterations(self, job_id: str, task_id: str) -> list[IterationRecord]:
+        query = (
+            select(iteration_table)
+            .where(iteration_table.c.job_id == job_id, iteration_table.c.task_id == task_id)
+            .order_by(iteration_table.c.iteration)
+        )
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return [iteration_from_row(r._mapping) for r in rows]

@@ -1,0 +1,40 @@
+"""`Store`: the orchestrator's tables behind one async API, on SQLite or PostgreSQL."""
+
+from __future__ import annotations
+
+from orchestrator.store._artifacts import ArtifactsRepo
+from orchestrator.store._calls import CallsRepo
+from orchestrator.store._engine import async_url, create_engine, upgrade_to_head
+from orchestrator.store._events import EventsRepo
+from orchestrator.store._jobs import JobsRepo
+from orchestrator.store._tasks import TasksRepo
+
+
+class Store(JobsRepo, TasksRepo, EventsRepo, CallsRepo, ArtifactsRepo):
+    """Jobs, tasks, iterations, events, LLM calls and artifacts.
+
+    Open with `await Store.open(url)`, close with `await store.close()`. One Store holds
+    one connection pool; several processes may open the same database at once.
+    """
+
+    @classmethod
+    async def open(cls, url: str, *, migrate: bool = True) -> Store:
+        """Connect to `url` (sqlite:///path or postgresql://...; the async driver is chosen
+        here) and, unless `migrate` is False, bring the schema to the newest revision."""
+        engine = create_engine(async_url(url))
+        try:
+            if migrate:
+                await upgrade_to_head(engine)
+        except BaseException:
+            await engine.dispose()
+            raise
+        return cls(engine)
+
+    async def close(self) -> None:
+        await self._engine.dispose()
+
+    async def __aenter__(self) -> Store:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()

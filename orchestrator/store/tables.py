@@ -1,0 +1,181 @@
+"""The store's tables, in portable SQLAlchemy Core (SQLite and PostgreSQL).
+
+The hand-written migration `migrations/versions/0001_initial.py` must create exactly this;
+a test compares them. Enums are kept as plain strings (no PostgreSQL enum types) so a new
+status never needs a type migration. Money is `Numeric(20, 10)` so sums are exact.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Double,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    Numeric,
+    String,
+    Table,
+    Text,
+)
+
+# Deterministic constraint names, so migrations can refer to them on every dialect.
+metadata = MetaData(
+    naming_convention={
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+JOB_ID = 8  # the API hands out 8-character ids
+TASK_ID = 64  # PlannedTask.id max length
+MODEL = 128
+SHORT = 32  # statuses, roles, outcomes, event types
+PATH = 1024
+
+
+def money() -> Numeric[Decimal]:
+    return Numeric(20, 10)
+
+
+def _job_fk() -> ForeignKey:
+    # Cascade is a safety net only: Store.delete_job deletes every child row itself.
+    return ForeignKey("jobs.job_id", ondelete="CASCADE")
+
+
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("job_id", String(JOB_ID), primary_key=True),
+    Column("project_description", Text, nullable=False),
+    Column("success_criteria", Text, nullable=False),
+    Column("budget_usd", money(), nullable=False),
+    Column("time_limit_s", Double, nullable=False),
+    Column("concurrency", Integer, nullable=False),
+    Column("status", String(SHORT), nullable=False),
+    Column("final_status", String(SHORT), nullable=True),
+    Column("total_cost", money(), nullable=False),
+    Column("created_at", Double, nullable=False),
+    Column("updated_at", Double, nullable=False),
+    Column("task_count", Integer, nullable=False),
+    Column("simulated", Boolean, nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("error", Text, nullable=False),
+    Column("last_event_id", Integer, nullable=False),
+    # The job list's order is (created_at, job_id) descending; these serve it without a
+    # sort, unfiltered and filtered by status.
+    Index("ix_jobs_created_at", "created_at", "job_id"),
+    Index("ix_jobs_status_created_at", "status", "created_at", "job_id"),
+)
+
+tasks = Table(
+    "tasks",
+    metadata,
+    Column("job_id", String(JOB_ID), _job_fk(), primary_key=True),
+    Column("task_id", String(TASK_ID), primary_key=True),
+    # The plan's order, so list_tasks returns tasks as they were planned.
+    Column("position", Integer, nullable=False),
+    Column("type", String(SHORT), nullable=False),
+    Column("prompt", Text, nullable=False),
+    Column("dependencies", JSON, nullable=False),
+    Column("acceptance_threshold", Double, nullable=False),
+    Column("status", String(SHORT), nullable=False),
+    Column("score", Double, nullable=True),
+    Column("model", String(MODEL), nullable=True),
+    Column("cost_usd", money(), nullable=False),
+    Column("iterations", Integer, nullable=False),
+    Column("output", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("updated_at", Double, nullable=False),
+)
+
+iterations = Table(
+    "iterations",
+    metadata,
+    Column("job_id", String(JOB_ID), primary_key=True),
+    Column("task_id", String(TASK_ID), primary_key=True),
+    Column("iteration", Integer, primary_key=True, autoincrement=False),
+    Column("model", String(MODEL), nullable=False),
+    Column("output", Text, nullable=False),
+    Column("critique", Text, nullable=False),
+    Column("critic_model", String(MODEL), nullable=True),
+    Column("validators", JSON, nullable=False),
+    Column("scores", JSON, nullable=False),
+    Column("score", Double, nullable=False),
+    Column("input_tokens", Integer, nullable=False),
+    Column("output_tokens", Integer, nullable=False),
+    Column("cost_usd", money(), nullable=False),
+    Column("latency_ms", Double, nullable=False),
+    ForeignKeyConstraint(
+        ["job_id", "task_id"],
+        ["tasks.job_id", "tasks.task_id"],
+        ondelete="CASCADE",
+    ),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("job_id", String(JOB_ID), _job_fk(), primary_key=True),
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("ts", Double, nullable=False),
+    Column("type", String(SHORT), nullable=False),
+    Column("data", Text, nullable=False),
+)
+
+llm_calls = Table(
+    "llm_calls",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("job_id", String(JOB_ID), _job_fk(), nullable=False),
+    Column("task_id", String(TASK_ID), nullable=False),
+    Column("iteration", Integer, nullable=False),
+    Column("role", String(SHORT), nullable=False),
+    Column("slot", Integer, nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("model", String(MODEL), nullable=False),
+    Column("provider", String(MODEL), nullable=False),
+    Column("simulated", Boolean, nullable=False),
+    Column("request_hash", String(128), nullable=False),
+    Column("input_tokens", Integer, nullable=False),
+    Column("output_tokens", Integer, nullable=False),
+    Column("cost_usd", money(), nullable=False),
+    Column("latency_ms", Double, nullable=False),
+    Column("outcome", String(SHORT), nullable=False),
+    Column("error", Text, nullable=False),
+    Column("response_text", Text, nullable=False),
+    Column("created_at", Double, nullable=False),
+    # One row per attempt of a logical call: a re-run step cannot record it twice. Its
+    # leading column also serves "calls of a job", so there is no separate job_id index.
+    Index(
+        "uq_llm_calls_attempt",
+        "job_id",
+        "task_id",
+        "iteration",
+        "role",
+        "slot",
+        "attempt",
+        unique=True,
+    ),
+    Index("ix_llm_calls_model", "model"),
+)
+
+artifacts = Table(
+    "artifacts",
+    metadata,
+    Column("job_id", String(JOB_ID), _job_fk(), primary_key=True),
+    Column("path", String(PATH), primary_key=True),
+    Column("size", Integer, nullable=False),
+    Column("content", LargeBinary, nullable=False),
+    Column("created_at", Double, nullable=False),
+)
+
+# Children first: the order delete_job removes rows in.
+CHILD_TABLES = (iterations, tasks, events, llm_calls, artifacts)

@@ -1,0 +1,553 @@
+"""The store against real databases: a SQLite file, and PostgreSQL (marked `postgres`)."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import Connection, func, select
+from sqlalchemy.ext.asyncio import create_async_engine
+from store_fixtures import pg_database, store, store_url
+
+import orchestrator.store
+from orchestrator.domain import (
+    CallOutcome,
+    CallRecord,
+    IterationRecord,
+    JobSpec,
+    JobStatus,
+    ProjectStatus,
+    Role,
+    TaskState,
+    TaskStatus,
+    TaskType,
+    ValidatorResult,
+)
+from orchestrator.errors import InvalidInput, JobConflict, JobNotFound, TaskNotFound
+from orchestrator.events import DoneEvent, LogEvent, TaskEvent
+from orchestrator.store import Store, metadata
+from orchestrator.store._engine import async_url
+from orchestrator.store._jobs import list_query
+
+__all__ = ["pg_database", "store", "store_url"]  # fixtures, used by name
+
+T0 = 1_700_000_000.0
+
+
+def spec(description: str = "Build a CLI", **kw: object) -> JobSpec:
+    return JobSpec.model_validate({"project_description": description, **kw})
+
+
+def plan(job_id: str, n: int = 3) -> list[TaskState]:
+    # Ids in non-alphabetical order, so "plan order" differs from "sorted by id".
+    return [
+        TaskState(
+            job_id=job_id,
+            task_id=f"t{n - i}",
+            type=TaskType.CODE_GENERATION,
+            prompt=f"step {i}",
+            dependencies=[f"t{n - i + 1}"] if i else [],
+            acceptance_threshold=0.85,
+        )
+        for i in range(n)
+    ]
+
+
+def call(job_id: str, **kw: object) -> CallRecord:
+    values: dict[str, object] = {
+        "job_id": job_id,
+        "task_id": "t1",
+        "iteration": 1,
+        "role": Role.GENERATE,
+        "model": "gpt-4o",
+        "provider": "openai",
+        "request_hash": "h1",
+        "outcome": CallOutcome.OK,
+        "cost_usd": 0.1,
+        "response_text": "first",
+        "created_at": T0,
+    }
+    return CallRecord.model_validate({**values, **kw})
+
+
+async def new_job(store: Store, job_id: str = "job00001", budget_usd: float = 8.0) -> str:
+    await store.create_job(job_id=job_id, spec=spec(budget_usd=budget_usd), simulated=True, now=T0)
+    return job_id
+
+
+# --- open, URLs, migrations ----------------------------------------------------------------
+
+
+def test_async_url_pins_async_drivers() -> None:
+    assert async_url("sqlite:///x.db").drivername == "sqlite+aiosqlite"
+    assert async_url("postgresql://u@h/db").drivername == "postgresql+asyncpg"
+    assert async_url("postgres://u@h/db").drivername == "postgresql+asyncpg"
+    with pytest.raises(InvalidInput):
+        async_url("mysql://u@h/db")
+    with pytest.raises(InvalidInput):
+        async_url("not a url")
+
+
+def test_exports_are_sorted() -> None:
+    assert orchestrator.store.__all__ == sorted(orchestrator.store.__all__)
+
+
+async def test_open_sqlite_makes_dir_and_uses_wal(tmp_path: Path) -> None:
+    path = tmp_path / "a" / "b" / "orch.db"
+    store = await Store.open(f"sqlite:///{path}")
+    await new_job(store)
+    await store.close()
+    with sqlite3.connect(path) as raw:
+        assert raw.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+        assert raw.execute("SELECT job_id FROM jobs").fetchall() == [("job00001",)]
+
+
+async def test_concurrent_opens_migrate_once(store_url: str) -> None:
+    stores = await asyncio.gather(*(Store.open(store_url) for _ in range(4)))
+    try:
+        await new_job(stores[0])
+        assert (await stores[3].get_job("job00001")).job_id == "job00001"
+    finally:
+        for s in stores:
+            await s.close()
+
+
+def _schema_diff(conn: Connection) -> list[object]:
+    context = MigrationContext.configure(conn, opts={"compare_type": True})
+    return list(compare_metadata(context, metadata))
+
+
+async def test_migrations_match_tables(store_url: str) -> None:
+    engine = create_async_engine(store_url)
+    try:
+        # Without migrations the comparison sees every table missing: it can fail.
+        await (await Store.open(store_url, migrate=False)).close()
+        async with engine.connect() as conn:
+            assert len(await conn.run_sync(_schema_diff)) >= len(metadata.tables)
+        await (await Store.open(store_url)).close()
+        async with engine.connect() as conn:
+            assert await conn.run_sync(_schema_diff) == []
+    finally:
+        await engine.dispose()
+
+
+async def test_list_query_uses_created_at_index(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path}/q.db"
+    await (await Store.open(url)).close()
+    engine = create_async_engine(url)
+    try:
+        async with engine.connect() as conn:
+            for status in (None, JobStatus.DONE):
+                sql = str(
+                    list_query(status)
+                    .limit(50)
+                    .compile(engine, compile_kwargs={"literal_binds": True})
+                )
+                steps = (await conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}")).all()
+                detail = " ".join(str(row[-1]) for row in steps)
+                assert "USING INDEX ix_jobs_" in detail, detail
+                assert "TEMP B-TREE" not in detail, detail  # no sort of the whole table
+    finally:
+        await engine.dispose()
+
+
+# --- jobs ----------------------------------------------------------------------------------
+
+
+async def test_job_round_trip(store: Store) -> None:
+    s = spec("Write a parser", success_criteria="parses", budget_usd=2.5, concurrency=4)
+    created = await store.create_job(job_id="abcd1234", spec=s, simulated=True, now=T0)
+    got = await store.get_job("abcd1234")
+    assert got == created
+    assert (got.spec, got.status, got.final_status, got.simulated) == (
+        s,
+        JobStatus.PENDING,
+        None,
+        True,
+    )
+    assert (got.created_at, got.updated_at, got.attempt, got.task_count) == (T0, T0, 0, 0)
+    with pytest.raises(JobConflict):
+        await store.create_job(job_id="abcd1234", spec=s, simulated=False, now=T0)
+    with pytest.raises(InvalidInput):
+        await store.create_job(job_id="toolong123", spec=s, simulated=False, now=T0)
+
+
+async def test_unknown_job_raises_everywhere(store: Store) -> None:
+    missing = "nope0000"
+    attempts = [
+        store.get_job(missing),
+        store.set_job_status(missing, status=JobStatus.RUNNING, now=T0),
+        store.set_job_fields(missing, total_cost=1.0, now=T0),
+        store.set_job_fields(missing, budget_usd=1.0, now=T0),
+        store.bump_attempt(missing, now=T0),
+        store.delete_job(missing),
+        store.save_plan(missing, plan(missing)),
+        store.append_events(missing, [LogEvent(msg="x", ts=T0)]),
+        store.last_event_id(missing),
+        store.record_call(call(missing)),
+        store.save_artifact(missing, "a.txt", b"x", now=T0),
+        store.read_artifact(missing, "a.txt"),
+    ]
+    for attempt in attempts:
+        with pytest.raises(JobNotFound):
+            await attempt
+
+
+async def test_list_jobs_filters_pages_and_counts(store: Store) -> None:
+    descriptions = ["Build a CLI", "build a WEB app", "Write docs", "100% coverage", "A_B"]
+    for i, text in enumerate(descriptions):
+        await store.create_job(job_id=f"j{i}", spec=spec(text), simulated=False, now=T0 + i)
+    await store.set_job_status("j1", status=JobStatus.DONE, now=T0 + 9)
+    await store.set_job_status("j3", status=JobStatus.DONE, now=T0 + 9)
+
+    page, total = await store.list_jobs()
+    assert [j.job_id for j in page] == ["j4", "j3", "j2", "j1", "j0"] and total == 5
+    page, total = await store.list_jobs(limit=2, offset=1)
+    assert [j.job_id for j in page] == ["j3", "j2"] and total == 5
+    page, total = await store.list_jobs(status=JobStatus.DONE)
+    assert [j.job_id for j in page] == ["j3", "j1"] and total == 2
+    page, total = await store.list_jobs(q="BUILD")
+    assert [j.job_id for j in page] == ["j1", "j0"] and total == 2
+    page, total = await store.list_jobs(q="build", status=JobStatus.PENDING)
+    assert [j.job_id for j in page] == ["j0"] and total == 1
+    # LIKE wildcards in the search text are literal characters.
+    assert [j.job_id for j in (await store.list_jobs(q="0%"))[0]] == ["j3"]
+    assert [j.job_id for j in (await store.list_jobs(q="a_b"))[0]] == ["j4"]
+    assert await store.list_jobs(q="zzz") == ([], 0)
+    assert await store.list_jobs(limit=0) == ([], 5)
+    with pytest.raises(InvalidInput):
+        await store.list_jobs(offset=-1)
+
+
+async def test_list_jobs_same_created_at_pages_stably(store: Store) -> None:
+    for i in range(6):
+        await store.create_job(job_id=f"s{i}", spec=spec(), simulated=False, now=T0)
+    pages = [(await store.list_jobs(limit=2, offset=o))[0] for o in (0, 2, 4)]
+    assert [j.job_id for p in pages for j in p] == [f"s{i}" for i in range(5, -1, -1)]
+
+
+async def test_set_job_status_reports_changes(store: Store) -> None:
+    job = await new_job(store)
+    assert await store.set_job_status(job, status=JobStatus.RUNNING, now=T0 + 1)
+    assert not await store.set_job_status(job, status=JobStatus.RUNNING, now=T0 + 2)
+    assert (await store.get_job(job)).updated_at == T0 + 1  # an unchanged row keeps its time
+    failed, budget = JobStatus.FAILED, ProjectStatus.BUDGET_EXHAUSTED
+    assert await store.set_job_status(
+        job, status=failed, final_status=budget, error="no money", now=T0 + 3
+    )
+    assert not await store.set_job_status(
+        job, status=failed, final_status=budget, error="no money", now=T0 + 4
+    )
+    # Setting a status sets all three: here the error is cleared.
+    assert await store.set_job_status(job, status=failed, final_status=budget, now=T0 + 5)
+    got = await store.get_job(job)
+    assert (got.status, got.final_status, got.error) == (
+        JobStatus.FAILED,
+        ProjectStatus.BUDGET_EXHAUSTED,
+        "",
+    )
+    assert await store.set_job_status(job, status=JobStatus.RUNNING, now=T0 + 6)
+    assert (await store.get_job(job)).final_status is None
+
+
+async def test_set_job_fields_and_attempts(store: Store) -> None:
+    job = await new_job(store, budget_usd=1.0)
+    await store.set_job_fields(job, total_cost=0.123456789, task_count=4, now=T0 + 1)
+    await store.set_job_fields(job, budget_usd=3.0, time_limit_s=60, now=T0 + 2)
+    got = await store.get_job(job)
+    assert (got.total_cost, got.task_count, got.spec.budget_usd, got.spec.time_limit_s) == (
+        0.123456789,
+        4,
+        3.0,
+        60,
+    )
+    assert got.updated_at == T0 + 2
+    with pytest.raises(InvalidInput):
+        await store.set_job_fields(job, budget_usd=0, now=T0)
+    with pytest.raises(InvalidInput):
+        await store.set_job_fields(job, time_limit_s=-1, now=T0)
+    assert (await store.get_job(job)).spec.budget_usd == 3.0
+    assert [await store.bump_attempt(job, now=T0) for _ in range(3)] == [1, 2, 3]
+    assert (await store.get_job(job)).attempt == 3
+
+
+# --- tasks and iterations ------------------------------------------------------------------
+
+
+async def test_save_plan_once_in_plan_order(store: Store) -> None:
+    job = await new_job(store)
+    tasks = plan(job, 4)
+    assert await store.save_plan(job, tasks)
+    assert not await store.save_plan(job, plan(job, 2))
+    assert await store.list_tasks(job) == tasks
+    assert (await store.get_job(job)).task_count == 4
+    assert await store.get_task(job, "t2") == tasks[2]
+    with pytest.raises(TaskNotFound):
+        await store.get_task(job, "t9")
+    with pytest.raises(InvalidInput):
+        await store.save_plan(job, [])
+    with pytest.raises(InvalidInput):
+        await store.save_plan(job, plan("other"))
+
+
+async def test_concurrent_save_plan_stores_one_plan(store: Store) -> None:
+    job = await new_job(store)
+    results = await asyncio.gather(*(store.save_plan(job, plan(job, n)) for n in range(1, 6)))
+    assert sorted(results) == [False] * 4 + [True]
+    winner = results.index(True) + 1
+    assert len(await store.list_tasks(job)) == winner == (await store.get_job(job)).task_count
+
+
+async def test_update_task_reports_only_real_changes(store: Store) -> None:
+    job = await new_job(store)
+    await store.save_plan(job, plan(job))
+    running = await store.update_task(job, "t1", status=TaskStatus.RUNNING, now=T0)
+    assert running is not None and running.status is TaskStatus.RUNNING
+    assert await store.update_task(job, "t1", status=TaskStatus.RUNNING, now=T0) is None
+    done = await store.update_task(
+        job,
+        "t1",
+        status=TaskStatus.COMPLETED,
+        score=0.91,
+        model="gpt-4o",
+        cost_usd=0.0123,
+        iterations=2,
+        output="print(1)",
+        reason="ok",
+        now=T0,
+    )
+    assert done is not None
+    assert (done.score, done.model, done.cost_usd, done.iterations, done.output) == (
+        0.91,
+        "gpt-4o",
+        0.0123,
+        2,
+        "print(1)",
+    )
+    same = await store.update_task(
+        job, "t1", status=TaskStatus.COMPLETED, score=0.91, cost_usd=0.0123, iterations=2, now=T0
+    )
+    assert same is None
+    costlier = await store.update_task(
+        job, "t1", status=TaskStatus.COMPLETED, cost_usd=0.02, now=T0
+    )
+    assert costlier is not None and costlier.cost_usd == 0.02
+    changed = await store.update_task(job, "t1", status=TaskStatus.COMPLETED, score=0.92, now=T0)
+    assert changed is not None and changed.score == 0.92 and changed.output == "print(1)"
+    assert await store.get_task(job, "t1") == changed
+    with pytest.raises(TaskNotFound):
+        await store.update_task(job, "t9", status=TaskStatus.RUNNING, now=T0)
+
+
+async def test_reset_unfinished_tasks(store: Store) -> None:
+    job = await new_job(store)
+    await store.save_plan(job, plan(job, 5))  # plan order: t5 t4 t3 t2 t1
+    statuses = {
+        "t5": TaskStatus.COMPLETED,
+        "t4": TaskStatus.FAILED,
+        "t3": TaskStatus.DEGRADED,
+        "t2": TaskStatus.RUNNING,
+    }
+    for task_id, status in statuses.items():
+        await store.update_task(job, task_id, status=status, reason="why", now=T0)
+    assert await store.reset_unfinished_tasks(job, now=T0 + 1) == ["t4", "t2"]
+    assert [t.status for t in await store.list_tasks(job)] == [
+        TaskStatus.COMPLETED,
+        TaskStatus.PENDING,
+        TaskStatus.DEGRADED,
+        TaskStatus.PENDING,
+        TaskStatus.PENDING,
+    ]
+    assert await store.reset_unfinished_tasks(job, now=T0 + 2) == []
+
+
+async def test_save_iteration_once(store: Store) -> None:
+    job = await new_job(store)
+    await store.save_plan(job, plan(job))
+    first = IterationRecord(
+        iteration=1,
+        model="gpt-4o",
+        output="v1",
+        critique="meh",
+        critic_model="claude-haiku-4-5",
+        validators=[ValidatorResult(name="python_syntax", passed=False, detail="line 1")],
+        scores=[0.5, 0.6],
+        score=0.5,
+        input_tokens=10,
+        output_tokens=20,
+        cost_usd=0.0001234567,
+        latency_ms=12.5,
+    )
+    second = first.model_copy(update={"iteration": 2, "output": "v2", "score": 0.9})
+    assert await store.save_iteration(job, "t1", second)
+    assert await store.save_iteration(job, "t1", first)
+    assert not await store.save_iteration(job, "t1", first.model_copy(update={"output": "x"}))
+    assert await store.list_iterations(job, "t1") == [first, second]
+    assert await store.list_iterations(job, "t2") == []
+    with pytest.raises(TaskNotFound):
+        await store.save_iteration(job, "t9", first)
+
+
+# --- events --------------------------------------------------------------------------------
+
+
+async def test_events_ids_and_replay(store: Store) -> None:
+    job = await new_job(store)
+    other = await new_job(store, "job00002")
+    assert await store.last_event_id(job) == 0
+    assert await store.append_events(job, []) == []
+    log = LogEvent(msg="hello", ts=T0)
+    task = TaskEvent(task_id="t1", status=TaskStatus.COMPLETED, score=0.9, cost=0.01)
+    stored = await store.append_events(job, [log, task])
+    assert [(e.id, e.event) for e in stored] == [(1, log), (2, task)]
+    await store.append_events(other, [LogEvent(msg="elsewhere", ts=T0)])
+    done = DoneEvent(status=ProjectStatus.SUCCESS, total_cost=0.01)
+    assert [e.id for e in await store.append_events(job, [done])] == [3]
+    assert await store.read_events(job) == [*stored, *(await store.read_events(job, after=2))]
+    assert [e.event for e in await store.read_events(job, after=1)] == [task, done]
+    assert [e.id for e in await store.read_events(job, after=0, limit=2)] == [1, 2]
+    assert await store.read_events(job, after=3) == []
+    assert await store.last_event_id(job) == 3
+    assert [e.id for e in await store.read_events(other)] == [1]
+
+
+async def test_concurrent_appenders_get_gap_free_ids(store_url: str) -> None:
+    # Several stores (several pools) so that writers really overlap on PostgreSQL.
+    stores = [await Store.open(store_url) for _ in range(4)]
+    try:
+        job = await new_job(stores[0])
+        batches = [
+            [LogEvent(msg=f"{writer}:{i}", ts=T0) for i in range(1 + writer % 4)]
+            for writer in range(20)
+        ]
+        results = await asyncio.gather(
+            *(stores[w % 4].append_events(job, batch) for w, batch in enumerate(batches))
+        )
+        for batch, stored in zip(batches, results, strict=True):
+            ids = [e.id for e in stored]
+            assert ids == list(range(ids[0], ids[0] + len(batch)))  # each batch consecutive
+        expected = sum(len(b) for b in batches)
+        everything = await stores[1].read_events(job)
+        assert [e.id for e in everything] == list(range(1, expected + 1))
+        by_id = {e.id: e.event for stored in results for e in stored}
+        assert all(by_id[e.id] == e.event for e in everything)
+        assert await stores[2].last_event_id(job) == expected
+    finally:
+        for s in stores:
+            await s.close()
+
+
+# --- llm calls -----------------------------------------------------------------------------
+
+
+async def test_record_call_keeps_the_first(store: Store) -> None:
+    job = await new_job(store)
+    first = call(job)
+    await store.record_call(first)
+    await store.record_call(call(job, response_text="second", cost_usd=9.0))
+    assert await store.list_calls(job_id=job) == [first]
+    retry = call(job, attempt=1, model="claude-haiku-4-5", provider="anthropic")
+    await store.record_call(retry)
+    assert await store.list_calls(job_id=job) == [first, retry]
+    assert await store.list_calls(model="claude-haiku-4-5") == [retry]
+    assert await store.list_calls(job_id="nope0000") == []
+
+
+async def test_find_ok_call(store: Store) -> None:
+    job = await new_job(store)
+    failed = call(job, outcome=CallOutcome.RATE_LIMITED, error="429", response_text="")
+    await store.record_call(failed)
+
+    async def find(request_hash: str = "h1", iteration: int = 1, slot: int = 0) -> object:
+        return await store.find_ok_call(
+            job_id=job,
+            task_id="t1",
+            iteration=iteration,
+            role=Role.GENERATE,
+            slot=slot,
+            request_hash=request_hash,
+        )
+
+    assert await find() is None
+    ok = call(job, attempt=1)
+    await store.record_call(ok)
+    assert await find() == ok
+    assert await find(request_hash="other") is None
+    assert await find(slot=1) is None
+    assert await find(iteration=2) is None
+
+
+async def test_job_spend_is_exact(store: Store) -> None:
+    job = await new_job(store)
+    other = await new_job(store, "job00002")
+    assert await store.job_spend(job) == Decimal(0)
+    # 0.1 + 0.2 is not 0.3 in floating point, and many tiny costs drift further.
+    costs = [0.1, 0.2] + [0.0000001234] * 300
+    for attempt, cost in enumerate(costs):
+        await store.record_call(call(job, attempt=attempt, cost_usd=cost))
+    await store.record_call(call(other, cost_usd=5.0))
+    exact = Decimal("0.3") + 300 * Decimal("0.0000001234")
+    assert Decimal(repr(sum(costs))) != exact  # what adding floats would have given
+    assert await store.job_spend(job) == exact
+
+
+# --- artifacts and delete ------------------------------------------------------------------
+
+
+async def test_artifacts_round_trip(store: Store) -> None:
+    job = await new_job(store)
+    await store.save_artifact(job, "src/main.py", b"print('hi')\n", now=T0)
+    await store.save_artifact(job, "README.md", b"\x00\xffbinary", now=T0)
+    await store.save_artifact(job, "src/main.py", b"print('hello')\n", now=T0 + 1)
+    assert await store.list_artifacts(job) == [("README.md", 8), ("src/main.py", 15)]
+    assert await store.read_artifact(job, "src/main.py") == b"print('hello')\n"
+    assert await store.read_artifact(job, "README.md") == b"\x00\xffbinary"
+    with pytest.raises(InvalidInput):
+        await store.read_artifact(job, "missing.txt")
+    for bad in ["", "/etc/passwd", "../up.txt", "a/../b", "a//b", "./a", "C:\\x", "a\\b"]:
+        with pytest.raises(InvalidInput):
+            await store.save_artifact(job, bad, b"x", now=T0)
+        with pytest.raises(InvalidInput):
+            await store.read_artifact(job, bad)
+
+
+async def _row_counts(store_url: str, job_id: str) -> dict[str, int]:
+    engine = create_async_engine(store_url)
+    try:
+        async with engine.connect() as conn:
+            return {
+                name: (
+                    await conn.execute(
+                        select(func.count()).select_from(table).where(table.c.job_id == job_id)
+                    )
+                ).scalar_one()
+                for name, table in metadata.tables.items()
+            }
+    finally:
+        await engine.dispose()
+
+
+async def test_delete_job_removes_every_child_row(store: Store, store_url: str) -> None:
+    async def fill(job: str) -> None:
+        await store.save_plan(job, plan(job))
+        await store.save_iteration(job, "t1", IterationRecord(iteration=1, model="m", output="o"))
+        await store.append_events(job, [LogEvent(msg="x", ts=T0)])
+        await store.record_call(call(job))
+        await store.save_artifact(job, "a.txt", b"a", now=T0)
+
+    job, kept = await new_job(store), await new_job(store, "job00002")
+    await fill(job)
+    await fill(kept)
+    assert all((await _row_counts(store_url, job)).values())
+    await store.delete_job(job)
+    assert set((await _row_counts(store_url, job)).values()) == {0}
+    assert all((await _row_counts(store_url, kept)).values())
+    with pytest.raises(JobNotFound):
+        await store.get_job(job)
+    with pytest.raises(JobNotFound):
+        await store.delete_job(job)
