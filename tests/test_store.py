@@ -482,6 +482,21 @@ async def test_find_ok_call(store: Store) -> None:
     assert await find(iteration=2) is None
 
 
+async def test_next_call_attempt_counts_stored_tries(store: Store) -> None:
+    job = await new_job(store)
+
+    async def next_attempt(slot: int = 0) -> int:
+        return await store.next_call_attempt(
+            job_id=job, task_id="t1", iteration=1, role=Role.GENERATE, slot=slot
+        )
+
+    assert await next_attempt() == 0
+    await store.record_call(call(job, outcome=CallOutcome.TIMEOUT, error="slow"))
+    await store.record_call(call(job, attempt=1))
+    assert await next_attempt() == 2
+    assert await next_attempt(slot=1) == 0
+
+
 async def test_job_spend_is_exact(store: Store) -> None:
     job = await new_job(store)
     other = await new_job(store, "job00002")

@@ -28,8 +28,10 @@ def final_status(results: Iterable[TaskResult], planned: int) -> ProjectStatus:
     halted = halting_status(r.stop_reason for r in results)
     if halted is not None:
         return halted
-    if planned and len(results) == planned and all(
-        r.status is TaskStatus.COMPLETED for r in results
+    if (
+        planned
+        and len(results) == planned
+        and all(r.status is TaskStatus.COMPLETED for r in results)
     ):
         return ProjectStatus.SUCCESS
     if any(r.status.is_usable() for r in results):

@@ -83,7 +83,9 @@ class ReadyQueue:
             for tid, deps in self.graph.items():
                 if tid in self.finished or tid in self.started:
                     continue
-                if any(d in self.finished and not self.finished[d].status.is_usable() for d in deps):
+                if any(
+                    d in self.finished and not self.finished[d].status.is_usable() for d in deps
+                ):
                     reason = self.blocked_reason(tid)
                     self.finished[tid] = TaskResult(
                         task_id=tid, status=TaskStatus.SKIPPED, reason=reason

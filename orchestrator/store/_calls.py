@@ -71,6 +71,24 @@ class CallsRepo(StoreBase):
             row = (await conn.execute(query)).first()
         return None if row is None else call_from_row(row._mapping)
 
+    async def next_call_attempt(
+        self, *, job_id: str, task_id: str, iteration: int, role: Role, slot: int
+    ) -> int:
+        """The attempt number a new try of this logical call gets (0 when it was never tried).
+
+        Attempts restart at 0 after a crash or resume; numbering them from what is stored
+        keeps every try's row, so the spend of a re-run call is never dropped.
+        """
+        query = select(func.coalesce(func.max(llm_calls.c.attempt) + 1, 0)).where(
+            llm_calls.c.job_id == job_id,
+            llm_calls.c.task_id == task_id,
+            llm_calls.c.iteration == iteration,
+            llm_calls.c.role == role.value,
+            llm_calls.c.slot == slot,
+        )
+        async with self._engine.connect() as conn:
+            return int((await conn.execute(query)).scalar_one())
+
     async def list_calls(
         self, *, job_id: str | None = None, model: str | None = None
     ) -> list[CallRecord]:

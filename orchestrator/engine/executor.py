@@ -1,0 +1,313 @@
+"""`CallExecutor`: one job's `Caller` — routing, budget, retries, fallback and recording.
+
+For one `CallSpec`: stop at once if the job is cancelled or out of time; reuse a recorded
+successful answer to the same request (never pay twice on resume or recovery); else try the
+router's candidates in order — reserve the worst-case cost (skip a candidate that does not
+fit), call under a time limit, settle the real cost, record the attempt, feed the health
+book; retry a retryable failure with full-jitter exponential backoff (at least the provider's
+`retry_after`, never past the deadline), then fall back. 401/403/404, or no client serving
+the model, take it out for the rest of the job. Provider trouble never raises; bugs do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Protocol, TypedDict
+
+from orchestrator.config import ModelInfo, Settings
+from orchestrator.domain import CallOutcome, CallRecord, Role
+from orchestrator.engine.calls_api import CallResult, CallSpec, CallStatus
+from orchestrator.engine.health import HealthBook
+from orchestrator.engine.ledger import BudgetLedger, Reservation
+from orchestrator.engine.routing import Router
+from orchestrator.errors import (
+    AuthFailed,
+    BudgetExceeded,
+    MalformedOutput,
+    ModelNotFound,
+    ProviderError,
+    ProviderTimeout,
+    RateLimited,
+)
+from orchestrator.providers.base import LLMClient, LLMRequest, LLMResponse
+from orchestrator.providers.pricing import Pricing
+from orchestrator.providers.registry import ClientSet
+
+__all__ = ["CallExecutor", "CallRecorder", "JobControl", "outcome_of"]
+
+log = logging.getLogger(__name__)
+
+
+class CallRecorder(Protocol):
+    """Where attempts are recorded (the runtime adapts the store's `llm_calls` to this)."""
+
+    async def record(self, call: CallRecord) -> None: ...
+
+    async def find_ok(
+        self, *, job_id: str, task_id: str, iteration: int, role: Role, slot: int, request_hash: str
+    ) -> CallRecord | None: ...
+
+    # The first attempt number this logical call has not recorded yet (0 for a new call):
+    # a call run again after a crash or on resume must not reuse a recorded number.
+    async def next_attempt(
+        self, *, job_id: str, task_id: str, iteration: int, role: Role, slot: int
+    ) -> int: ...
+
+
+class JobControl(Protocol):
+    def cancelled(self) -> bool: ...
+
+    @property
+    def deadline(self) -> float: ...  # epoch seconds; past it the job is out of time
+
+
+def outcome_of(error: ProviderError) -> CallOutcome:
+    if isinstance(error, RateLimited):
+        return CallOutcome.RATE_LIMITED
+    if isinstance(error, ProviderTimeout):
+        return CallOutcome.TIMEOUT
+    if isinstance(error, MalformedOutput):
+        return CallOutcome.MALFORMED
+    return CallOutcome.ERROR
+
+
+class _CallKey(TypedDict):
+    """The logical call: every attempt of it shares this key."""
+
+    job_id: str
+    task_id: str
+    iteration: int
+    role: Role
+    slot: int
+
+
+@dataclass
+class _Logical:
+    """One logical call in progress: its key, attempt counter and what it cost so far."""
+
+    spec: CallSpec
+    key: _CallKey
+    attempt: int
+    cost: Decimal = Decimal(0)
+    last_error: str = ""
+    called: bool = False  # some provider call was made
+    budget_blocked: bool = False  # some candidate did not fit the budget
+
+    def end(self, status: CallStatus) -> CallResult:
+        return CallResult(status=status, cost_usd=float(self.cost), error=self.last_error)
+
+
+def _result(row: CallRecord, *, cost_usd: float) -> CallResult:
+    """The OK result of a recorded answer; `cost_usd` covers every attempt of the call."""
+    return CallResult(
+        status=CallStatus.OK,
+        text=row.response_text,
+        model=row.model,
+        provider=row.provider,
+        input_tokens=row.input_tokens,
+        output_tokens=row.output_tokens,
+        cost_usd=cost_usd,
+        latency_ms=row.latency_ms,
+    )
+
+
+@dataclass(kw_only=True, eq=False)
+class CallExecutor:
+    """The `Caller` of one job (see the module docstring)."""
+
+    job_id: str
+    clients: ClientSet
+    router: Router
+    pricing: Pricing
+    ledger: BudgetLedger
+    health: HealthBook
+    recorder: CallRecorder
+    control: JobControl
+    settings: Settings
+    max_tokens: int | None = None
+    clock: Callable[[], float] = time.time
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+    rng: random.Random = field(default_factory=random.Random)
+    # Models that answered 401/403/404 in this job. Kept here, not in the health book,
+    # which the runtime shares between jobs: a key may be fixed before the next job.
+    _unavailable: dict[str, str] = field(default_factory=dict, init=False)
+
+    @property
+    def unavailable(self) -> dict[str, str]:
+        """Models taken out for this job, with the reason."""
+        return dict(self._unavailable)
+
+    async def __call__(self, spec: CallSpec) -> CallResult:
+        stop = self._stop_status()
+        if stop is not None:
+            return CallResult(status=stop, error=f"job {stop.value} before the call")
+        key = _CallKey(
+            job_id=self.job_id,
+            task_id=spec.task_id,
+            iteration=spec.iteration,
+            role=spec.role,
+            slot=spec.slot,
+        )
+        cached = await self._cached(spec, key)
+        if cached is not None:
+            return cached
+        call = _Logical(spec, key, attempt=await self.recorder.next_attempt(**key))
+        candidates = self.router.candidates(spec, exclude=self._unavailable)
+        call.last_error = f"no model is available for {spec.role.value}"
+        for model in candidates:
+            result = await self._try_model(call, model)
+            if result is not None:
+                return result
+        if call.budget_blocked and not call.called:
+            return call.end(CallStatus.BUDGET_EXHAUSTED)
+        return call.end(CallStatus.FAILED)
+
+    async def _try_model(self, call: _Logical, model: ModelInfo) -> CallResult | None:
+        """Call `model`, with retries; a result ends the logical call, None falls back."""
+        if model.name in self._unavailable:
+            return None
+        try:
+            client = self.clients.for_model(model.name)
+        except ProviderError as e:  # no configured client serves it
+            self._take_out(call, model, e)
+            return None
+        spec, request = call.spec, self._request(call.spec, model)
+        worst = self.pricing.worst_case(model.name, spec.system, spec.prompt, request.max_tokens)
+        retry = 0
+        while True:
+            stop = self._stop_status()
+            if stop is not None:
+                return call.end(stop)
+            try:
+                reservation = self.ledger.reserve(worst)
+            except BudgetExceeded as e:
+                call.budget_blocked = True
+                call.last_error = f"{model.name}: {e}"
+                return None
+            if not self.health.acquire(model.name):
+                self.ledger.release(reservation)
+                if retry == 0:  # else its own last failure says more
+                    call.last_error = f"{model.name}: circuit breaker open"
+                return None
+            call.called = True
+            outcome = await self._attempt(call, model, client, request, reservation)
+            if isinstance(outcome, CallResult):
+                return outcome
+            if isinstance(outcome, AuthFailed | ModelNotFound):
+                self._take_out(call, model, outcome)
+                return None
+            call.last_error = f"{model.name}: {outcome}"
+            if not outcome.retryable or retry >= self.settings.call_retries:
+                return None
+            delay = self._backoff(retry, outcome)
+            if self.clock() + delay >= self.control.deadline:
+                return None  # waiting would pass the deadline: another model may answer now
+            await self.sleep(delay)
+            retry += 1
+
+    async def _attempt(
+        self,
+        call: _Logical,
+        model: ModelInfo,
+        client: LLMClient,
+        request: LLMRequest,
+        reservation: Reservation,
+    ) -> CallResult | ProviderError:
+        """One provider call, recorded the moment it returns: the OK result, or the error."""
+        started = self.clock()
+        row = CallRecord(
+            **call.key,
+            attempt=call.attempt,
+            model=model.name,
+            provider=model.provider,
+            simulated=client.simulated,
+            request_hash=request.request_hash(),
+            outcome=CallOutcome.OK,
+            created_at=started,
+        )
+        call.attempt += 1
+        try:
+            response = await self._complete(client, request, model)
+        except ProviderError as e:
+            self.ledger.release(reservation)
+            row.latency_ms = max(self.clock() - started, 0.0) * 1000
+            row.outcome, row.error = outcome_of(e), str(e)
+            await self.recorder.record(row)
+            self.health.record(model.name, ok=False, latency_ms=row.latency_ms, cost=0.0)
+            return e
+        except BaseException:
+            self.ledger.release(reservation)  # cancelled, or a bug: no known cost
+            raise
+        actual = self.pricing.cost(model.name, response.input_tokens, response.output_tokens)
+        self.ledger.settle(reservation, actual)
+        call.cost += actual
+        row.input_tokens, row.output_tokens = response.input_tokens, response.output_tokens
+        row.cost_usd, row.latency_ms = float(actual), response.latency_ms
+        row.response_text = response.text
+        await self.recorder.record(row)
+        self.health.record(model.name, ok=True, latency_ms=row.latency_ms, cost=row.cost_usd)
+        return _result(row, cost_usd=float(call.cost))
+
+    async def _complete(
+        self, client: LLMClient, request: LLMRequest, model: ModelInfo
+    ) -> LLMResponse:
+        # Never wait past the job's deadline for one answer.
+        limit = min(self.settings.call_timeout_s, self.control.deadline - self.clock())
+        try:
+            async with asyncio.timeout(max(limit, 0.0)):
+                return await client.complete(request)
+        except TimeoutError as e:
+            raise ProviderTimeout(
+                f"no answer within {limit:.1f}s", provider=model.provider, model=model.name
+            ) from e
+
+    async def _cached(self, spec: CallSpec, key: _CallKey) -> CallResult | None:
+        """A recorded successful answer to this call by any model that may answer it.
+
+        Health is ignored: a recorded answer costs nothing, whatever its model does now.
+        """
+        for model in self.router.preferred(spec):
+            request_hash = self._request(spec, model).request_hash()
+            found = await self.recorder.find_ok(**key, request_hash=request_hash)
+            if found is not None and found.outcome is CallOutcome.OK:
+                return _result(found, cost_usd=found.cost_usd)  # already in `spent`
+        return None
+
+    def _request(self, spec: CallSpec, model: ModelInfo) -> LLMRequest:
+        max_tokens = min(model.max_output_tokens, self.max_tokens or model.max_output_tokens)
+        return LLMRequest(
+            model=model.name,
+            role=spec.role,
+            system=spec.system,
+            prompt=spec.prompt,
+            max_tokens=max_tokens,
+            json_schema=spec.json_schema,
+            schema_name=spec.schema_name,
+            task_type=spec.task_type,
+            iteration=spec.iteration,
+        )
+
+    def _take_out(self, call: _Logical, model: ModelInfo, error: ProviderError) -> None:
+        log.warning("%s is unavailable for job %s: %s", model.name, self.job_id, error)
+        self._unavailable[model.name] = str(error)
+        call.last_error = f"{model.name}: {error}"
+
+    def _stop_status(self) -> CallStatus | None:
+        if self.control.cancelled():
+            return CallStatus.CANCELLED
+        if self.clock() >= self.control.deadline:
+            return CallStatus.TIMEOUT
+        return None
+
+    def _backoff(self, retry: int, error: ProviderError) -> float:
+        """Full-jitter exponential backoff, but at least the provider's `retry_after`."""
+        delay = self.rng.uniform(0, self.settings.retry_backoff_s * 2**retry)
+        if isinstance(error, RateLimited) and error.retry_after is not None:
+            delay = max(delay, error.retry_after)
+        return delay

@@ -1,0 +1,123 @@
+"""Routing: which models may answer a call, best first, with fallbacks that change provider.
+
+Ranking. Each candidate gets
+
+    score = quality ** QUALITY_EXPONENT × trust / blended_cost ** COST_EXPONENT
+
+where `quality` comes from the catalog, `trust` from the health book (it decays by 5% per
+failure) and `blended_cost` is the price per million tokens weighted for a typical call that
+writes three output tokens per input token: (input + 3 × output) / 4.
+
+Why the exponents: prices of the catalog's models span ~45× while their qualities span
+0.80-0.97, so a plain quality / cost always picks the cheapest model, whatever the catalog
+says. With QUALITY_EXPONENT = 10 and COST_EXPONENT = 0.3, doubling the price is worth about
+2% more quality (2 ** (0.3 / 10)), and a 10× price about 7%: a strong model beats a much
+cheaper one that is clearly weaker (0.97 at $20 beats 0.86 at $0.45), a cheaper model beats
+an equal one, and a model whose calls keep failing sinks as its trust decays. Ties keep the
+order of the preference list, so the catalog still decides between equals.
+
+Fallback order. After ranking, providers are interleaved: each next model is the best-ranked
+one of a provider other than the previous one's (when there is such a model), so a provider
+that is rate-limiting or down is not tried twice in a row.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Collection, Sequence
+
+from orchestrator.config import Catalog, ModelInfo
+from orchestrator.domain import Role
+from orchestrator.engine.calls_api import CallSpec
+from orchestrator.engine.health import HealthBook
+from orchestrator.providers.pricing import Pricing
+
+__all__ = ["COST_EXPONENT", "QUALITY_EXPONENT", "Router", "interleave_providers"]
+
+log = logging.getLogger(__name__)
+
+QUALITY_EXPONENT = 10.0
+COST_EXPONENT = 0.3
+OUTPUT_WEIGHT = 3.0  # output tokens per input token in the blended price
+MIN_BLENDED_COST = 0.01  # USD per 1M tokens; keeps free (local) models finite
+
+
+class Router:
+    def __init__(self, catalog: Catalog, pricing: Pricing, health: HealthBook) -> None:
+        self._catalog = catalog
+        self._pricing = pricing
+        self._health = health
+
+    def candidates(self, spec: CallSpec, *, exclude: Collection[str] = ()) -> list[ModelInfo]:
+        """Models that may answer `spec` now, in the order to try them (best first).
+
+        `exclude` names models the caller knows are off for its job (401/403/404). Models of
+        `spec.avoid_providers` are dropped unless no other usable model is left: a critic of
+        another provider is preferred, not required, and a same-provider critic beats none.
+        """
+        usable = [
+            m
+            for m in self.preferred(spec)
+            if m.name not in exclude and self._health.available(m.name)
+        ]
+        avoided = set(spec.avoid_providers)
+        kept = [m for m in usable if m.provider not in avoided] or usable
+        return interleave_providers(self.rank(kept))
+
+    def rank(self, models: Sequence[ModelInfo]) -> list[ModelInfo]:
+        """`models` sorted by score, best first; ties keep their given order."""
+        return sorted(models, key=self.score, reverse=True)
+
+    def score(self, model: ModelInfo) -> float:
+        return (
+            model.quality**QUALITY_EXPONENT
+            * self._health.trust(model.name)
+            / self.blended_cost(model) ** COST_EXPONENT
+        )
+
+    def blended_cost(self, model: ModelInfo) -> float:
+        price = self._pricing.per_mtok(model.name)
+        blended = (price.input_per_mtok + OUTPUT_WEIGHT * price.output_per_mtok) / (
+            1 + OUTPUT_WEIGHT
+        )
+        return max(blended, MIN_BLENDED_COST)
+
+    def preferred(self, spec: CallSpec) -> list[ModelInfo]:
+        """Every catalog model that may answer `spec`, in preference order.
+
+        Neither health nor `avoid_providers` is looked at: this is who may answer, not who
+        should now (the executor looks up recorded answers of all of them).
+        """
+        models: list[ModelInfo] = []
+        for name in dict.fromkeys(self._preference(spec)):  # de-duplicated, order kept
+            info = self._catalog.models.get(name)
+            if info is None:
+                log.warning("routing skips %r: it is not in the model catalog", name)
+                continue
+            models.append(info)
+        return models
+
+    def _preference(self, spec: CallSpec) -> list[str]:
+        if spec.prefer:
+            return list(spec.prefer)
+        if spec.role in (Role.GENERATE, Role.REVISE) and spec.task_type is not None:
+            return list(self._catalog.policy(spec.task_type).models)
+        if self._catalog.roles.get(spec.role):
+            return list(self._catalog.roles[spec.role])
+        return list(self._catalog.models)
+
+
+def interleave_providers(ranked: Sequence[ModelInfo]) -> list[ModelInfo]:
+    """Reorder `ranked` so consecutive models change provider whenever possible.
+
+    Greedy: keep the best model first; then repeatedly take the best remaining model of a
+    provider other than the last one taken, or the best remaining if only that provider is left.
+    """
+    remaining = list(ranked)
+    ordered: list[ModelInfo] = []
+    while remaining:
+        last = ordered[-1].provider if ordered else None
+        pick = next((m for m in remaining if m.provider != last), remaining[0])
+        remaining.remove(pick)
+        ordered.append(pick)
+    return ordered
