@@ -1,20 +1,20 @@
 """One exception tree for the whole orchestrator.
 
-    OrchestratorError
-     ├── InvalidInput            bad spec, bad YAML, bad argument (a caller mistake; HTTP 4xx)
-     ├── JobNotFound             unknown job id (HTTP 404)
-     ├── TaskNotFound            unknown task id (HTTP 404)
-     ├── JobConflict             the job's state forbids the action (HTTP 409)
-     ├── BudgetExceeded          a call's worst-case cost does not fit the remaining budget
-     ├── PlanInvalid             decomposition output failed validation
-     ├── CatalogError            the model catalog file is unreadable or inconsistent
-     └── ProviderError           an LLM call failed (carries provider and model)
-          ├── RateLimited        429; `retry_after` seconds when the provider said
-          ├── ProviderUnavailable 5xx or connection failure
-          ├── ProviderTimeout    no answer within the call's time limit
-          ├── AuthFailed         401/403: the key is wrong or lacks access
-          ├── ModelNotFound      404: the provider does not serve this model
-          └── MalformedOutput    the answer could not be parsed or validated
+OrchestratorError
+ ├── InvalidInput            bad spec, bad YAML, bad argument (a caller mistake; HTTP 4xx)
+ ├── JobNotFound             unknown job id (HTTP 404)
+ ├── TaskNotFound            unknown task id (HTTP 404)
+ ├── JobConflict             the job's state forbids the action (HTTP 409)
+ ├── BudgetExceeded          a call's worst-case cost does not fit the remaining budget
+ ├── PlanInvalid             decomposition output failed validation
+ ├── CatalogError            the model catalog file is unreadable or inconsistent
+ └── ProviderError           an LLM call failed (carries provider and model)
+      ├── RateLimited        429; `retry_after` seconds when the provider said
+      ├── ProviderUnavailable 5xx or connection failure
+      ├── ProviderTimeout    no answer within the call's time limit
+      ├── AuthFailed         401/403: the key is wrong or lacks access
+      ├── ModelNotFound      404: the provider does not serve this model
+      └── MalformedOutput    the answer could not be parsed or validated
 """
 
 from __future__ import annotations

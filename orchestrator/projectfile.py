@@ -55,5 +55,6 @@ def read_project_file(path: Path) -> dict[str, Any]:
         problem = getattr(e, "problem", None) or "malformed YAML"
         raise InvalidInput(f"{path} is not valid YAML{where}: {problem}") from e
     if not isinstance(data, dict):
-        raise InvalidInput(f"{path} must contain a mapping of job fields, not {type(data).__name__}")
+        kind = type(data).__name__
+        raise InvalidInput(f"{path} must contain a mapping of job fields, not {kind}")
     return data

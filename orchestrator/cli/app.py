@@ -1,0 +1,225 @@
+"""The `orchestrator` command line.
+
+Exit codes: 0 the job ended SUCCESS or PARTIAL_SUCCESS; 1 it ended otherwise; 2 bad input
+(invalid spec, unreadable YAML, unknown job id) — with one line saying why, and nothing
+stored changed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.live import Live
+
+from orchestrator.cli.view import jobs_table, live_view, sim_label, task_table
+from orchestrator.config import Settings
+from orchestrator.domain import JobStatus, ProjectStatus
+from orchestrator.errors import InvalidInput, JobConflict, JobNotFound, OrchestratorError
+from orchestrator.projectfile import parse_spec, read_project_file
+from orchestrator.runtime import Runtime, new_job_id, request_cancel
+from orchestrator.store import Store
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
+out = Console()
+err = Console(stderr=True)
+
+T = TypeVar("T")
+
+
+class Exit:
+    OK = 0
+    JOB_NOT_SUCCESSFUL = 1
+    BAD_INPUT = 2
+
+
+def _run_async(make: Callable[[], Awaitable[T]]) -> T:
+    try:
+        return asyncio.run(make())  # type: ignore[arg-type]
+    except (InvalidInput, JobNotFound, JobConflict) as e:
+        err.print(f"[red]error:[/] {e}", highlight=False)
+        raise typer.Exit(Exit.BAD_INPUT) from None
+    except OrchestratorError as e:
+        err.print(f"[red]error:[/] {e}", highlight=False)
+        raise typer.Exit(Exit.JOB_NOT_SUCCESSFUL) from None
+
+
+def _settings() -> Settings:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    return Settings()
+
+
+@app.command()
+def run(
+    description: Annotated[str | None, typer.Argument(help="What to build.")] = None,
+    criteria: Annotated[str | None, typer.Option("--criteria", help="Success criteria.")] = None,
+    budget: Annotated[float | None, typer.Option("--budget", help="Hard budget, USD.")] = None,
+    time_limit: Annotated[float | None, typer.Option("--time-limit", help="Seconds.")] = None,
+    concurrency: Annotated[int | None, typer.Option("--concurrency", help="1..10")] = None,
+    file: Annotated[Path | None, typer.Option("--file", "-f", help="Project YAML.")] = None,
+    out_dir: Annotated[Path | None, typer.Option("--out", help="Where result files go.")] = None,
+) -> None:
+    """Plan and run a project, showing tasks and spend live."""
+    settings = _settings()
+    fields: dict[str, Any] = {}
+    try:
+        if file is not None:
+            fields.update(read_project_file(file))
+        overrides = {
+            "project_description": description,
+            "success_criteria": criteria,
+            "budget_usd": budget,
+            "time_limit_s": time_limit,
+            "concurrency": concurrency,
+        }
+        fields.update({k: v for k, v in overrides.items() if v is not None})
+        if "project_description" not in fields:
+            raise InvalidInput("give a project description or --file project.yaml")
+        spec = parse_spec(fields)
+    except InvalidInput as e:
+        err.print(f"[red]error:[/] {e}", highlight=False)
+        raise typer.Exit(Exit.BAD_INPUT) from None
+
+    job_id = new_job_id()
+
+    async def go() -> ProjectStatus:
+        runtime = await Runtime.start(settings, executor_id=f"cli-{job_id}")
+        try:
+            await runtime.submit(spec, job_id=job_id)
+            return await _follow(runtime, job_id, out_dir)
+        finally:
+            await runtime.stop()
+
+    _finish(_run_async(go))
+
+
+@app.command()
+def resume(
+    job_id: str,
+    budget: Annotated[float | None, typer.Option("--budget", help="New budget, USD.")] = None,
+    out_dir: Annotated[Path | None, typer.Option("--out", help="Where result files go.")] = None,
+) -> None:
+    """Finish a job that stopped (crash, budget, time limit, cancel) without repaying calls."""
+    settings = _settings()
+    if budget is not None and budget <= 0:
+        err.print("[red]error:[/] --budget must be greater than 0")
+        raise typer.Exit(Exit.BAD_INPUT)
+
+    async def go() -> ProjectStatus:
+        await _require_job(settings, job_id)
+        # This executor id owns the job's workflows: launching recovers them if they were killed.
+        runtime = await Runtime.start(settings, executor_id=f"cli-{job_id}")
+        try:
+            if await runtime.is_active(job_id):
+                out.print(f"recovering job {job_id} where it stopped")
+            else:
+                await runtime.resume(job_id, budget_usd=budget)
+            return await _follow(runtime, job_id, out_dir)
+        finally:
+            await runtime.stop()
+
+    _finish(_run_async(go))
+
+
+@app.command()
+def cancel(job_id: str) -> None:
+    """Ask a running job to stop: no new calls start; it ends CANCELLED."""
+    settings = _settings()
+
+    async def go() -> None:
+        store = await Store.open(settings.store_url)
+        try:
+            await request_cancel(store, job_id)
+        finally:
+            await store.close()
+
+    _run_async(go)
+    out.print(f"cancel requested for job {job_id}")
+
+
+@app.command()
+def jobs(
+    status: Annotated[JobStatus | None, typer.Option("--status")] = None,
+    search: Annotated[str | None, typer.Option("--search", "-q")] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=1000)] = 20,
+) -> None:
+    """List jobs, newest first."""
+    settings = _settings()
+
+    async def go() -> None:
+        store = await Store.open(settings.store_url)
+        try:
+            found, total = await store.list_jobs(status=status, q=search, limit=limit)
+        finally:
+            await store.close()
+        out.print(jobs_table(found, total))
+
+    _run_async(go)
+
+
+@app.command()
+def show(job_id: str) -> None:
+    """Show one job: spec, status, spend and its tasks."""
+    settings = _settings()
+
+    async def go() -> None:
+        store = await Store.open(settings.store_url)
+        try:
+            job = await store.get_job(job_id)
+            tasks = await store.list_tasks(job_id)
+        finally:
+            await store.close()
+        out.print(f"[bold]{job.job_id}[/] {job.status} {job.final_status or ''}{sim_label(job)}")
+        out.print(f"description: {job.spec.project_description}", highlight=False)
+        out.print(f"criteria:    {job.spec.success_criteria or '-'}", highlight=False)
+        out.print(f"spent:       ${job.total_cost:.4f} of ${job.spec.budget_usd:.2f}")
+        out.print(task_table(tasks))
+
+    _run_async(go)
+
+
+async def _require_job(settings: Settings, job_id: str) -> None:
+    store = await Store.open(settings.store_url)
+    try:
+        await store.get_job(job_id)
+    finally:
+        await store.close()
+
+
+async def _follow(runtime: Runtime, job_id: str, out_dir: Path | None) -> ProjectStatus:
+    """Show the job live until it ends, then write its result files."""
+    store = runtime.store
+    started = time.time()
+    result = asyncio.ensure_future(runtime.wait(job_id))
+
+    async def frame() -> Any:
+        job = await store.get_job(job_id)
+        spent = float(await store.job_spend(job_id))
+        return live_view(job, await store.list_tasks(job_id), spent, started)
+
+    with Live(await frame(), console=out, refresh_per_second=4, transient=False) as live:
+        while not result.done():
+            await asyncio.wait({result}, timeout=0.5)
+            live.update(await frame())
+    status = result.result()
+    out.print()
+    job = await store.get_job(job_id)
+    target = out_dir or Path("out") / job_id
+    target.mkdir(parents=True, exist_ok=True)
+    for path, _size in await store.list_artifacts(job_id):
+        (target / path).write_bytes(await store.read_artifact(job_id, path))
+    out.print(
+        f"job {job_id}: [bold]{status}[/], spent ${job.total_cost:.4f} of "
+        f"${job.spec.budget_usd:.2f}{sim_label(job)}; result files in {target}"
+    )
+    return status
+
+
+def _finish(status: ProjectStatus) -> None:
+    raise typer.Exit(Exit.OK if status.is_success() else Exit.JOB_NOT_SUCCESSFUL)

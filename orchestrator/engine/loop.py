@@ -1,0 +1,296 @@
+"""The task loop: generate, then per iteration critique → revise → validate → evaluate twice.
+
+Rules: the critic and the evaluators avoid the generator's provider; two evaluations that
+differ by more than 0.05 count as the lower, else as their mean; a failed (non-soft)
+validator caps the score at 0.5. The loop stops at the threshold, on a plateau (gain
+< 0.02) or at max iterations, and keeps the best iteration. A budget, time or cancel status
+stops it at once. Deterministic given the `CallResult`s (no clock, no randomness, no I/O
+beyond the `Caller`, the validators and `on_iteration`), so the durable runtime can replay
+it. Malformed model output never raises out of `run_task`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from pydantic import ValidationError
+
+from orchestrator.config import TaskTypePolicy
+from orchestrator.domain import (
+    Evaluation,
+    IterationRecord,
+    Role,
+    StopReason,
+    TaskResult,
+    TaskState,
+    TaskStatus,
+    ValidatorResult,
+)
+from orchestrator.engine import prompts, validators
+from orchestrator.engine.calls_api import Caller, CallResult, CallSpec, CallStatus
+from orchestrator.engine.validators import SandboxLimits, hard_failures, normalize_output
+
+__all__ = ["combine_scores", "run_task"]
+
+_HALTS = {
+    CallStatus.BUDGET_EXHAUSTED: StopReason.BUDGET,
+    CallStatus.TIMEOUT: StopReason.TIMEOUT,
+    CallStatus.CANCELLED: StopReason.CANCELLED,
+}
+PLATEAU_DELTA = 0.02
+DISAGREEMENT = 0.05
+VALIDATOR_CAP = 0.5
+
+OnIteration = Callable[[IterationRecord], Awaitable[None]]
+
+
+def combine_scores(scores: Sequence[float]) -> float:
+    """Two evaluations that disagree by more than 0.05 count as the lower; else their mean."""
+    if len(scores) < 2:
+        return scores[0] if scores else 0.0
+    a, b = scores[0], scores[1]
+    # Rounded: 0.90 - 0.85 is 0.05000000000000004 in floating point.
+    if round(abs(a - b), 6) > DISAGREEMENT:
+        return min(a, b)
+    return round((a + b) / 2, 4)
+
+
+class _Halt(Exception):
+    """A call came back budget-exhausted, timed out or cancelled: the loop stops at once."""
+
+    def __init__(self, result: CallResult, where: str) -> None:
+        super().__init__(result.error or result.status.value)
+        self.result, self.where = result, where
+
+
+@dataclass
+class _Session:
+    """One task's calls: spend, halting statuses, notes for the result's reason."""
+
+    task: TaskState
+    call: Caller
+    limits: SandboxLimits
+    total_cost: float = 0.0
+    calls: list[CallResult] = field(default_factory=list)  # of the current iteration
+    notes: list[str] = field(default_factory=list)
+
+    async def ask(
+        self,
+        role: Role,
+        prompt: prompts.Prompt,
+        *,
+        iteration: int,
+        slot: int = 0,
+        prefer: Sequence[str] = (),
+        avoid: Sequence[str | None] = (),
+    ) -> CallResult:
+        evaluation = role is Role.EVALUATE
+        spec = CallSpec(
+            role=role,
+            task_id=self.task.task_id,
+            task_type=self.task.type,
+            iteration=iteration,
+            slot=slot,
+            system=prompt.system,
+            prompt=prompt.user,
+            json_schema=Evaluation.model_json_schema() if evaluation else None,
+            schema_name="evaluation" if evaluation else None,
+            prefer=[m for m in dict.fromkeys(prefer) if m],
+            avoid_providers=[p for p in dict.fromkeys(avoid) if p],
+        )
+        result = await self.call(spec)
+        self.total_cost += result.cost_usd
+        self.calls.append(result)
+        if result.status in _HALTS:
+            raise _Halt(result, f"{role} of iteration {iteration}")
+        return result
+
+    async def validate(self, output: str) -> list[ValidatorResult]:
+        return await validators.run_validators(
+            self.task.type, output, prompt=self.task.prompt, limits=self.limits
+        )
+
+    def take_calls(self) -> list[CallResult]:
+        calls, self.calls = self.calls, []
+        return calls
+
+
+def _parse_evaluation(result: CallResult) -> Evaluation | None:
+    if not result.ok:
+        return None
+    try:
+        return Evaluation.model_validate_json(validators.unwrap_fence(result.text).strip())
+    except ValidationError:
+        return None
+
+
+async def _one_evaluation(
+    s: _Session, prompt: prompts.Prompt, i: int, slot: int, avoid: list[str | None]
+) -> tuple[Evaluation | None, CallResult]:
+    """One evaluation, retried once at `slot + 2` when it fails or is malformed.
+
+    `avoid[0]`, the generator's provider, is always avoided; the rest only on the first try,
+    so that a catalog with few providers still gets its evaluation on the retry.
+    """
+    result = await s.ask(Role.EVALUATE, prompt, iteration=i, slot=slot, avoid=avoid)
+    parsed = _parse_evaluation(result)
+    # A failed call was already retried across providers by the caller: try again only when
+    # the answer was malformed or the retry widens the choice of evaluators.
+    if parsed is None and (result.ok or set(avoid) - {avoid[0], None}):
+        result = await s.ask(Role.EVALUATE, prompt, iteration=i, slot=slot + 2, avoid=avoid[:1])
+        parsed = _parse_evaluation(result)
+    return parsed, result
+
+
+async def _evaluate(
+    s: _Session, i: int, output: str, checks: list[ValidatorResult], generator_provider: str | None
+) -> list[float]:
+    prompt = prompts.evaluate(s.task, output, checks, threshold=s.task.acceptance_threshold)
+    first, first_call = await _one_evaluation(s, prompt, i, 0, [generator_provider])
+    # The second opinion should come from another provider than the first, when possible.
+    other = first_call.provider if first is not None else None
+    second, second_call = await _one_evaluation(s, prompt, i, 1, [generator_provider, other])
+    scores = [e.score for e in (first, second) if e is not None]
+    if not scores:
+        why = first_call.error or second_call.error or "malformed answers"
+        s.notes.append(f"iteration {i}: both evaluations failed ({why}); scored 0.0")
+    return scores
+
+
+@dataclass
+class _Draft:
+    output: str
+    model: str
+    checks: list[ValidatorResult]
+
+
+async def _iterate(
+    s: _Session, i: int, draft: _Draft, generator: CallResult, policy: TaskTypePolicy
+) -> IterationRecord:
+    failures = hard_failures(draft.checks)
+    crit = await s.ask(
+        Role.CRITIQUE,
+        prompts.critique(s.task, draft.output, failures),
+        iteration=i,
+        avoid=[generator.provider],
+    )
+    critique_text = crit.text.strip() if crit.ok else ""
+    if not critique_text:
+        s.notes.append(f"iteration {i}: no critique ({crit.error or 'empty answer'})")
+    rev = await s.ask(
+        Role.REVISE,
+        prompts.revise(s.task, draft.output, critique_text, failures),
+        iteration=i,
+        prefer=[generator.model or "", *policy.models],  # the author first
+    )
+    revised = normalize_output(s.task.type, rev.text) if rev.ok else ""
+    if revised.strip():
+        output, model = revised, rev.model or draft.model
+    else:
+        # Keep the previous output: it still deserves a score this iteration.
+        s.notes.append(f"iteration {i}: revision failed ({rev.error or 'empty answer'})")
+        output, model = draft.output, draft.model
+    checks = draft.checks if output == draft.output else await s.validate(output)
+    scores = await _evaluate(s, i, output, checks, generator.provider)
+    score = combine_scores(scores)
+    if hard_failures(checks):
+        score = min(score, VALIDATOR_CAP)
+    calls = s.take_calls()
+    return IterationRecord(
+        iteration=i,
+        model=model,
+        output=output,
+        critique=critique_text,
+        critic_model=crit.model if critique_text else None,
+        validators=checks,
+        scores=scores,
+        score=score,
+        input_tokens=sum(c.input_tokens for c in calls),
+        output_tokens=sum(c.output_tokens for c in calls),
+        cost_usd=sum(c.cost_usd for c in calls),
+        latency_ms=sum(c.latency_ms for c in calls),
+    )
+
+
+def _stop_reason(
+    score: float, previous: float | None, i: int, last: int, threshold: float
+) -> StopReason | None:
+    if score >= threshold:
+        return StopReason.THRESHOLD
+    if previous is not None and round(score - previous, 6) < PLATEAU_DELTA:
+        return StopReason.PLATEAU
+    if i >= last:
+        return StopReason.MAX_ITERATIONS
+    return None
+
+
+def _verdict(
+    task: TaskState, best: IterationRecord | None, stop: StopReason | None, notes: list[str]
+) -> tuple[TaskStatus, str]:
+    threshold = task.acceptance_threshold
+    if best is None:
+        return TaskStatus.FAILED, "; ".join(notes) or "no output was produced"
+    if best.score >= threshold:
+        head = f"score {best.score:.2f} reached the threshold {threshold:.2f}"
+        return TaskStatus.COMPLETED, "; ".join([head, *notes])
+    head = f"best score {best.score:.2f} is below the threshold {threshold:.2f} ({stop})"
+    return TaskStatus.DEGRADED, "; ".join([head, *notes])
+
+
+async def run_task(
+    task: TaskState,
+    deps: Mapping[str, TaskResult],
+    *,
+    policy: TaskTypePolicy,
+    call: Caller,
+    on_iteration: OnIteration,
+    sandbox: SandboxLimits | None = None,
+) -> TaskResult:
+    """Run one task to a terminal status; the result carries the best iteration's output."""
+    s = _Session(task=task, call=call, limits=sandbox or SandboxLimits())
+    best: IterationRecord | None = None
+    stop: StopReason | None = None
+    generator: CallResult | None = None
+    count = 0
+    try:
+        gen = await s.ask(
+            Role.GENERATE, prompts.generate(task, deps), iteration=1, prefer=policy.models
+        )
+        output = normalize_output(task.type, gen.text) if gen.ok else ""
+        if not output.strip():
+            s.notes.append(f"generation failed: {gen.error or 'empty answer'}")
+            stop = StopReason.NO_MODEL
+        else:
+            generator = gen
+            draft = _Draft(output, gen.model or "", await s.validate(output))
+            previous: float | None = None
+            for i in range(1, policy.max_iterations + 1):
+                record = await _iterate(s, i, draft, generator, policy)
+                count = i
+                await on_iteration(record)
+                if best is None or record.score > best.score:
+                    best = record
+                stop = _stop_reason(
+                    record.score, previous, i, policy.max_iterations, task.acceptance_threshold
+                )
+                if stop is not None:
+                    break
+                previous = record.score
+                draft = _Draft(record.output, record.model, record.validators)
+    except _Halt as halt:
+        stop = _HALTS[halt.result.status]
+        why = halt.result.error or halt.result.status.value
+        s.notes.insert(0, f"stopped during {halt.where}: {why}")
+    status, reason = _verdict(task, best, stop, s.notes)
+    return TaskResult(
+        task_id=task.task_id,
+        status=status,
+        score=best.score if best else None,
+        model=generator.model if generator else None,
+        output=best.output if best else "",
+        cost_usd=round(s.total_cost, 10),
+        iterations=count,
+        stop_reason=stop,
+        reason=reason,
+    )

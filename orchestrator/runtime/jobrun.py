@@ -1,0 +1,172 @@
+"""Live, per-process state of one running job: its budget ledger, control flags and caller.
+
+Nothing here is durable: after a restart it is rebuilt from the store (spend from the
+recorded calls, budget and cancellation from the job row), which is why a recovered job
+keeps its exact spend.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from orchestrator.config import Catalog, Settings
+from orchestrator.domain import CallRecord, JobStatus, Role
+from orchestrator.engine.executor import CallExecutor
+from orchestrator.engine.health import HealthBook
+from orchestrator.engine.ledger import BudgetLedger
+from orchestrator.engine.routing import Router
+from orchestrator.providers import ClientSet, Pricing
+from orchestrator.runtime.events import EventLog
+from orchestrator.store import Store
+
+CANCEL_POLL_S = 0.5
+
+
+@dataclass
+class RuntimeDeps:
+    """Everything long-lived a job needs, built once at start-up."""
+
+    settings: Settings
+    catalog: Catalog
+    store: Store
+    clients: ClientSet
+    pricing: Pricing
+    health: HealthBook
+    events: EventLog
+
+
+class StoreRecorder:
+    """Adapts the store to the executor's `CallRecorder`."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    async def record(self, call: CallRecord) -> None:
+        await self._store.record_call(call)
+
+    async def find_ok(
+        self, *, job_id: str, task_id: str, iteration: int, role: Role, slot: int, request_hash: str
+    ) -> CallRecord | None:
+        return await self._store.find_ok_call(
+            job_id=job_id,
+            task_id=task_id,
+            iteration=iteration,
+            role=role,
+            slot=slot,
+            request_hash=request_hash,
+        )
+
+    async def next_attempt(
+        self, *, job_id: str, task_id: str, iteration: int, role: Role, slot: int
+    ) -> int:
+        return await self._store.next_call_attempt(
+            job_id=job_id, task_id=task_id, iteration=iteration, role=role, slot=slot
+        )
+
+
+@dataclass
+class Control:
+    """The executor's `JobControl`: cancellation flag and deadline."""
+
+    deadline: float
+    _cancelled: bool = False
+
+    def cancelled(self) -> bool:
+        return self._cancelled
+
+    def cancel(self) -> None:
+        self._cancelled = True
+
+
+@dataclass
+class JobRun:
+    job_id: str
+    ledger: BudgetLedger
+    control: Control
+    caller: CallExecutor
+    watcher: asyncio.Task[None] | None = None
+    calls: int = field(default=0)
+
+    async def stop(self) -> None:
+        if self.watcher is not None:
+            self.watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.watcher
+
+
+class JobRuns:
+    """The jobs this process is running, built lazily (also after recovery)."""
+
+    def __init__(self, deps: RuntimeDeps) -> None:
+        self._deps = deps
+        self._runs: dict[str, JobRun] = {}
+        self._lock = asyncio.Lock()
+
+    async def get(self, job_id: str, deadline: float) -> JobRun:
+        run = self._runs.get(job_id)
+        if run is not None:
+            run.control.deadline = deadline
+            return run
+        async with self._lock:
+            run = self._runs.get(job_id)
+            if run is None:
+                run = await self._build(job_id, deadline)
+                self._runs[job_id] = run
+        return run
+
+    def cancel(self, job_id: str) -> None:
+        run = self._runs.get(job_id)
+        if run is not None:
+            run.control.cancel()
+
+    def is_cancelled(self, job_id: str) -> bool:
+        run = self._runs.get(job_id)
+        return run is not None and run.control.cancelled()
+
+    async def drop(self, job_id: str) -> None:
+        run = self._runs.pop(job_id, None)
+        if run is not None:
+            await run.stop()
+
+    async def close(self) -> None:
+        for job_id in list(self._runs):
+            await self.drop(job_id)
+
+    async def _build(self, job_id: str, deadline: float) -> JobRun:
+        d = self._deps
+        job = await d.store.get_job(job_id)
+        spent = await d.store.job_spend(job_id)
+        ledger = BudgetLedger(Decimal(str(job.spec.budget_usd)), spent)
+        control = Control(deadline=deadline)
+        if job.status is JobStatus.CANCELLED:
+            control.cancel()
+        caller = CallExecutor(
+            job_id=job_id,
+            clients=d.clients,
+            router=Router(d.catalog, d.pricing, d.health),
+            pricing=d.pricing,
+            ledger=ledger,
+            health=d.health,
+            recorder=StoreRecorder(d.store),
+            control=control,
+            settings=d.settings,
+        )
+        run = JobRun(job_id=job_id, ledger=ledger, control=control, caller=caller)
+        run.watcher = asyncio.get_running_loop().create_task(self._watch_cancel(run))
+        return run
+
+    async def _watch_cancel(self, run: JobRun) -> None:
+        """Notice a cancel requested by another process (CLI `cancel`, another API worker)."""
+        while not run.control.cancelled():
+            await asyncio.sleep(CANCEL_POLL_S)
+            job = await self._deps.store.get_job(run.job_id)
+            if job.status is JobStatus.CANCELLED:
+                run.control.cancel()
+
+
+def now() -> float:
+    return time.time()

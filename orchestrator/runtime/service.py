@@ -1,0 +1,164 @@
+"""The runtime: one per process. Starts DBOS and the store, and runs, resumes and cancels jobs.
+
+DBOS keeps process-wide state (it is a singleton by design), so a process holds at most
+one `Runtime` at a time; `stop()` releases it so tests can start another.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import time
+from pathlib import Path
+
+from dbos import DBOS, SetWorkflowID, WorkflowHandleAsync, WorkflowStatusString
+from dbos._dbos import _get_or_create_dbos_registry
+
+from orchestrator.config import Settings
+from orchestrator.domain import JobSpec, JobStatus, ProjectStatus
+from orchestrator.engine.health import HealthBook
+from orchestrator.errors import JobConflict
+from orchestrator.events import StatusEvent
+from orchestrator.providers import ClientSet, Pricing, build_clients
+from orchestrator.runtime.events import EventBus, EventLog
+from orchestrator.runtime.jobrun import JobRuns, RuntimeDeps
+from orchestrator.runtime.workflows import RUNNER_NAME, JobRunner, workflow_id
+from orchestrator.store import Store
+
+UNFINISHED = {WorkflowStatusString.PENDING.value, WorkflowStatusString.ENQUEUED.value}
+
+
+def new_job_id() -> str:
+    return secrets.token_hex(4)
+
+
+async def request_cancel(store: Store, job_id: str, events: EventLog | None = None) -> None:
+    """Mark the job cancelled; whichever process runs it notices and starts no new call.
+
+    Works from any process sharing the store (a CLI `cancel` beside a running `run`).
+    """
+    job = await store.get_job(job_id)
+    if job.status.is_terminal():
+        raise JobConflict(job_id, f"it already finished ({job.final_status or job.status})")
+    await store.set_job_status(job_id, status=JobStatus.CANCELLED, now=time.time())
+    events = events or EventLog(store, EventBus())
+    events.log(job_id, "cancel requested: no new calls will start", "WARNING")
+    await events.flush(job_id)
+
+
+class Runtime:
+    def __init__(self, deps: RuntimeDeps, runs: JobRuns, runner: JobRunner) -> None:
+        self.deps = deps
+        self.runs = runs
+        self.runner = runner
+
+    @property
+    def store(self) -> Store:
+        return self.deps.store
+
+    @property
+    def events(self) -> EventLog:
+        return self.deps.events
+
+    @classmethod
+    async def start(
+        cls,
+        settings: Settings,
+        *,
+        executor_id: str | None = None,
+        clients: ClientSet | None = None,
+    ) -> Runtime:
+        """Open the store, launch DBOS (which recovers this executor's unfinished jobs).
+
+        `clients` replaces the providers configured in `settings` (tests pass fakes here).
+        """
+        await asyncio.to_thread(Path(settings.data_dir).mkdir, parents=True, exist_ok=True)
+        store = await Store.open(settings.store_url)
+        catalog = settings.catalog
+        health = HealthBook()
+        health.seed_from(await store.list_calls())
+        deps = RuntimeDeps(
+            settings=settings,
+            catalog=catalog,
+            store=store,
+            clients=clients or build_clients(settings, catalog),
+            pricing=Pricing(catalog),
+            health=health,
+            events=EventLog(store, EventBus()),
+        )
+        runs = JobRuns(deps)
+        runner = JobRunner(deps, runs)
+        DBOS(
+            config={
+                "name": "orchestrator",
+                "system_database_url": settings.dbos_url,
+                "application_version": settings.application_version,
+                "executor_id": executor_id or settings.executor_id,
+                "log_level": "WARNING",
+            }
+        )
+        DBOS.launch()
+        return cls(deps, runs, runner)
+
+    async def stop(self) -> None:
+        await self.events.flush_all()
+        DBOS.destroy(workflow_completion_timeout_sec=0)
+        # Let a later Runtime in this process register its runner under the same name.
+        registry = _get_or_create_dbos_registry()
+        for key in [k for k in registry.instance_info_map if k.endswith(f"/{RUNNER_NAME}")]:
+            registry.instance_info_map.pop(key)
+        await self.runs.close()
+        await self.store.close()
+
+    async def submit(self, spec: JobSpec, *, job_id: str | None = None) -> str:
+        job_id = job_id or new_job_id()
+        await self.store.create_job(
+            job_id=job_id, spec=spec, simulated=self.deps.clients.simulated, now=time.time()
+        )
+        self.events.emit(job_id, StatusEvent(status=JobStatus.PENDING, ts=time.time()))
+        self.events.log(job_id, "job created")
+        await self.events.flush(job_id)
+        await self._start_attempt(job_id, 0)
+        return job_id
+
+    async def _start_attempt(self, job_id: str, attempt: int) -> None:
+        with SetWorkflowID(workflow_id(job_id, attempt)):
+            await DBOS.start_workflow_async(self.runner.job_workflow, job_id)
+
+    async def is_active(self, job_id: str) -> bool:
+        """Whether the job's current attempt is still running (here or in another worker)."""
+        job = await self.store.get_job(job_id)
+        status = await DBOS.get_workflow_status_async(workflow_id(job_id, job.attempt))
+        return status is not None and status.status in UNFINISHED
+
+    async def wait(self, job_id: str) -> ProjectStatus:
+        job = await self.store.get_job(job_id)
+        handle: WorkflowHandleAsync[ProjectStatus] = await DBOS.retrieve_workflow_async(
+            workflow_id(job_id, job.attempt)
+        )
+        result: ProjectStatus = await handle.get_result()
+        return result
+
+    async def cancel(self, job_id: str) -> None:
+        """Stop new calls of the job at once; the job then ends CANCELLED."""
+        await request_cancel(self.store, job_id, self.events)
+        self.runs.cancel(job_id)
+
+    async def resume(self, job_id: str, *, budget_usd: float | None = None) -> None:
+        """Run what did not finish; completed tasks and recorded calls are not paid again."""
+        job = await self.store.get_job(job_id)
+        if await self.is_active(job_id):
+            if job.status is JobStatus.CANCELLED:
+                raise JobConflict(job_id, "it is still stopping after a cancel; try again shortly")
+            raise JobConflict(job_id, "it is still running")
+        now = time.time()
+        if budget_usd is not None:
+            await self.store.set_job_fields(job_id, budget_usd=budget_usd, now=now)
+        reset = await self.store.reset_unfinished_tasks(job_id, now=now)
+        attempt = await self.store.bump_attempt(job_id, now=now)
+        await self.store.set_job_status(job_id, status=JobStatus.PENDING, now=now)
+        self.events.emit(job_id, StatusEvent(status=JobStatus.PENDING, ts=now))
+        budget = f", budget now ${budget_usd:.2f}" if budget_usd is not None else ""
+        self.events.log(job_id, f"resuming: {len(reset)} unfinished task(s) to run{budget}")
+        await self.events.flush(job_id)
+        await self._start_attempt(job_id, attempt)

@@ -1,0 +1,394 @@
+"""The task loop, driven by scripted Callers and by the real simulator."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+import pytest
+
+from orchestrator.config import DEFAULT_CATALOG, Catalog, FaultRates, TaskTypePolicy, load_catalog
+from orchestrator.domain import (
+    IterationRecord,
+    Role,
+    StopReason,
+    TaskResult,
+    TaskState,
+    TaskStatus,
+    TaskType,
+)
+from orchestrator.engine.calls_api import Caller, CallResult, CallSpec, CallStatus
+from orchestrator.engine.loop import combine_scores, run_task
+from orchestrator.engine.validators import SandboxLimits
+from orchestrator.providers.base import LLMRequest
+from orchestrator.providers.simulator import SimulatedClient
+
+PROVIDERS = {"gen-a": "alpha", "crit-a": "alpha", "crit-b": "beta", "eval-a": "alpha"}
+PROVIDERS |= {"eval-b": "beta", "eval-c": "gamma", "gen-b": "beta"}
+ROLE_MODELS = {
+    Role.GENERATE: ["gen-a"],
+    Role.REVISE: ["gen-a"],
+    Role.CRITIQUE: ["crit-a", "crit-b"],
+    Role.EVALUATE: ["eval-a", "eval-b", "eval-c"],
+}
+POLICY = TaskTypePolicy(threshold=0.85, max_iterations=3, models=["gen-a", "gen-b"])
+FAST = SandboxLimits(timeout_s=2.0, memory_mb=256)
+
+Answer = str | CallResult
+Script = Callable[[CallSpec], Answer]
+
+
+def make_task(task_type: TaskType = TaskType.COMPLEX_REASONING, **kw: object) -> TaskState:
+    fields: dict[str, object] = {
+        "job_id": "job1",
+        "task_id": "task_001",
+        "type": task_type,
+        "prompt": "Explain how a hash map handles collisions.",
+        "acceptance_threshold": 0.85,
+    }
+    fields.update(kw)
+    return TaskState.model_validate(fields)
+
+
+def evaluation(score: float) -> str:
+    return json.dumps({"score": score, "reasoning": "scripted"})
+
+
+def script(scores: dict[int, tuple[float, float]], **overrides: Answer) -> Script:
+    """Drafts named after their iteration, critiques, and evaluation scores per iteration.
+
+    `overrides` keys look like "critique@2" or "evaluate@1/0" (role@iteration[/slot]).
+    """
+
+    def answer(spec: CallSpec) -> Answer:
+        for key in (f"{spec.role}@{spec.iteration}/{spec.slot}", f"{spec.role}@{spec.iteration}"):
+            if key in overrides:
+                return overrides[key]
+        if spec.role is Role.GENERATE:
+            return "draft 0: a first answer"
+        if spec.role is Role.CRITIQUE:
+            return f"1. iteration {spec.iteration}: add an example"
+        if spec.role is Role.REVISE:
+            return f"draft {spec.iteration}: a better answer"
+        return evaluation(scores[spec.iteration][spec.slot % 2])
+
+    return answer
+
+
+class FakeCaller:
+    """A Caller fake: picks the first model of the preference (or role) list whose provider
+    is not avoided, answers from a script, and records every CallSpec."""
+
+    def __init__(self, answer: Script) -> None:
+        self.answer = answer
+        self.specs: list[CallSpec] = []
+
+    async def __call__(self, spec: CallSpec) -> CallResult:
+        self.specs.append(spec)
+        names = spec.prefer or ROLE_MODELS[spec.role]
+        model = next((m for m in names if PROVIDERS[m] not in spec.avoid_providers), names[0])
+        result = self.answer(spec)
+        if isinstance(result, CallResult):
+            return result
+        return CallResult(
+            status=CallStatus.OK,
+            text=result,
+            model=model,
+            provider=PROVIDERS[model],
+            input_tokens=100,
+            output_tokens=50,
+            cost_usd=0.001,
+            latency_ms=10.0,
+        )
+
+    def of(self, role: Role) -> list[CallSpec]:
+        return [s for s in self.specs if s.role is role]
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.records: list[IterationRecord] = []
+
+    async def __call__(self, record: IterationRecord) -> None:
+        self.records.append(record)
+
+
+async def run(
+    answer: Script,
+    *,
+    task: TaskState | None = None,
+    deps: dict[str, TaskResult] | None = None,
+    policy: TaskTypePolicy = POLICY,
+) -> tuple[TaskResult, FakeCaller, list[IterationRecord]]:
+    call, recorder = FakeCaller(answer), Recorder()
+    result = await run_task(
+        task or make_task(),
+        deps or {},
+        policy=policy,
+        call=call,
+        on_iteration=recorder,
+        sandbox=FAST,
+    )
+    return result, call, recorder.records
+
+
+def stopped(status: CallStatus) -> CallResult:
+    return CallResult(status=status, error=f"scripted {status}")
+
+
+async def test_threshold_reached_at_the_first_iteration() -> None:
+    result, call, records = await run(script({1: (0.9, 0.92)}))
+    assert result.status is TaskStatus.COMPLETED
+    assert result.stop_reason is StopReason.THRESHOLD
+    assert result.iterations == 1
+    assert result.score == pytest.approx(0.91)
+    assert result.output == "draft 1: a better answer"
+    assert result.model == "gen-a"
+    assert [s.role for s in call.specs] == [
+        Role.GENERATE,
+        Role.CRITIQUE,
+        Role.REVISE,
+        Role.EVALUATE,
+        Role.EVALUATE,
+    ]
+    (record,) = records
+    assert record.iteration == 1
+    assert record.critique == "1. iteration 1: add an example"
+    assert record.scores == [0.9, 0.92]
+    # Iteration 1 pays for generate, critique, revise and two evaluations.
+    assert record.cost_usd == pytest.approx(0.005)
+    assert record.input_tokens == 500
+    assert record.latency_ms == pytest.approx(50.0)
+    assert result.cost_usd == pytest.approx(0.005)
+
+
+async def test_plateau_stops_and_keeps_the_best_iteration() -> None:
+    result, _, records = await run(script({1: (0.70, 0.70), 2: (0.69, 0.69)}))
+    assert result.stop_reason is StopReason.PLATEAU
+    assert result.status is TaskStatus.DEGRADED
+    assert result.iterations == 2
+    assert result.score == pytest.approx(0.70)
+    assert result.output == "draft 1: a better answer"
+    assert [r.score for r in records] == [0.70, 0.69]
+    assert "below the threshold" in result.reason
+
+
+async def test_a_small_gain_is_a_plateau_too() -> None:
+    result, _, _ = await run(script({1: (0.60, 0.60), 2: (0.61, 0.61)}))
+    assert result.stop_reason is StopReason.PLATEAU
+    assert result.score == pytest.approx(0.61)
+    assert result.output == "draft 2: a better answer"
+
+
+async def test_max_iterations_ends_the_loop() -> None:
+    result, call, records = await run(script({1: (0.5, 0.5), 2: (0.6, 0.6), 3: (0.7, 0.7)}))
+    assert result.stop_reason is StopReason.MAX_ITERATIONS
+    assert result.status is TaskStatus.DEGRADED
+    assert result.iterations == 3 == len(records)
+    assert result.output == "draft 3: a better answer"
+    # Each revision starts from the previous iteration's output.
+    assert "draft 2: a better answer" in call.of(Role.REVISE)[2].prompt
+    assert len(call.of(Role.GENERATE)) == 1
+
+
+def test_two_scores_combine_to_the_lower_or_the_mean() -> None:
+    assert combine_scores([0.9, 0.8]) == 0.8
+    assert combine_scores([0.9, 0.86]) == pytest.approx(0.88)
+    assert combine_scores([0.9, 0.85]) == pytest.approx(0.875)  # 0.05 is not > 0.05
+    assert combine_scores([0.7]) == 0.7
+    assert combine_scores([]) == 0.0
+
+
+async def test_disagreeing_evaluations_count_as_the_lower() -> None:
+    # The mean (0.875) would pass 0.85; the lower (0.80) does not.
+    result, _, records = await run(script({1: (0.95, 0.80), 2: (0.80, 0.80)}))
+    assert records[0].score == 0.80
+    assert result.status is TaskStatus.DEGRADED
+
+
+async def test_critic_and_evaluators_avoid_the_generator_provider() -> None:
+    result, call, records = await run(script({1: (0.9, 0.9)}))
+    (critique,) = call.of(Role.CRITIQUE)
+    assert critique.avoid_providers == ["alpha"]  # gen-a is alpha's
+    assert records[0].critic_model == "crit-b"
+    first, second = call.of(Role.EVALUATE)
+    assert (first.slot, second.slot) == (0, 1)
+    assert first.avoid_providers == ["alpha"]
+    # The second opinion also avoids the first evaluator's provider (eval-b, beta).
+    assert second.avoid_providers == ["alpha", "beta"]
+    assert first.json_schema is not None and first.schema_name == "evaluation"
+    (revise,) = call.of(Role.REVISE)
+    assert revise.prefer == ["gen-a", "gen-b"]
+    assert result.status is TaskStatus.COMPLETED
+
+
+async def test_budget_exhausted_mid_loop_degrades_with_a_reason() -> None:
+    answer = script({1: (0.6, 0.6)}, **{"critique@2": stopped(CallStatus.BUDGET_EXHAUSTED)})
+    result, call, records = await run(answer)
+    assert result.status is TaskStatus.DEGRADED
+    assert result.stop_reason is StopReason.BUDGET
+    assert "stopped during critique of iteration 2" in result.reason
+    assert "scripted budget_exhausted" in result.reason
+    assert result.output == "draft 1: a better answer"
+    assert result.iterations == 1 == len(records)
+    assert call.specs[-1].role is Role.CRITIQUE  # nothing was asked after the stop
+
+
+@pytest.mark.parametrize(
+    ("status", "reason"),
+    [(CallStatus.TIMEOUT, StopReason.TIMEOUT), (CallStatus.CANCELLED, StopReason.CANCELLED)],
+)
+async def test_a_stop_before_any_score_fails_the_task(
+    status: CallStatus, reason: StopReason
+) -> None:
+    result, call, records = await run(script({}, **{"revise@1": stopped(status)}))
+    assert result.status is TaskStatus.FAILED
+    assert result.stop_reason is reason
+    assert result.output == ""
+    assert records == []
+    assert len(call.specs) == 3
+
+
+async def test_a_failed_generation_fails_the_task() -> None:
+    answer = script({}, **{"generate@1": stopped(CallStatus.FAILED)})
+    result, call, _ = await run(answer)
+    assert result.status is TaskStatus.FAILED
+    assert result.stop_reason is StopReason.NO_MODEL
+    assert "generation failed" in result.reason
+    assert len(call.specs) == 1
+
+
+async def test_a_failed_critique_is_skipped() -> None:
+    answer = script({1: (0.9, 0.9)}, **{"critique@1": stopped(CallStatus.FAILED)})
+    result, call, records = await run(answer)
+    assert result.status is TaskStatus.COMPLETED
+    assert records[0].critique == ""
+    assert records[0].critic_model is None
+    assert "(no critique)" in call.of(Role.REVISE)[0].prompt
+    assert "no critique" in result.reason
+
+
+async def test_a_malformed_evaluation_is_retried_once() -> None:
+    answer = script({1: (0.9, 0.88)}, **{"evaluate@1/0": "The score is high!"})
+    result, call, records = await run(answer)
+    # Slot 0 malformed, retried at slot 2 (answer 0.9); slot 1 answered 0.88.
+    assert [s.slot for s in call.of(Role.EVALUATE)] == [0, 2, 1]
+    assert records[0].scores == [0.9, 0.88]
+    assert result.status is TaskStatus.COMPLETED
+
+
+async def test_when_one_evaluation_fails_the_other_counts() -> None:
+    answer = script({1: (0.9, 0.7), 2: (0.7, 0.7)}, **{"evaluate@1/0": stopped(CallStatus.FAILED)})
+    _, call, records = await run(answer)
+    assert records[0].scores == [0.7]
+    assert records[0].score == 0.7
+    # A failed call is not retried: the caller already tried every provider.
+    assert [s.slot for s in call.of(Role.EVALUATE) if s.iteration == 1] == [0, 1]
+
+
+async def test_when_every_evaluation_is_malformed_the_score_is_zero() -> None:
+    answer = script({}, **{"evaluate@1": '{"score": 1.7}', "evaluate@2": "not json"})
+    result, call, records = await run(answer)
+    assert [r.scores for r in records] == [[], []]
+    assert result.score == 0.0
+    assert result.stop_reason is StopReason.PLATEAU
+    assert result.status is TaskStatus.DEGRADED
+    assert "both evaluations failed" in result.reason
+    assert [s.slot for s in call.of(Role.EVALUATE)][:4] == [0, 2, 1, 3]
+
+
+async def test_a_failing_validator_caps_the_score() -> None:
+    task = make_task(TaskType.CODE_GENERATION, prompt="Print Hello World")
+    answer = script(
+        {1: (0.95, 0.95), 2: (0.95, 0.95)},
+        **{"generate@1": "print('Hello World'", "revise@1": "```python\nprint(1/0)\n```"},
+    )
+    answer2 = script(
+        {1: (0.95, 0.95)},
+        **{"generate@1": "print('Hello World'", "revise@1": "print('Hello World')"},
+    )
+    result, call, records = await run(answer, task=task)
+    assert records[0].score == 0.5
+    assert records[0].output == "print(1/0)\n"  # fence removed
+    run_check = next(v for v in records[0].validators if v.name == "python_run")
+    assert "ZeroDivisionError" in run_check.detail
+    # The critic saw the syntax error of the generated draft.
+    assert "python_syntax FAILED" in call.of(Role.CRITIQUE)[0].prompt
+    assert result.status is TaskStatus.DEGRADED
+    fixed, _, _ = await run(answer2, task=task)
+    assert fixed.status is TaskStatus.COMPLETED
+    assert fixed.output == "print('Hello World')"
+
+
+async def test_dependency_outputs_reach_the_generate_prompt() -> None:
+    deps = {
+        "task_002": TaskResult(
+            task_id="task_002", status=TaskStatus.COMPLETED, output="DESIGN: use chaining"
+        )
+    }
+    task = make_task(task_id="task_003", dependencies=["task_002"])
+    _, call, _ = await run(script({1: (0.9, 0.9)}), task=task, deps=deps)
+    (generate,) = call.of(Role.GENERATE)
+    assert '<dependency id="task_002" status="completed">' in generate.prompt
+    assert "DESIGN: use chaining" in generate.prompt
+    assert all(s.task_id == "task_003" for s in call.specs)
+
+
+def simulator_caller(catalog: Catalog) -> Caller:
+    """A minimal Caller over the real simulator: the first preferred model not avoided."""
+    client = SimulatedClient(catalog, seed=11, latency_scale=0, faults=FaultRates())
+
+    async def call(spec: CallSpec) -> CallResult:
+        assert spec.task_type is not None
+        names = spec.prefer or catalog.roles.get(spec.role) or catalog.policy(spec.task_type).models
+        avoided = set(spec.avoid_providers)
+        model = next((m for m in names if catalog.model(m).provider not in avoided), names[0])
+        response = await client.complete(
+            LLMRequest(
+                model=model,
+                role=spec.role,
+                system=spec.system,
+                prompt=spec.prompt,
+                max_tokens=catalog.model(model).max_output_tokens,
+                json_schema=spec.json_schema,
+                schema_name=spec.schema_name,
+                task_type=spec.task_type,
+                iteration=spec.iteration,
+            )
+        )
+        return CallResult(
+            status=CallStatus.OK,
+            text=response.text,
+            model=response.model,
+            provider=response.provider,
+            input_tokens=response.input_tokens,
+            output_tokens=response.output_tokens,
+            latency_ms=response.latency_ms,
+        )
+
+    return call
+
+
+async def test_a_code_task_through_the_simulator() -> None:
+    catalog = load_catalog(DEFAULT_CATALOG)
+    policy = catalog.policy(TaskType.CODE_GENERATION)
+    task = make_task(
+        TaskType.CODE_GENERATION,
+        prompt='Write main.py, a Python script that prints exactly "Hello World".',
+        acceptance_threshold=policy.threshold,
+    )
+    recorder = Recorder()
+    result = await run_task(
+        task, {}, policy=policy, call=simulator_caller(catalog), on_iteration=recorder, sandbox=FAST
+    )
+    assert result.status is TaskStatus.COMPLETED, result.reason
+    assert result.model is not None
+    generator = catalog.model(result.model).provider
+    for record in recorder.records:
+        assert record.critic_model is not None
+        assert catalog.model(record.critic_model).provider != generator
+        assert all(v.passed for v in record.validators if v.name != "placeholders")
+        assert len(record.scores) == 2
+    run_check = next(v for v in recorder.records[-1].validators if v.name == "python_run")
+    assert "Hello World" in run_check.detail
+    assert not result.output.startswith("```")
