@@ -59,3 +59,12 @@ def test_longest_path_order_prefers_the_critical_chain() -> None:
     assert remaining_path_lengths(graph) == {"leaf": 1, "c1": 3, "c2": 2, "c3": 1}
     assert ReadyQueue(graph, order=ReadyOrder.LONGEST_PATH).take_ready(1) == ["c1"]
     assert ReadyQueue(graph, order=ReadyOrder.FIFO).take_ready(1) == ["leaf"]
+
+
+def test_halt_keeps_dependents_pending() -> None:
+    q = ReadyQueue({"a": [], "b": ["a"], "c": []})
+    q.take_ready(1)
+    q.halt(done("a", TaskStatus.FAILED))
+    assert q.take_ready(5) == []
+    assert "b" not in q.finished
+    assert q.unstarted() == ["b", "c"]

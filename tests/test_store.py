@@ -355,11 +355,11 @@ async def test_reset_unfinished_tasks(store: Store) -> None:
     }
     for task_id, status in statuses.items():
         await store.update_task(job, task_id, status=status, reason="why", now=T0)
-    assert await store.reset_unfinished_tasks(job, now=T0 + 1) == ["t4", "t2"]
+    assert await store.reset_unfinished_tasks(job, now=T0 + 1) == ["t4", "t3", "t2"]
     assert [t.status for t in await store.list_tasks(job)] == [
         TaskStatus.COMPLETED,
         TaskStatus.PENDING,
-        TaskStatus.DEGRADED,
+        TaskStatus.PENDING,
         TaskStatus.PENDING,
         TaskStatus.PENDING,
     ]

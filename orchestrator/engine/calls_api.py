@@ -28,6 +28,9 @@ class CallSpec(BaseModel):
     prompt: str
     json_schema: dict[str, object] | None = None
     schema_name: str | None = None
+    # Cap on the answer's length; the model's own cap applies when lower. Short answers
+    # (evaluations, critiques) ask for less, which is also what the budget reserves.
+    max_tokens: int | None = Field(default=None, ge=1)
     # Models to prefer, best first (e.g. the task type's routing list); empty = role default.
     prefer: list[str] = Field(default_factory=list)
     # Providers that must not answer (a critic must differ from the generator's provider).

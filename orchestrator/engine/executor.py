@@ -280,7 +280,11 @@ class CallExecutor:
         return None
 
     def _request(self, spec: CallSpec, model: ModelInfo) -> LLMRequest:
-        max_tokens = min(model.max_output_tokens, self.max_tokens or model.max_output_tokens)
+        max_tokens = min(
+            model.max_output_tokens,
+            spec.max_tokens or model.max_output_tokens,
+            self.max_tokens or model.max_output_tokens,
+        )
         return LLMRequest(
             model=model.name,
             role=spec.role,

@@ -56,6 +56,10 @@ def combine_scores(scores: Sequence[float]) -> float:
     return round((a + b) / 2, 4)
 
 
+# Answers that are short by nature need no 4k-token cap (nor the budget reserved for one).
+ROLE_MAX_TOKENS: dict[Role, int] = {Role.EVALUATE: 600, Role.CRITIQUE: 1500}
+
+
 class _Halt(Exception):
     """A call came back budget-exhausted, timed out or cancelled: the loop stops at once."""
 
@@ -96,6 +100,7 @@ class _Session:
             prompt=prompt.user,
             json_schema=Evaluation.model_json_schema() if evaluation else None,
             schema_name="evaluation" if evaluation else None,
+            max_tokens=ROLE_MAX_TOKENS.get(role),
             prefer=[m for m in dict.fromkeys(prefer) if m],
             avoid_providers=[p for p in dict.fromkeys(avoid) if p],
         )

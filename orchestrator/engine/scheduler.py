@@ -67,6 +67,12 @@ class ReadyQueue:
         self.finished[result.task_id] = result
         return self._newly_blocked()
 
+    def halt(self, result: TaskResult) -> None:
+        """Record a task stopped by the job's end (budget, time, cancel): nothing more starts,
+        and its dependents stay pending rather than skipped, so a resume can run them."""
+        self.finished[result.task_id] = result
+        self.halted = True
+
     def blocked_reason(self, task_id: str) -> str:
         bad = [
             d

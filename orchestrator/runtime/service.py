@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+from concurrent.futures import ThreadPoolExecutor
 import time
 from pathlib import Path
 
@@ -103,8 +104,12 @@ class Runtime:
     async def stop(self) -> None:
         await self.events.flush_all()
         DBOS.destroy(workflow_completion_timeout_sec=0)
+        # DBOS installs its own default executor on the loop and shuts it down on destroy;
+        # give the loop a fresh one so the process can keep using to_thread (and start again).
+        asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor())
         # Let a later Runtime in this process register its runner under the same name.
         registry = _get_or_create_dbos_registry()
+        registry.dbos = None
         for key in [k for k in registry.instance_info_map if k.endswith(f"/{RUNNER_NAME}")]:
             registry.instance_info_map.pop(key)
         await self.runs.close()

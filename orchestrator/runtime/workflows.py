@@ -101,9 +101,10 @@ class JobRunner(DBOSConfiguredInstance):
             )
             result: TaskResult = await handle.get_result()
             del handles[result.task_id]
-            skipped = queue.finish(result)
             if halting_status([result.stop_reason]) is not None:
-                queue.halted = True
+                queue.halt(result)
+                continue
+            skipped = queue.finish(result)
             if skipped:
                 await self.skip_tasks(job_id, skipped, [queue.blocked_reason(t) for t in skipped])
         status = final_status(queue.finished.values(), len(tasks))

@@ -14,7 +14,9 @@ from orchestrator.store.tables import iterations as iteration_table
 from orchestrator.store.tables import jobs
 from orchestrator.store.tables import tasks as task_table
 
-_KEEP_ON_RESUME = (TaskStatus.COMPLETED.value, TaskStatus.DEGRADED.value)
+# A degraded task runs again on resume: its recorded calls are re-used at no cost, so a
+# task cut short by the budget or the clock continues where it stopped.
+_KEEP_ON_RESUME = (TaskStatus.COMPLETED.value,)
 
 
 def task_from_row(row: RowMapping) -> TaskState:
@@ -157,7 +159,7 @@ class TasksRepo(StoreBase):
         return None
 
     async def reset_unfinished_tasks(self, job_id: str, *, now: float) -> list[str]:
-        """Put every task that is not completed or degraded back to pending (for a resume).
+        """Put every task that is not completed back to pending (for a resume).
 
         Returns the ids of the tasks that changed, in plan order.
         """

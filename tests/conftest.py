@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+import pytest
+
+from orchestrator.config import Settings
+from orchestrator.providers import ClientSet
+from orchestrator.runtime import Runtime
+
+StartRuntime = Callable[..., Awaitable[Runtime]]
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        data_dir=tmp_path / "data",
+        sim_latency_scale=0,
+        queue_poll_interval_s=0.02,
+    )
+
+
+@pytest.fixture
+async def start_runtime(settings: Settings) -> AsyncIterator[StartRuntime]:
+    """Start the real runtime (DBOS on SQLite files under tmp_path); stopped after the test."""
+    started: list[Runtime] = []
+
+    async def start(clients: ClientSet | None = None, **overrides: object) -> Runtime:
+        chosen = settings.model_copy(update=overrides) if overrides else settings
+        runtime = await Runtime.start(chosen, clients=clients)
+        started.append(runtime)
+        return runtime
+
+    yield start
+    for runtime in started:
+        await runtime.stop()
