@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from decimal import Decimal
 import subprocess
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 from conftest import StartRuntime
@@ -48,7 +48,9 @@ async def test_hello_world_job_succeeds_with_runnable_script(
     assert scripts
     script = tmp_path / "hello.py"
     script.write_bytes(await store.read_artifact(job_id, scripts[0]))
-    run = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=20)
+    run = await asyncio.to_thread(
+        subprocess.run, [sys.executable, str(script)], capture_output=True, text=True, timeout=20
+    )
     assert run.returncode == 0 and "Hello World" in run.stdout
 
     events = await store.read_events(job_id)

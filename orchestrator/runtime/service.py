@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from concurrent.futures import ThreadPoolExecutor
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from dbos import DBOS, SetWorkflowID, WorkflowHandleAsync, WorkflowStatusString
