@@ -11,8 +11,16 @@ from pathlib import Path
 from conftest import StartRuntime
 from fakes import ScriptedClient, plan_task
 
-from orchestrator.config import Settings
-from orchestrator.domain import JobSpec, JobStatus, ProjectStatus, Role, TaskStatus
+from orchestrator.config import FaultRates, Settings
+from orchestrator.domain import (
+    CallOutcome,
+    CallRecord,
+    JobSpec,
+    JobStatus,
+    ProjectStatus,
+    Role,
+    TaskStatus,
+)
 from orchestrator.events import DoneEvent, TaskEvent
 from orchestrator.providers import ClientSet
 from orchestrator.store import Store
@@ -178,3 +186,31 @@ async def test_resume_after_budget_exhausted_reruns_only_what_did_not_finish(
     # Every call the provider saw is recorded once: nothing was paid for twice.
     billed = bills.read_text().splitlines()
     assert len(billed) == len(calls_after)
+
+
+async def test_job_with_30_percent_injected_faults_finishes_within_budget(
+    start_runtime: StartRuntime,
+) -> None:
+    faults = FaultRates(rate_limit=0.1, server_error=0.1, malformed=0.1)
+    runtime = await start_runtime(sim_faults=faults, retry_backoff_s=0)
+    job_id = await runtime.submit(HELLO)
+    status = await runtime.wait(job_id)
+    assert status in (ProjectStatus.SUCCESS, ProjectStatus.PARTIAL_SUCCESS)
+    store = runtime.store
+    assert await store.job_spend(job_id) <= Decimal("0.5")
+    calls = await store.list_calls(job_id=job_id)
+    outcomes = {c.outcome for c in calls}
+    assert {CallOutcome.OK, CallOutcome.RATE_LIMITED, CallOutcome.ERROR} <= outcomes
+
+    # Every failed attempt was followed by another try (same or another model) of that call.
+    def key(c: CallRecord) -> tuple[object, ...]:
+        return (c.task_id, c.iteration, c.role, c.slot)
+
+    attempts: dict[tuple[object, ...], list[int]] = {}
+    for c in calls:
+        attempts.setdefault(key(c), []).append(c.attempt)
+    failed = [c for c in calls if c.outcome is not CallOutcome.OK]
+    assert failed
+    assert all(max(attempts[key(c)]) > c.attempt for c in failed)
+    tasks = await store.list_tasks(job_id)
+    assert all(t.status in (TaskStatus.COMPLETED, TaskStatus.DEGRADED) for t in tasks)

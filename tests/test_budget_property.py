@@ -1,0 +1,123 @@
+"""The hard budget, as a property: whole jobs through the real runtime never overspend.
+
+Prices, budgets, concurrency, latencies and injected faults are drawn by hypothesis; models
+are fictional so their prices come from the catalog file the test writes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+from decimal import Decimal
+from pathlib import Path
+
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from orchestrator.config import FaultRates, Settings
+from orchestrator.domain import JobSpec, ProjectStatus, Role, TaskType
+from orchestrator.runtime import Runtime
+
+PROVIDERS = {"m-a1": "alpha", "m-a2": "alpha", "m-b1": "beta", "m-c1": "gamma"}
+
+prices = st.fixed_dictionaries(
+    {
+        name: st.tuples(st.floats(0.05, 30, allow_nan=False), st.floats(0.1, 80, allow_nan=False))
+        for name in PROVIDERS
+    }
+)
+jobs = st.lists(
+    st.tuples(st.floats(0.0005, 0.08, allow_nan=False), st.integers(3, 8)),
+    min_size=2,
+    max_size=3,
+)
+faults = st.builds(
+    FaultRates,
+    rate_limit=st.sampled_from([0.0, 0.1]),
+    server_error=st.sampled_from([0.0, 0.1]),
+    malformed=st.sampled_from([0.0, 0.1]),
+)
+
+
+def write_catalog(path: Path, price_of: dict[str, tuple[float, float]]) -> None:
+    models = list(PROVIDERS)
+    catalog = {
+        "models": {
+            name: {
+                "provider": PROVIDERS[name],
+                "quality": 0.8 + 0.04 * i,
+                "max_output_tokens": 2048,
+                "price": {
+                    "input_per_mtok": price_of[name][0],
+                    "output_per_mtok": price_of[name][1],
+                },
+            }
+            for i, name in enumerate(models)
+        },
+        "task_types": {
+            t.value: {"threshold": 0.85, "max_iterations": 2, "models": models} for t in TaskType
+        },
+        "roles": {r.value: models for r in (Role.DECOMPOSE, Role.CRITIQUE, Role.EVALUATE)},
+    }
+    path.write_text(yaml.safe_dump(catalog))
+
+
+async def run_jobs(settings_: Settings, specs: list[JobSpec]) -> list[tuple[Decimal, Decimal]]:
+    runtime = await Runtime.start(settings_)
+    try:
+        ids = [await runtime.submit(spec) for spec in specs]
+        statuses = await asyncio.gather(*(runtime.wait(i) for i in ids))
+        assert all(isinstance(s, ProjectStatus) for s in statuses)
+        return [
+            (await runtime.store.job_spend(i), Decimal(str(spec.budget_usd)))
+            for i, spec in zip(ids, specs, strict=True)
+        ]
+    finally:
+        await runtime.stop()
+
+
+@settings(
+    max_examples=4,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    derandomize=True,
+)
+@given(
+    price_of=prices,
+    drawn=jobs,
+    seed=st.integers(0, 10_000),
+    latency=st.sampled_from([0.0, 0.002]),
+    fault_rates=faults,
+)
+def test_total_spend_never_exceeds_the_budget(
+    price_of: dict[str, tuple[float, float]],
+    drawn: list[tuple[float, int]],
+    seed: int,
+    latency: float,
+    fault_rates: FaultRates,
+) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        catalog = Path(tmp) / "catalog.yaml"
+        write_catalog(catalog, price_of)
+        settings_ = Settings(
+            _env_file=None,  # type: ignore[call-arg]
+            data_dir=Path(tmp) / "data",
+            catalog_path=catalog,
+            sim_seed=seed,
+            sim_latency_scale=latency,
+            sim_faults=fault_rates,
+            retry_backoff_s=0,
+            queue_poll_interval_s=0.02,
+        )
+        specs = [
+            JobSpec(
+                project_description="Write a hello world Python script",
+                success_criteria="Script prints Hello World",
+                budget_usd=budget,
+                concurrency=concurrency,
+            )
+            for budget, concurrency in drawn
+        ]
+        for spent, budget in asyncio.run(run_jobs(settings_, specs)):
+            assert spent <= budget
