@@ -12,14 +12,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-# Runs a demo job on the built-in simulator (real providers when API keys are set).
+# Serves the API on http://127.0.0.1:8000 (built-in simulator when no API keys are set).
 run: $(STAMP)
-	$(BIN)/orchestrator run "Write a hello world Python script" \
-		--criteria "Script prints Hello World" --budget 0.5 --out ./out
+	$(BIN)/orchestrator serve --host 127.0.0.1 --port 8000
 
 lint: $(STAMP)
-	$(BIN)/ruff check orchestrator tests bench
-	$(BIN)/ruff format --check orchestrator tests bench
+	$(BIN)/ruff check orchestrator tests $(wildcard bench)
+	$(BIN)/ruff format --check orchestrator tests $(wildcard bench)
 	$(BIN)/lint-imports
 
 typecheck: $(STAMP)

@@ -164,13 +164,19 @@ async def test_resume_after_budget_exhausted_reruns_only_what_did_not_finish(
 ) -> None:
     bills = tmp_path / "billing.log"
     runtime = await start_runtime(sim_billing_log=bills)
-    job_id = await runtime.submit(HELLO.model_copy(update={"budget_usd": 0.008}))
-    assert await runtime.wait(job_id) is ProjectStatus.BUDGET_EXHAUSTED
     store = runtime.store
-    assert await store.job_spend(job_id) <= Decimal("0.008")
-    first = {t.task_id: t for t in await store.list_tasks(job_id)}
-    finished = {tid for tid, t in first.items() if t.status is TaskStatus.COMPLETED}
-    assert finished and finished != set(first)
+    # The smallest budget that lets some tasks finish but not all (a few tries, cheapest first).
+    for budget in ("0.003", "0.004", "0.006", "0.008"):
+        job_id = await runtime.submit(HELLO.model_copy(update={"budget_usd": float(budget)}))
+        status = await runtime.wait(job_id)
+        assert await store.job_spend(job_id) <= Decimal(budget)
+        first = {t.task_id: t for t in await store.list_tasks(job_id)}
+        finished = {tid for tid, t in first.items() if t.status is TaskStatus.COMPLETED}
+        if status is ProjectStatus.BUDGET_EXHAUSTED and finished:
+            break
+    else:
+        raise AssertionError("no budget stopped the job half-way")
+    assert finished != set(first)
     calls_before = await store.list_calls(job_id=job_id)
 
     await runtime.resume(job_id, budget_usd=0.5)
@@ -185,7 +191,7 @@ async def test_resume_after_budget_exhausted_reruns_only_what_did_not_finish(
         assert (await store.get_task(job_id, tid)).iterations == first[tid].iterations
     # Every call the provider saw is recorded once: nothing was paid for twice.
     billed = bills.read_text().splitlines()
-    assert len(billed) == len(calls_after)
+    assert len(billed) == len(await store.list_calls())
 
 
 async def test_job_with_30_percent_injected_faults_finishes_within_budget(

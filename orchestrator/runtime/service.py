@@ -7,7 +7,9 @@ one `Runtime` at a time; `stop()` releases it so tests can start another.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import secrets
+import shutil
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -68,15 +70,17 @@ class Runtime:
         *,
         executor_id: str | None = None,
         clients: ClientSet | None = None,
+        health: HealthBook | None = None,
     ) -> Runtime:
         """Open the store, launch DBOS (which recovers this executor's unfinished jobs).
 
-        `clients` replaces the providers configured in `settings` (tests pass fakes here).
+        `clients` replaces the providers configured in `settings` (tests pass fakes here);
+        `health` replaces the empty health book (the API passes one that also feeds metrics).
         """
         await asyncio.to_thread(Path(settings.data_dir).mkdir, parents=True, exist_ok=True)
         store = await Store.open(settings.store_url)
         catalog = settings.catalog
-        health = HealthBook()
+        health = health or HealthBook()
         health.seed_from(await store.list_calls())
         deps = RuntimeDeps(
             settings=settings,
@@ -126,6 +130,11 @@ class Runtime:
         await self._start_attempt(job_id, 0)
         return job_id
 
+    async def wait_for_events(self, job_id: str, after: int, within: float) -> None:
+        """Return once this process has stored an event of the job with an id above
+        `after`, or after `within` seconds (events stored by other processes wake nobody)."""
+        await self.events._bus.wait(job_id, after, within)
+
     async def _start_attempt(self, job_id: str, attempt: int) -> None:
         with SetWorkflowID(workflow_id(job_id, attempt)):
             await DBOS.start_workflow_async(self.runner.job_workflow, job_id)
@@ -167,3 +176,32 @@ class Runtime:
         self.events.log(job_id, f"resuming: {len(reset)} unfinished task(s) to run{budget}")
         await self.events.flush(job_id)
         await self._start_attempt(job_id, attempt)
+
+    async def delete(self, job_id: str, *, stop_timeout_s: float = 30.0) -> None:
+        """Remove the job: its rows, events, recorded calls and result files.
+
+        A running job is cancelled first and given `stop_timeout_s` to end (calls in flight
+        finish and are recorded); if it is still running after that (its worker may be gone),
+        its workflows are cancelled in DBOS so no process recovers them later.
+        """
+        job = await self.store.get_job(job_id)
+        if await self.is_active(job_id):
+            if job.status.is_terminal():
+                self.runs.cancel(job_id)  # cancelled already, still stopping
+            else:
+                await self.cancel(job_id)
+            try:
+                async with asyncio.timeout(stop_timeout_s):
+                    await self.wait(job_id)
+            except TimeoutError:
+                await DBOS.cancel_workflow_async(
+                    workflow_id(job_id, job.attempt), cancel_children=True
+                )
+            except Exception:  # the workflow ended with an error: it has ended, go on
+                pass
+        await self.events.flush(job_id)
+        await self.store.delete_job(job_id)
+        self.events.forget(job_id)
+        files = Path(self.deps.settings.artifacts_dir) / job_id
+        with contextlib.suppress(FileNotFoundError):
+            await asyncio.to_thread(shutil.rmtree, files)
