@@ -253,6 +253,19 @@ class TaskState(BaseModel):
     output: str = ""
     reason: str = ""
 
+    def as_result(self) -> TaskResult:
+        """What dependents and the scheduler see of a task finished in an earlier attempt."""
+        return TaskResult(
+            task_id=self.task_id,
+            status=self.status,
+            score=self.score,
+            model=self.model,
+            output=self.output,
+            cost_usd=self.cost_usd,
+            iterations=self.iterations,
+            reason=self.reason,
+        )
+
 
 class JobRecord(BaseModel):
     """A job as stored."""

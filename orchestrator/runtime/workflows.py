@@ -67,7 +67,7 @@ class JobRunner(DBOSConfiguredInstance):
             tasks = await self.save_plan(
                 job_id, plan_to_tasks(job_id, outcome.plan, self.deps.catalog), outcome.fallback
             )
-        done = [_result_of(t) for t in tasks if t.status.is_terminal()]
+        done = [t.as_result() for t in tasks if t.status.is_terminal()]
         queue = ReadyQueue.for_tasks({t.task_id: t.dependencies for t in tasks}, done)
         handles: dict[str, WorkflowHandleAsync[TaskResult]] = {}
         while True:
@@ -157,19 +157,6 @@ class JobRunner(DBOSConfiguredInstance):
         self, job_id: str, status: ProjectStatus, error: str = ""
     ) -> ProjectStatus:
         return await self.steps.finish_job(job_id, status, error)
-
-
-def _result_of(task: TaskState) -> TaskResult:
-    return TaskResult(
-        task_id=task.task_id,
-        status=task.status,
-        score=task.score,
-        model=task.model,
-        output=task.output,
-        cost_usd=task.cost_usd,
-        iterations=task.iterations,
-        reason=task.reason,
-    )
 
 
 def _halt_of(status: CallStatus) -> ProjectStatus | None:
