@@ -9,7 +9,7 @@ from functools import cached_property
 from pathlib import Path
 
 import yaml
-from pydantic import BaseModel, Field, ValidationError, model_validator
+from pydantic import AliasChoices, BaseModel, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from orchestrator.domain import Role, TaskType
@@ -50,6 +50,43 @@ class Settings(BaseSettings):
     sim_faults: FaultRates = FaultRates()
     # Append one line per simulated call as it starts (a stand-in for a provider's usage log).
     sim_billing_log: Path | None = None
+
+    # LLM providers. A provider is configured when its key is set (the OpenAI-compatible one:
+    # its base URL); with none configured the offline simulator answers every model. Keys use
+    # the vendors' own variable names (no ORCH_ prefix); a field name matches its variable
+    # case-insensitively, so `openai_api_key` reads OPENAI_API_KEY. Keys are SecretStr: never
+    # printed, logged or returned.
+    anthropic_api_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("anthropic_api_key")
+    )
+    openai_api_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("openai_api_key")
+    )
+    # GEMINI_API_KEY, else GOOGLE_API_KEY.
+    gemini_api_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("gemini_api_key", "google_api_key")
+    )
+    deepseek_api_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("deepseek_api_key")
+    )
+    # MOONSHOT_API_KEY, else MOONSHOTAI_API_KEY (the name pydantic-ai reads).
+    moonshot_api_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("moonshot_api_key", "moonshotai_api_key")
+    )
+    openrouter_api_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("openrouter_api_key")
+    )
+    # Any OpenAI-compatible endpoint (Ollama, vLLM, LM Studio): ORCH_OPENAI_COMPAT_BASE_URL,
+    # e.g. http://127.0.0.1:11434/v1, and ORCH_OPENAI_COMPAT_API_KEY if it wants one.
+    openai_compat_base_url: str | None = None
+    openai_compat_api_key: SecretStr | None = None
+    # Base-URL overrides (ORCH_<PROVIDER>_BASE_URL): a proxy, a gateway, or a test server.
+    anthropic_base_url: str | None = None
+    openai_base_url: str | None = None
+    gemini_base_url: str | None = None
+    deepseek_base_url: str | None = None
+    moonshot_base_url: str | None = None
+    openrouter_base_url: str | None = None
 
     call_timeout_s: float = Field(default=120.0, gt=0)
     call_retries: int = Field(default=2, ge=0, le=10)

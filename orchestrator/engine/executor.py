@@ -158,6 +158,7 @@ class CallExecutor:
         if cached is not None:
             return cached
         call = _Logical(spec, key, attempt=await self.recorder.next_attempt(**key))
+        self._skip_unconfigured(spec)
         candidates = self.router.candidates(spec, exclude=self._unavailable)
         call.last_error = f"no model is available for {spec.role.value}"
         for model in candidates:
@@ -178,7 +179,9 @@ class CallExecutor:
             self._take_out(call, model, e)
             return None
         spec, request = call.spec, self._request(call.spec, model)
-        worst = self.pricing.worst_case(model.name, spec.system, spec.prompt, request.max_tokens)
+        worst = self.pricing.worst_case(
+            model.name, spec.system, spec.prompt, request.max_tokens, json_schema=spec.json_schema
+        )
         retry = 0
         while True:
             stop = self._stop_status()
@@ -296,6 +299,18 @@ class CallExecutor:
             task_type=spec.task_type,
             iteration=spec.iteration,
         )
+
+    def _skip_unconfigured(self, spec: CallSpec) -> None:
+        """Take out, quietly, the models no configured client serves (their provider has no key).
+
+        Before routing, not when reached: the router prefers a critic of another provider only
+        among models that can answer, so with one provider configured a critic of the
+        generator's own provider still answers rather than a string of unconfigured ones.
+        """
+        for model in self.router.preferred(spec):
+            if model.name not in self._unavailable and not self.clients.serves(model.name):
+                log.debug("%s is not configured: no client serves it", model.name)
+                self._unavailable[model.name] = f"no configured client serves model {model.name!r}"
 
     def _take_out(self, call: _Logical, model: ModelInfo, error: ProviderError) -> None:
         log.warning("%s is unavailable for job %s: %s", model.name, self.job_id, error)

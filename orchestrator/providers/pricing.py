@@ -9,6 +9,7 @@ a model with neither fails at start-up with `CatalogError` (never a silent $0).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, Decimal
@@ -19,11 +20,20 @@ from genai_prices.types import CalcPrice, ModelPrice, TieredPrices
 from orchestrator.config import Catalog, ModelInfo, Price
 from orchestrator.errors import CatalogError
 
-__all__ = ["PriceLookup", "Pricing", "genai_price_lookup", "input_token_bound"]
+__all__ = [
+    "PriceLookup",
+    "Pricing",
+    "genai_price_lookup",
+    "input_token_bound",
+    "structured_output_bound",
+]
 
 # Framing tokens a chat API adds around the text (role markers, message separators, the
 # system/user split). Generous: providers add well under 64 for one system + one user message.
 FRAMING_TOKENS = 64
+# What a structured-output call adds besides the schema text: the tool or response-format
+# wrapper, a forced tool choice, and Anthropic's tool-use system prompt (~350 tokens).
+STRUCTURED_FRAMING_TOKENS = 512
 # Costs are rounded up to 1e-10 USD so a settled cost never falls below the exact price.
 COST_QUANTUM = Decimal("1e-10")
 # The only price keys our usage can hit: we report input and output tokens, and a provider
@@ -42,6 +52,19 @@ def input_token_bound(text: str) -> int:
     tokens than bytes. `FRAMING_TOKENS` covers the message framing the API adds.
     """
     return len(text.encode("utf-8")) + FRAMING_TOKENS
+
+
+def structured_output_bound(json_schema: dict[str, object] | None) -> int:
+    """An upper bound of the input tokens a structured-output schema adds to a call.
+
+    The schema goes out as a tool's parameters or a response format, after the provider's
+    adapter rewrote it (inlined `$defs`, strict-mode `additionalProperties` and `required`
+    lists): twice its compact JSON bytes covers that growth, plus `STRUCTURED_FRAMING_TOKENS`.
+    """
+    if json_schema is None:
+        return 0
+    raw = json.dumps(json_schema, separators=(",", ":"), ensure_ascii=False)
+    return 2 * len(raw.encode("utf-8")) + STRUCTURED_FRAMING_TOKENS
 
 
 def genai_price_lookup(info: ModelInfo) -> ModelPrice:
@@ -82,8 +105,18 @@ class Pricing:
         calc = self._calc(self._pricing(model).price, input_tokens, output_tokens)
         return calc["total_price"].quantize(COST_QUANTUM, rounding=ROUND_CEILING)
 
-    def worst_case(self, model: str, system: str, prompt: str, max_tokens: int) -> Decimal:
+    def worst_case(
+        self,
+        model: str,
+        system: str,
+        prompt: str,
+        max_tokens: int,
+        *,
+        json_schema: dict[str, object] | None = None,
+    ) -> Decimal:
         """The most a call with this text and `max_tokens` can cost: what the ledger reserves.
+
+        A call with a structured-output `json_schema` also pays for the schema it sends.
 
         Output tokens only add cost, so `max_tokens` is their worst case. Tiered prices are
         "cliffs" on the input-token count (crossing a tier re-prices every token), so over
@@ -91,7 +124,7 @@ class Pricing:
         or just before a tier whose price is lower than the one below it; check all of those.
         """
         entry = self._pricing(model)
-        bound = input_token_bound(system + prompt)
+        bound = input_token_bound(system + prompt) + structured_output_bound(json_schema)
         candidates = [bound, *(p for p in entry.peaks if p < bound)]
         return max(self.cost(model, n, max_tokens) for n in candidates)
 

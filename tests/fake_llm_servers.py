@@ -1,0 +1,302 @@
+"""A local HTTP server that speaks three LLM wire formats, so tests run the real SDK code.
+
+One `FakeLLMServer` on 127.0.0.1 answers
+  * OpenAI Chat Completions   POST /v1/chat/completions   (OpenAI, DeepSeek, Moonshot,
+    OpenRouter and any OpenAI-compatible endpoint), tool calls and `response_format`;
+  * Anthropic Messages        POST /v1/messages           (text and `tool_use` blocks);
+  * Gemini generateContent    POST /v1beta/models/{model}:generateContent (text, functionCall).
+It reports token usage, checks the API key it was given, and injects faults the way the real
+services fail: 429 with Retry-After, 500, 401/403/404 in each service's error shape, answers
+slower than the client's timeout, a body that is not JSON, and answers that ignore the
+requested structure. Faults come from a script (`server.script.append("rate_limit")`) or at a
+seeded random rate.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import random
+import threading
+from collections import Counter, deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Literal
+
+import pytest
+
+from orchestrator.providers.simulator import schema_instance
+
+# Every variable that configures a real provider: tests clear them, so a developer's own keys
+# never turn a test into a paid call (and a test configures exactly what it means to).
+PROVIDER_ENV = (
+    *("ANTHROPIC_API_KEY", "OPENAI_API_KEY", "GEMINI_API_KEY", "GOOGLE_API_KEY"),
+    *("DEEPSEEK_API_KEY", "MOONSHOT_API_KEY", "MOONSHOTAI_API_KEY", "OPENROUTER_API_KEY"),
+    *("ORCH_OPENAI_COMPAT_BASE_URL", "ORCH_OPENAI_COMPAT_API_KEY", "ORCH_OPENAI_BASE_URL"),
+    *("ORCH_ANTHROPIC_BASE_URL", "ORCH_GEMINI_BASE_URL", "ORCH_DEEPSEEK_BASE_URL"),
+    *("ORCH_MOONSHOT_BASE_URL", "ORCH_OPENROUTER_BASE_URL", "OPENAI_BASE_URL"),
+)
+
+Wire = Literal["openai", "anthropic", "gemini"]
+Answer = str | dict[str, Any]  # text, or the structured object asked for
+Mode = Literal["text", "tool", "native"]
+FAULTS = (
+    *("rate_limit", "server_error", "unauthorized", "forbidden", "not_found", "slow"),
+    *("bad_json", "malformed"),
+)
+_STATUS = {"rate_limit": 429, "server_error": 500, "unauthorized": 401, "forbidden": 403}
+_STATUS["not_found"] = 404
+_KIND = {  # the error type each service names in its body
+    "openai": {429: "rate_limit_exceeded", 500: "server_error", 401: "invalid_api_key",
+               403: "permission_denied", 404: "model_not_found"},
+    "anthropic": {429: "rate_limit_error", 500: "api_error", 401: "authentication_error",
+                  403: "permission_error", 404: "not_found_error"},
+    "gemini": {429: "RESOURCE_EXHAUSTED", 500: "INTERNAL", 401: "UNAUTHENTICATED",
+               403: "PERMISSION_DENIED", 404: "NOT_FOUND"},
+}  # fmt: skip
+
+
+@dataclass
+class WireRequest:
+    """One request as the server understood it, whatever its wire format."""
+
+    wire: Wire
+    model: str
+    api_key: str | None
+    system: str
+    prompt: str
+    schema: dict[str, Any] | None  # the structured-output schema the SDK sent, if any
+    mode: Mode
+    tool_name: str
+    max_tokens: int
+    body: dict[str, Any] = field(repr=False)
+
+
+Responder = Callable[[WireRequest], Answer]
+
+
+def clear_provider_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in PROVIDER_ENV:
+        monkeypatch.delenv(name, raising=False)
+
+
+def echo(request: WireRequest) -> Answer:
+    """Text echoes the prompt; structured output is a small instance of the schema."""
+    if request.schema is not None:
+        value = schema_instance(request.schema, random.Random(0))
+        return value if isinstance(value, dict) else {"value": value}
+    return f"echo: {request.prompt[:60]}"
+
+
+class FakeLLMServer:
+    def __init__(
+        self,
+        responder: Responder = echo,
+        *,
+        api_key: str | None = None,
+        fault_rate: float = 0.0,
+        fault_kinds: tuple[str, ...] = ("rate_limit", "server_error", "slow", "malformed"),
+        seed: int = 0,
+        retry_after: dict[str, str] | None = None,
+        slow_s: float = 30.0,
+    ) -> None:
+        self.responder = responder
+        self.api_key = api_key
+        self.fault_rate = fault_rate
+        self.fault_kinds = fault_kinds
+        self.retry_after = retry_after or {"retry-after": "2"}
+        self.slow_s = slow_s
+        self.script: deque[str | None] = deque()  # the next requests' faults; None = answer
+        self.requests: list[WireRequest] = []
+        self.faults: Counter[str] = Counter()
+        self._rng = random.Random(seed)
+        self._lock = threading.Lock()
+        self._release = threading.Event()  # lets slow answers go when the server stops
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
+        self._httpd.daemon_threads = True
+        # A short poll interval: `shutdown()` waits for the serving loop's next poll.
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
+        )
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._httpd.server_port}"
+
+    def __enter__(self) -> FakeLLMServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._release.set()
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        self._thread.join(timeout=10)
+
+    def next_fault(self) -> str | None:
+        with self._lock:
+            if self.script:
+                fault = self.script.popleft()
+            elif self.fault_rate and self._rng.random() < self.fault_rate:
+                fault = self._rng.choice(self.fault_kinds)
+            else:
+                fault = None
+            if fault:
+                self.faults[fault] += 1
+            return fault
+
+    def record(self, request: WireRequest) -> None:
+        with self._lock:
+            self.requests.append(request)
+
+    def wait_slow(self) -> None:
+        self._release.wait(self.slow_s)
+
+
+def _handler(server: FakeLLMServer) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        disable_nagle_algorithm = True  # headers and body go out as separate small writes
+
+        def do_POST(self) -> None:
+            raw = self.rfile.read(int(self.headers.get("content-length", 0)))
+            request = _parse(self.path, dict(self.headers.items()), json.loads(raw))
+            if request is None:
+                return self._send(404, {"error": {"message": f"no route {self.path}"}})
+            server.record(request)
+            fault = server.next_fault()
+            if server.api_key is not None and request.api_key != server.api_key:
+                fault = "unauthorized"
+            if fault == "slow":
+                server.wait_slow()
+                fault = None
+            if fault in _STATUS:
+                status = _STATUS[fault]
+                headers = server.retry_after if status == 429 else {}
+                return self._send(status, _error(request, status, fault), headers)
+            if fault == "bad_json":
+                return self._send(200, '{"id": "cut-off", "choices": [{"index')
+            answer = server.responder(request)
+            self._send(200, _reply(request, answer, malformed=fault == "malformed", size=len(raw)))
+
+        def _send(self, status: int, body: object, headers: dict[str, str] | None = None) -> None:
+            data = (body if isinstance(body, str) else json.dumps(body)).encode()
+            self.send_response(status)
+            self.send_header("content-type", "application/json")
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
+            self.send_header("content-length", str(len(data)))
+            self.end_headers()
+            # The client may have given up (a timeout test): nobody is listening any more.
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                self.wfile.write(data)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass  # quiet: the tests read `server.requests` instead
+
+    return Handler
+
+
+def _text(content: object) -> str:
+    """Text of a message content: a string, or a list of parts with `text`."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "\n".join(p.get("text", "") for p in content if isinstance(p, dict))
+    return ""
+
+
+def _parse(path: str, headers: dict[str, str], body: dict[str, Any]) -> WireRequest | None:
+    h = {k.lower(): v for k, v in headers.items()}
+    bearer = h.get("authorization", "").removeprefix("Bearer ") or None
+    key = h.get("x-api-key") or h.get("x-goog-api-key") or bearer
+    schema: dict[str, Any] | None = None
+    mode: Mode = "text"
+    tool = ""
+    if path.endswith("/chat/completions"):
+        messages = body.get("messages", [])
+        system = "\n".join(_text(m["content"]) for m in messages if m["role"] != "user")
+        prompt = _text(next(m for m in reversed(messages) if m["role"] == "user")["content"])
+        if body.get("tools"):
+            fn = body["tools"][0]["function"]
+            schema, mode, tool = fn.get("parameters"), "tool", str(fn["name"])
+        elif (body.get("response_format") or {}).get("type") == "json_schema":
+            schema, mode = body["response_format"]["json_schema"]["schema"], "native"
+        limit = body.get("max_completion_tokens") or body.get("max_tokens") or 4096
+        return WireRequest("openai", body["model"], key, system, prompt, schema, mode, tool,
+                           limit, body)  # fmt: skip
+    if path.endswith("/messages"):
+        if body.get("tools"):
+            schema, mode, tool = body["tools"][0]["input_schema"], "tool", body["tools"][0]["name"]
+        prompt = _text(body["messages"][-1]["content"])
+        return WireRequest("anthropic", body["model"], key, _text(body.get("system", "")),
+                           prompt, schema, mode, tool, body["max_tokens"], body)  # fmt: skip
+    if path.endswith(":generateContent"):
+        model = path.rsplit("/", 1)[-1].removesuffix(":generateContent")
+        config = body.get("generationConfig", {})
+        if body.get("tools"):
+            decl = body["tools"][0]["functionDeclarations"][0]
+            schema = decl.get("parameters_json_schema") or decl.get("parameters")
+            mode, tool = "tool", decl["name"]
+        elif config.get("responseJsonSchema") or config.get("responseSchema"):
+            schema = config.get("responseJsonSchema") or config.get("responseSchema")
+            mode = "native"
+        system = _text((body.get("systemInstruction") or {}).get("parts", []))
+        prompt = _text(body["contents"][-1]["parts"])
+        return WireRequest("gemini", model, key, system, prompt, schema, mode, tool,
+                           config.get("maxOutputTokens", 4096), body)  # fmt: skip
+    return None
+
+
+def _error(request: WireRequest, status: int, fault: str) -> dict[str, Any]:
+    kind = _KIND[request.wire][status]
+    message = f"fake {fault}"
+    if status == 401:  # real services quote (part of) the key they refused
+        message = f"Incorrect API key provided: {request.api_key}"
+    if request.wire == "openai":
+        return {"error": {"message": message, "type": kind, "code": kind}}
+    if request.wire == "anthropic":
+        return {"type": "error", "error": {"type": kind, "message": message}}
+    return {"error": {"code": status, "message": message, "status": kind}}
+
+
+def _reply(request: WireRequest, answer: Answer, *, malformed: bool, size: int) -> dict[str, Any]:
+    """The service's success body; `malformed` answers in a shape the client did not ask for."""
+    text = answer if isinstance(answer, str) else json.dumps(answer)
+    as_tool = request.mode == "tool" and not malformed
+    if malformed:
+        text = text[: len(text) // 2] if request.mode != "text" else ""
+    out_tokens = min(request.max_tokens, max(1, len(text) // 4))
+    in_tokens = max(1, size // 4)  # bytes of the whole request, tools included, over 4
+    args = answer if isinstance(answer, dict) else {"value": answer}
+    if request.wire == "openai":
+        message: dict[str, Any] = {"role": "assistant", "content": text}
+        if request.mode == "tool":
+            arguments = json.dumps(args) if as_tool else text  # cut-off JSON when malformed
+            call = {"id": "call_1", "type": "function",
+                    "function": {"name": request.tool_name, "arguments": arguments}}  # fmt: skip
+            message = {"role": "assistant", "content": None, "tool_calls": [call]}
+        usage = {"prompt_tokens": in_tokens, "completion_tokens": out_tokens,
+                 "total_tokens": in_tokens + out_tokens}  # fmt: skip
+        choice = {"index": 0, "message": message, "finish_reason": "stop"}
+        # `provider` is OpenRouter's addition (the upstream it routed to); others ignore it.
+        return {"id": "chatcmpl-1", "object": "chat.completion", "created": 1,
+                "model": request.model, "choices": [choice], "usage": usage,
+                "provider": "fake-upstream"}  # fmt: skip
+    # Malformed: a forced tool call answered with prose, cut-off JSON, or an empty answer.
+    prose = {"tool": "I would rather not call the tool.", "native": text, "text": ""}[request.mode]
+    if request.wire == "anthropic":
+        block: dict[str, Any] = {"type": "text", "text": text if not malformed else prose}
+        if as_tool:
+            block = {"type": "tool_use", "id": "toolu_1", "name": request.tool_name, "input": args}
+        return {"id": "msg_1", "type": "message", "role": "assistant", "model": request.model,
+                "content": [block], "stop_reason": "tool_use" if as_tool else "end_turn",
+                "stop_sequence": None,
+                "usage": {"input_tokens": in_tokens, "output_tokens": out_tokens}}  # fmt: skip
+    part: dict[str, Any] = {"text": text if not malformed else prose}
+    if as_tool:
+        part = {"functionCall": {"name": request.tool_name, "args": args}}
+    usage = {"promptTokenCount": in_tokens, "candidatesTokenCount": out_tokens,
+             "totalTokenCount": in_tokens + out_tokens}  # fmt: skip
+    candidate = {"content": {"role": "model", "parts": [part]}, "finishReason": "STOP", "index": 0}
+    return {"candidates": [candidate], "usageMetadata": usage, "modelVersion": request.model}
