@@ -223,3 +223,7 @@ async def _follow(runtime: Runtime, job_id: str, out_dir: Path | None) -> Projec
 
 def _finish(status: ProjectStatus) -> None:
     raise typer.Exit(Exit.OK if status.is_success() else Exit.JOB_NOT_SUCCESSFUL)
+
+
+import orchestrator.cli.models  # noqa: E402  (registers `orchestrator models`)
+import orchestrator.cli.serve  # noqa: E402, F401  (registers `orchestrator serve`)

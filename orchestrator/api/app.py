@@ -1,0 +1,108 @@
+"""The app factory: `create_app(settings)` builds the FastAPI app; its lifespan starts the
+runtime (store, DBOS, recovery of this executor's unfinished jobs) and stops it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import Depends, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute
+
+from orchestrator import __version__
+from orchestrator.api.config import ApiSettings
+from orchestrator.api.deps import Services, require_token
+from orchestrator.api.errors import errors, install_error_handlers
+from orchestrator.api.feed import SharedReads
+from orchestrator.api.metrics import MeteredHealthBook, Metrics
+from orchestrator.api.middleware import BodySizeLimit
+from orchestrator.api.routes import API_ROUTERS, OPEN_ROUTERS
+from orchestrator.api.schemas import StreamEvent
+from orchestrator.api.ui import mount_ui
+from orchestrator.config import Settings
+from orchestrator.providers import ClientSet
+from orchestrator.runtime import Runtime
+
+
+def operation_id(route: APIRoute) -> str:
+    """Stable ids (`jobs-create_job`) so the UI's generated client keeps its names."""
+    return f"{route.tags[0]}-{route.name}" if route.tags else route.name
+
+
+def create_app(
+    settings: Settings,
+    *,
+    api: ApiSettings | None = None,
+    executor_id: str | None = None,
+    clients: ClientSet | None = None,
+) -> FastAPI:
+    """`executor_id`: this worker's stable DBOS id (its unfinished jobs are recovered at
+    start); `clients` replaces the configured providers (tests)."""
+    api = api or ApiSettings()
+    executor = executor_id or settings.executor_id
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        metrics = Metrics(settings.catalog)
+        runtime = await Runtime.start(
+            settings,
+            executor_id=executor,
+            clients=clients,
+            health=MeteredHealthBook(metrics),
+        )
+        app.state.services = Services(
+            runtime=runtime,
+            metrics=metrics,
+            api=api,
+            executor_id=executor,
+            reads=SharedReads(runtime.store),
+        )
+        watcher = asyncio.create_task(metrics.watch_loop())
+        try:
+            yield
+        finally:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
+            await runtime.stop()
+
+    app = FastAPI(
+        title="Multi-LLM Orchestrator",
+        version=__version__,
+        lifespan=lifespan,
+        generate_unique_id_function=operation_id,
+    )
+    install_error_handlers(app)
+    for router in API_ROUTERS:
+        app.include_router(router, dependencies=[Depends(require_token)], responses=errors(401))
+    for router in OPEN_ROUTERS:
+        app.include_router(router)
+    mount_ui(app)  # the dashboard at "/": a catch-all, so it stays the last route
+    # Added last = outermost: CORS headers also go on 413s and errors.
+    app.add_middleware(BodySizeLimit, max_bytes=api.max_body_bytes)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=api.cors_origins,
+        allow_methods=["*"],
+        allow_headers=["*"],
+        expose_headers=["X-Total-Count"],
+    )
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    return app
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """The generated document, plus the schema of a stream event (its route returns SSE)."""
+    if app.openapi_schema is None:
+        schema = get_openapi(title=app.title, version=app.version, routes=app.routes)
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        event_schema = StreamEvent.model_json_schema(ref_template="#/components/schemas/{model}")
+        components.update(event_schema.pop("$defs", {}))
+        components["StreamEvent"] = event_schema
+        app.openapi_schema = schema
+    return app.openapi_schema

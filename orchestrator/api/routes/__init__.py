@@ -1,0 +1,20 @@
+"""One router per resource; `create_app` includes them all."""
+
+from fastapi import APIRouter
+
+from orchestrator.api.routes import artifacts, health, jobs, metrics, models, stream, tasks
+
+__all__ = ["API_ROUTERS", "OPEN_ROUTERS"]
+
+# Behind the bearer token when the server has one.
+API_ROUTERS: tuple[APIRouter, ...] = (
+    jobs.router,
+    stream.router,
+    tasks.router,
+    artifacts.router,
+    models.router,
+    health.version_router,
+    metrics.router,
+)
+# Always open (load balancers probe it).
+OPEN_ROUTERS: tuple[APIRouter, ...] = (health.health_router,)

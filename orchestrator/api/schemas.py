@@ -1,0 +1,165 @@
+"""Bodies of the HTTP API: what clients send (`...Create`) and get back (`...Public`).
+
+The seed contract's fields keep their names and meaning; fields added on top are marked
+"ours". Times are epoch seconds (float), money is US dollars (float).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field, RootModel
+
+from orchestrator.domain import (
+    IterationRecord,
+    JobRecord,
+    JobSpec,
+    JobStatus,
+    ProjectStatus,
+    TaskState,
+    TaskStatus,
+    TaskType,
+)
+from orchestrator.events import JobEvent
+
+
+class JobCreate(JobSpec):
+    """Body of `POST /api/jobs`: the job spec (the same fields as a project YAML file)."""
+
+
+class JobCreated(BaseModel):
+    job_id: str
+
+
+class ResumeRequest(BaseModel):
+    """Optional body of `POST /api/jobs/{id}/resume`."""
+
+    budget_usd: float | None = Field(default=None, gt=0, le=10_000, description="New budget")
+
+
+class JobAccepted(BaseModel):
+    job_id: str
+    status: Literal["resuming", "cancelling"]
+
+
+class JobSummary(BaseModel):
+    job_id: str
+    project_description: str
+    status: JobStatus
+    total_cost: float
+    final_status: ProjectStatus | None
+    created_at: float
+    updated_at: float
+    task_count: int
+    simulated: bool = Field(description="ours: answered by the built-in simulator")
+
+    @classmethod
+    def of(cls, job: JobRecord, *, spent: float | None = None) -> JobSummary:
+        """`spent`: the live spend of a running job (the stored total lags behind)."""
+        return cls(
+            job_id=job.job_id,
+            project_description=job.spec.project_description,
+            status=job.status,
+            total_cost=job.total_cost if spent is None else spent,
+            final_status=job.final_status,
+            created_at=job.created_at,
+            updated_at=job.updated_at,
+            task_count=job.task_count,
+            simulated=job.simulated,
+        )
+
+
+class TaskSummary(BaseModel):
+    task_id: str
+    status: TaskStatus
+    score: float | None
+    model: str | None
+    cost: float
+    iterations: int
+    # ours
+    type: TaskType
+    dependencies: list[str]
+    reason: str = Field(description="ours: why the task ended as it did")
+
+    @classmethod
+    def of(cls, task: TaskState) -> TaskSummary:
+        return cls(
+            task_id=task.task_id,
+            status=task.status,
+            score=task.score,
+            model=task.model,
+            cost=task.cost_usd,
+            iterations=task.iterations,
+            type=task.type,
+            dependencies=task.dependencies,
+            reason=task.reason,
+        )
+
+
+class JobDetail(JobSummary):
+    tasks: dict[str, TaskSummary]
+    success_criteria: str
+    budget_usd: float
+    # ours
+    time_limit_s: float
+    concurrency: int
+
+
+class IterationPublic(IterationRecord):
+    """One pass of generate/revise → critique → validators → evaluation."""
+
+
+class TaskDetail(TaskSummary):
+    prompt: str
+    acceptance_threshold: float
+    output: str = Field(description="The task's final output")
+    history: list[IterationPublic] = Field(description="Every iteration, oldest first")
+
+    @classmethod
+    def with_history(cls, task: TaskState, history: list[IterationRecord]) -> TaskDetail:
+        return cls(
+            **TaskSummary.of(task).model_dump(),
+            prompt=task.prompt,
+            acceptance_threshold=task.acceptance_threshold,
+            output=task.output,
+            history=[IterationPublic.model_validate(h.model_dump()) for h in history],
+        )
+
+
+class ArtifactPublic(BaseModel):
+    path: str
+    size: int
+
+
+class ModelStatsPublic(BaseModel):
+    model: str
+    provider: str
+    success_rate: float
+    trust_factor: float
+    avg_latency_ms: float
+    latency_p95_ms: float
+    avg_cost_usd: float
+    call_count: int
+    failure_count: int
+    cost_per_1m_input: float
+    cost_per_1m_output: float
+    # ours
+    simulated: bool = Field(description="ours: answered by the built-in simulator here")
+    available: bool = Field(description="ours: the circuit breaker lets calls through now")
+
+
+class Health(BaseModel):
+    status: Literal["ok"] = "ok"
+
+
+class VersionPublic(BaseModel):
+    version: str
+    api_version: str
+    simulated: bool = Field(description="Some model is answered by the built-in simulator")
+    executor_id: str
+    database: str
+
+
+class StreamEvent(RootModel[JobEvent]):
+    """The JSON `data` of one event of `GET /api/jobs/{id}/stream` (its `id:` is the
+    per-job event id; `Last-Event-ID` or `?after=` resumes after it)."""
