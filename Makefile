@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck unit demo bench clean
+.PHONY: run test lint typecheck unit demo bench clean ui ui-test
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -12,8 +12,35 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-# Serves the API on http://127.0.0.1:8000 (built-in simulator when no API keys are set).
-run: $(STAMP)
+# The dashboard (ui/): a Next.js static export in ui/out, served by the API at "/". Rebuilt
+# when missing or older than any of its sources; needs Node.js 20+ and npm.
+UI_SOURCES := $(shell find ui/app ui/components ui/lib ui/public -type f 2>/dev/null) \
+	ui/package.json ui/package-lock.json ui/next.config.ts ui/tsconfig.json ui/postcss.config.mjs
+UI_DEPS := ui/node_modules/.package-lock.json
+UI_OUT := ui/out/index.html
+
+$(UI_DEPS): ui/package.json ui/package-lock.json
+	@command -v npm >/dev/null || { echo "Node.js 20+ and npm are needed to build the dashboard"; exit 1; }
+	cd ui && npm ci --no-audit --no-fund
+	touch $(UI_DEPS)
+
+$(UI_OUT): $(UI_DEPS) $(UI_SOURCES)
+	cd ui && NEXT_TELEMETRY_DISABLED=1 npm run build
+	touch $(UI_OUT)
+
+ui: $(UI_OUT)
+
+# Browser tests (Playwright in Debian's chromium) against a real `orchestrator serve`, plus the
+# UI's type check, the API types drift check and the first-load JS budget (250 KB gzip a page).
+ui-test: $(STAMP) $(UI_OUT)
+	cd ui && npm run typecheck && npm run format:check
+	cd ui && npm run check:api
+	cd ui && node scripts/first-load-size.mjs --max-kb 250
+	cd ui && npx playwright test
+
+# Serves the API and the dashboard on http://127.0.0.1:8000 (built-in simulator when no API
+# keys are set).
+run: $(STAMP) $(UI_OUT)
 	$(BIN)/orchestrator serve --host 127.0.0.1 --port 8000
 
 lint: $(STAMP)
@@ -27,10 +54,11 @@ typecheck: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/pytest -q
 
-test: lint typecheck unit
+test: lint typecheck unit ui-test
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
 
 clean:
 	rm -rf $(VENV) .orchestrator out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf ui/out ui/.next ui/test-results ui/e2e-artifacts ui/playwright-report

@@ -1,0 +1,116 @@
+"use client";
+
+import { Loader2, Play } from "lucide-react";
+import { useRouter } from "next/navigation";
+import { type FormEvent, useState } from "react";
+
+import { InlineError } from "@/components/error-state";
+import { JobForm } from "@/components/job-form";
+import { PageHeader } from "@/components/page-header";
+import { type ParsedYaml, YamlUpload } from "@/components/yaml-upload";
+import { Button } from "@/components/ui/button";
+import { Card, CardContent, CardHeader, CardTitle } from "@/components/ui/card";
+import { Tabs, TabsContent, TabsList, TabsTrigger } from "@/components/ui/tabs";
+import { ApiError, api, type JobCreate } from "@/lib/api";
+import { EMPTY_FORM, type Field, type FieldErrors, type FormValues, toJobCreate } from "@/lib/job-spec";
+
+type Tab = "form" | "yaml";
+
+export default function NewJobPage() {
+  const router = useRouter();
+  const [tab, setTab] = useState<Tab>("form");
+  const [form, setForm] = useState<FormValues>(EMPTY_FORM);
+  const [yaml, setYaml] = useState<ParsedYaml | null>(null);
+  const [errors, setErrors] = useState<Record<Tab, FieldErrors>>({ form: {}, yaml: {} });
+  const [submitting, setSubmitting] = useState(false);
+
+  const setField = (field: Field, value: string) => {
+    setForm((f) => ({ ...f, [field]: value }));
+    setErrors((e) => ({ ...e, form: { ...e.form, [field]: undefined, _: undefined } }));
+  };
+
+  const onYaml = (parsed: ParsedYaml) => {
+    setYaml(parsed);
+    const check = parsed.values ? toJobCreate(parsed.values).errors : {};
+    setErrors((e) => ({ ...e, yaml: check }));
+  };
+
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    let body: JobCreate | undefined;
+    let found: FieldErrors = {};
+    if (tab === "form") {
+      ({ body, errors: found } = toJobCreate({ ...form }));
+    } else if (!yaml?.values) {
+      found = { _: yaml?.error ?? "Choose a YAML file first." };
+    } else if (yaml.unknown && yaml.unknown.length > 0) {
+      found = { _: `Not job fields: ${yaml.unknown.join(", ")}` };
+    } else {
+      ({ body, errors: found } = toJobCreate(yaml.values));
+    }
+    if (!body) {
+      setErrors((e) => ({ ...e, [tab]: found }));
+      return;
+    }
+    setSubmitting(true);
+    try {
+      const { job_id } = await api.jobs.create(body);
+      router.push(`/jobs/${job_id}/`);
+    } catch (e) {
+      const err = e instanceof ApiError ? e : new ApiError(0, String(e));
+      const hasFields = Object.keys(err.fields).length > 0;
+      setErrors((prev) => ({
+        ...prev,
+        [tab]: { ...err.fields, _: hasFields ? "The server did not accept the job." : err.message },
+      }));
+      setSubmitting(false);
+    }
+  };
+
+  const current = errors[tab];
+  const canSubmit = tab === "form" ? form.project_description.trim() !== "" : Boolean(yaml?.values);
+
+  return (
+    <div className="mx-auto max-w-2xl">
+      <PageHeader
+        title="New Job"
+        description="Plan a project into tasks and run them across several models."
+      />
+      <form onSubmit={submit} noValidate aria-label="New job">
+        <Tabs value={tab} onValueChange={(v) => setTab(v as Tab)}>
+          <TabsList>
+            <TabsTrigger value="form">Form</TabsTrigger>
+            <TabsTrigger value="yaml">YAML Upload</TabsTrigger>
+          </TabsList>
+          <TabsContent value="form">
+            <Card>
+              <CardHeader>
+                <CardTitle>Project Details</CardTitle>
+              </CardHeader>
+              <CardContent>
+                <JobForm values={form} errors={errors.form} onChange={setField} />
+              </CardContent>
+            </Card>
+          </TabsContent>
+          <TabsContent value="yaml">
+            <Card>
+              <CardHeader>
+                <CardTitle>Upload YAML</CardTitle>
+              </CardHeader>
+              <CardContent>
+                <YamlUpload parsed={yaml} errors={errors.yaml} onParsed={onYaml} />
+              </CardContent>
+            </Card>
+          </TabsContent>
+        </Tabs>
+        <div className="mt-4 space-y-2">
+          <InlineError message={current._} />
+          <Button type="submit" className="w-full" disabled={submitting || !canSubmit}>
+            {submitting ? <Loader2 className="animate-spin" /> : <Play />}
+            {submitting ? "Starting…" : "Start Job"}
+          </Button>
+        </div>
+      </form>
+    </div>
+  );
+}

@@ -1,0 +1,93 @@
+"use client";
+
+import { ArrowDown } from "lucide-react";
+import { useEffect, useLayoutEffect, useRef, useState } from "react";
+
+import { Button } from "@/components/ui/button";
+import { clock } from "@/lib/format";
+import type { LogLine } from "@/lib/use-job";
+import { cn } from "@/lib/utils";
+
+const LEVEL_COLOR: Record<string, string> = {
+  ERROR: "text-red-400",
+  WARNING: "text-yellow-300",
+  INFO: "text-green-300",
+  DEBUG: "text-gray-400",
+};
+
+// How close to the bottom (px) still counts as "following" the log.
+const STICKY_PX = 24;
+
+/**
+ * Terminal-style log. Follows new lines while the reader is at the bottom; once they scroll
+ * up, it stays where they are and offers a button to jump back to the live end.
+ */
+export function LogStream({ logs, waiting }: { logs: LogLine[]; waiting: string }) {
+  const boxRef = useRef<HTMLDivElement>(null);
+  const [follow, setFollow] = useState(true);
+  const [unseen, setUnseen] = useState(0);
+  const seen = useRef(0);
+
+  useLayoutEffect(() => {
+    const box = boxRef.current;
+    if (!box) return;
+    if (follow) {
+      box.scrollTop = box.scrollHeight;
+      seen.current = logs.length;
+      setUnseen(0);
+    } else {
+      setUnseen(logs.length - seen.current);
+    }
+  }, [logs, follow]);
+
+  useEffect(() => {
+    const box = boxRef.current;
+    if (!box) return;
+    const onScroll = () => {
+      const atBottom = box.scrollHeight - box.scrollTop - box.clientHeight <= STICKY_PX;
+      setFollow(atBottom);
+    };
+    box.addEventListener("scroll", onScroll, { passive: true });
+    return () => box.removeEventListener("scroll", onScroll);
+  }, []);
+
+  const jump = () => {
+    const box = boxRef.current;
+    if (box) box.scrollTop = box.scrollHeight;
+    setFollow(true);
+  };
+
+  return (
+    <div className="relative">
+      <div
+        ref={boxRef}
+        data-testid="log-stream"
+        role="log"
+        aria-live="polite"
+        aria-label="Job log"
+        tabIndex={0}
+        className="h-80 overflow-y-auto rounded-lg bg-gray-950 p-4 font-mono text-xs leading-relaxed text-gray-200 outline-none focus-visible:ring-[3px] focus-visible:ring-ring/50"
+      >
+        {logs.length === 0 && <p className="text-gray-500">{waiting}</p>}
+        {logs.map((line, i) => (
+          <div key={line.id || `i${i}`} className="flex gap-2" data-level={line.level} data-testid="log-line">
+            <span className="shrink-0 text-gray-500 select-none">{clock(line.ts)}</span>
+            <span className={cn("shrink-0", LEVEL_COLOR[line.level] ?? "text-gray-400")}>[{line.level}]</span>
+            <span className="break-words whitespace-pre-wrap">{line.msg}</span>
+          </div>
+        ))}
+      </div>
+      {!follow && (
+        <Button
+          size="sm"
+          variant="secondary"
+          onClick={jump}
+          className="absolute right-4 bottom-4 shadow"
+          data-testid="log-jump"
+        >
+          <ArrowDown /> {unseen > 0 ? `${unseen} new line${unseen === 1 ? "" : "s"}` : "Follow"}
+        </Button>
+      )}
+    </div>
+  );
+}

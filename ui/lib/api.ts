@@ -1,0 +1,182 @@
+// Typed client of the orchestrator HTTP API. Types come from lib/api-types.ts, generated from
+// the server's /openapi.json (`npm run gen:api`), so they follow the server instead of a copy.
+import type { paths } from "@/lib/api-types";
+
+type JsonOf<R> = R extends { content: { "application/json": infer T } } ? T : never;
+type Ok<Op> = Op extends { responses: infer R }
+  ? R extends { 200: infer A }
+    ? JsonOf<A>
+    : R extends { 201: infer B }
+      ? JsonOf<B>
+      : R extends { 202: infer C }
+        ? JsonOf<C>
+        : never
+  : never;
+type Body<Op> = Op extends { requestBody: { content: { "application/json": infer T } } } ? T : never;
+
+export type JobSummary = Ok<paths["/api/jobs"]["get"]>[number];
+export type JobCreate = Body<paths["/api/jobs"]["post"]>;
+export type JobDetail = Ok<paths["/api/jobs/{job_id}"]["get"]>;
+export type TaskSummary = JobDetail["tasks"][string];
+export type TaskDetail = Ok<paths["/api/jobs/{job_id}/tasks/{task_id}"]["get"]>;
+export type IterationDetail = TaskDetail["history"][number];
+export type Artifact = Ok<paths["/api/jobs/{job_id}/artifacts"]["get"]>[number];
+export type ModelStat = Ok<paths["/api/models"]["get"]>[number];
+export type JobStatus = JobSummary["status"];
+export type FinalStatus = NonNullable<JobSummary["final_status"]>;
+export type TaskStatus = TaskSummary["status"];
+
+/** Where the API lives: same origin when served by FastAPI, :8000 under `npm run dev`. */
+export const API_BASE = (process.env.NEXT_PUBLIC_API_URL ?? "").replace(/\/$/, "");
+
+const TOKEN_KEY = "orchestrator.token";
+
+/** The bearer token a non-local server asks for (DESIGN §8), kept in this browser only. */
+export function getToken(): string | null {
+  if (typeof window === "undefined") return null;
+  return window.localStorage.getItem(TOKEN_KEY);
+}
+
+export function setToken(token: string | null): void {
+  if (token) window.localStorage.setItem(TOKEN_KEY, token);
+  else window.localStorage.removeItem(TOKEN_KEY);
+}
+
+/** A failed call: HTTP status (0 when the server could not be reached) and readable messages. */
+export class ApiError extends Error {
+  readonly status: number;
+  /** Messages per field for 422 answers, keyed by the field name (`budget_usd`, ...). */
+  readonly fields: Record<string, string>;
+
+  constructor(status: number, message: string, fields: Record<string, string> = {}) {
+    super(message);
+    this.name = "ApiError";
+    this.status = status;
+    this.fields = fields;
+  }
+
+  get unreachable(): boolean {
+    return this.status === 0;
+  }
+}
+
+interface DetailItem {
+  loc?: (string | number)[];
+  msg?: string;
+  type?: string;
+}
+
+type ErrorBody = { detail?: unknown; errors?: { field?: string; message?: string }[] | null };
+
+function describe(status: number, body: unknown): ApiError {
+  const { detail, errors } = (body ?? {}) as ErrorBody;
+  // Our server: {"detail": "<sentence>", "errors": [{"field", "message"}]} on a 422.
+  if (Array.isArray(errors) && errors.length > 0) {
+    const fields: Record<string, string> = {};
+    for (const e of errors) {
+      if (e.field && e.message && !(e.field in fields)) fields[e.field] = e.message;
+    }
+    return new ApiError(status, typeof detail === "string" ? detail : "Invalid request", fields);
+  }
+  // FastAPI's default shape, in case a route answers with it.
+  if (Array.isArray(detail)) {
+    const fields: Record<string, string> = {};
+    const lines: string[] = [];
+    for (const item of detail as DetailItem[]) {
+      const loc = (item.loc ?? []).filter((p) => p !== "body");
+      const field = loc.length > 0 ? String(loc[loc.length - 1]) : "";
+      const msg = item.type === "extra_forbidden" ? "is not a known field" : (item.msg ?? "invalid");
+      if (field && !(field in fields)) fields[field] = msg;
+      lines.push(field ? `${field}: ${msg}` : msg);
+    }
+    return new ApiError(status, lines.join("; ") || `HTTP ${status}`, fields);
+  }
+  if (typeof detail === "string" && detail) return new ApiError(status, detail);
+  if (status === 404) return new ApiError(status, "Not found");
+  if (status === 401) return new ApiError(status, "This server needs an API token");
+  return new ApiError(status, `The server answered HTTP ${status}`);
+}
+
+export function apiUrl(path: string): string {
+  return `${API_BASE}${path}`;
+}
+
+async function request(path: string, init: RequestInit = {}): Promise<Response> {
+  const headers = new Headers(init.headers);
+  if (init.body !== undefined) headers.set("Content-Type", "application/json");
+  const token = getToken();
+  if (token) headers.set("Authorization", `Bearer ${token}`);
+  let res: Response;
+  try {
+    res = await fetch(apiUrl(path), { ...init, headers, cache: "no-store" });
+  } catch {
+    throw new ApiError(0, "Cannot reach the orchestrator API. Is `orchestrator serve` running?");
+  }
+  if (!res.ok) {
+    let body: unknown = null;
+    try {
+      body = await res.json();
+    } catch {
+      // Not JSON (a proxy's HTML page, say): the status alone will have to do.
+    }
+    throw describe(res.status, body);
+  }
+  return res;
+}
+
+/** JSON of a successful answer; `undefined` for 204 and other empty bodies (DELETE). */
+async function json<T>(path: string, init?: RequestInit): Promise<T> {
+  const res = await request(path, init);
+  if (res.status === 204 || res.headers.get("content-length") === "0") return undefined as T;
+  const text = await res.text();
+  return (text ? JSON.parse(text) : undefined) as T;
+}
+
+export interface JobQuery {
+  q?: string;
+  status?: string;
+  limit?: number;
+  offset?: number;
+}
+
+export interface JobPage {
+  items: JobSummary[];
+  total: number;
+}
+
+function query(params: Record<string, string | number | undefined>): string {
+  const search = new URLSearchParams();
+  for (const [key, value] of Object.entries(params)) {
+    if (value !== undefined && value !== "") search.set(key, String(value));
+  }
+  const s = search.toString();
+  return s ? `?${s}` : "";
+}
+
+const id = encodeURIComponent;
+
+export const api = {
+  jobs: {
+    async list(params: JobQuery = {}): Promise<JobPage> {
+      const res = await request(`/api/jobs${query({ ...params })}`);
+      const items = (await res.json()) as JobSummary[];
+      const header = res.headers.get("X-Total-Count");
+      return { items, total: header === null ? items.length : Number(header) };
+    },
+    get: (jobId: string) => json<JobDetail>(`/api/jobs/${id(jobId)}`),
+    create: (body: JobCreate) =>
+      json<{ job_id: string }>("/api/jobs", { method: "POST", body: JSON.stringify(body) }),
+    resume: (jobId: string) => json<unknown>(`/api/jobs/${id(jobId)}/resume`, { method: "POST" }),
+    cancel: (jobId: string) => json<unknown>(`/api/jobs/${id(jobId)}/cancel`, { method: "POST" }),
+    remove: (jobId: string) => json<void>(`/api/jobs/${id(jobId)}`, { method: "DELETE" }),
+    task: (jobId: string, taskId: string) => json<TaskDetail>(`/api/jobs/${id(jobId)}/tasks/${id(taskId)}`),
+    artifacts: (jobId: string) => json<Artifact[]>(`/api/jobs/${id(jobId)}/artifacts`),
+    artifactsZipUrl: (jobId: string) => apiUrl(`/api/jobs/${id(jobId)}/artifacts.zip`),
+    artifactUrl: (jobId: string, path: string) =>
+      apiUrl(`/api/jobs/${id(jobId)}/artifacts/${path.split("/").map(encodeURIComponent).join("/")}`),
+    streamUrl: (jobId: string) => apiUrl(`/api/jobs/${id(jobId)}/stream`),
+  },
+  models: {
+    list: () => json<ModelStat[]>("/api/models"),
+  },
+};

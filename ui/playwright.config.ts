@@ -1,0 +1,36 @@
+import { defineConfig } from "@playwright/test";
+
+// Browser tests against the real server: e2e/global-setup.ts starts `orchestrator serve` on a
+// free port with a temporary data dir and the simulator, and serves the built export (ui/out).
+// Debian's chromium: `npx playwright install` cannot download browsers here.
+export default defineConfig({
+  testDir: "./e2e",
+  outputDir: "./test-results",
+  globalSetup: "./e2e/global-setup.ts",
+  globalTeardown: "./e2e/global-teardown.ts",
+  // One server, one browser: files run in order, one at a time (2 cores in CI).
+  workers: 1,
+  fullyParallel: false,
+  timeout: 90_000,
+  expect: { timeout: 15_000 },
+  retries: 0,
+  reporter: [["list"], ["html", { outputFolder: "playwright-report", open: "never" }]],
+  use: {
+    browserName: "chromium",
+    viewport: { width: 1280, height: 900 },
+    screenshot: "only-on-failure",
+    trace: "retain-on-failure",
+    launchOptions: {
+      executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
+      args: [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+      ],
+    },
+  },
+});
