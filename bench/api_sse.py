@@ -1,0 +1,127 @@
+"""SSE fan-out: N subscribers follow one job through the real server; how late do events arrive?
+
+Delay = when a subscriber parsed an event − the event's `ts` (set when it was emitted, just
+before it is stored), so it also counts the store write: an upper bound of stored → received.
+Subscribers are raw HTTP/1.1 connections in one client process (cheap to parse), sharing the
+machine with the server. `python -m bench.api_sse [--subscribers 200] [--jobs 1]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import tempfile
+import time
+from pathlib import Path
+
+from bench.api_server import api_server, percentile
+from bench.common import print_table
+
+JOB = {
+    "project_description": "Weigh the options for heating a small house",
+    "budget_usd": 1.0,
+    "concurrency": 3,
+}
+
+
+async def _request(host: str, port: int, method: str, path: str, body: bytes = b"") -> bytes:
+    reader, writer = await asyncio.open_connection(host, port)
+    head = f"{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n"
+    if body:
+        head += f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+    writer.write(head.encode() + b"\r\n" + body)
+    await writer.drain()
+    answer = await reader.read()
+    writer.close()
+    return answer.split(b"\r\n\r\n", 1)[1]
+
+
+async def subscriber(
+    host: str,
+    port: int,
+    job_id: str,
+    *,
+    total: int,
+    connected: list[float],
+    since: list[float],
+    delays: list[float],
+) -> int:
+    """Follow the stream until `done`; append the delay of each event emitted after
+    `since[0]` (when every subscriber had sent its request). Returns the events seen."""
+    reader, writer = await asyncio.open_connection(host, port)
+    writer.write(f"GET /api/jobs/{job_id}/stream HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
+    await writer.drain()
+    connected.append(time.time())
+    if len(connected) == total:
+        since.append(connected[-1])
+    seen = 0
+    # Each event arrives as one chunk of the chunked body; only `data:` lines matter here.
+    while line := await reader.readline():
+        if not line.startswith(b"data: "):
+            continue
+        received = time.time()
+        event = json.loads(line[6:])
+        seen += 1
+        if "ts" in event and since and event["ts"] >= since[0]:
+            delays.append((received - event["ts"]) * 1000)
+        if event["type"] == "done":
+            break
+    writer.close()
+    return seen
+
+
+async def fan_out(host: str, port: int, subscribers: int) -> tuple[list[float], int, float]:
+    since: list[float] = []
+    delays: list[float] = []
+    # The job starts at once: its first events are replayed to subscribers that connect
+    # after them; only events emitted once every subscriber is connected are measured.
+    created = await _request(host, port, "POST", "/api/jobs", json.dumps(JOB).encode())
+    job_id = json.loads(created)["job_id"]
+    started = time.perf_counter()
+    connected: list[float] = []
+    tasks = [
+        subscriber(
+            host, port, job_id, total=subscribers, connected=connected, since=since, delays=delays
+        )
+        for _ in range(subscribers)
+    ]
+    seen = await asyncio.gather(*tasks)
+    assert len(set(seen)) == 1, f"subscribers saw different event counts: {set(seen)}"
+    return delays, seen[0], time.perf_counter() - started
+
+
+def run(subscribers: int, latency_scale: float) -> str:
+    with tempfile.TemporaryDirectory(prefix="orch-bench-sse-") as tmp:
+        env = {"ORCH_SIM_LATENCY_SCALE": str(latency_scale)}
+        with api_server(Path(tmp) / "data", **env) as (host, port):
+            delays, events, wall = asyncio.run(fan_out(host, port, subscribers))
+    live = [max(d, 0.0) for d in delays]
+    rows = [
+        [
+            subscribers,
+            events,
+            len(delays),
+            round(percentile(live, 50), 1),
+            round(percentile(live, 99), 1),
+            round(max(live), 1),
+            round(wall, 1),
+        ]
+    ]
+    return print_table(
+        f"SSE fan-out: {subscribers} subscribers on one job (goal: p99 ≤ 50 ms)",
+        ["subscribers", "events/job", "deliveries", "p50 ms", "p99 ms", "max ms", "wall s"],
+        rows,
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.api_sse", description=__doc__)
+    parser.add_argument("--subscribers", type=int, default=200)
+    parser.add_argument("--latency-scale", type=float, default=0.2)
+    args = parser.parse_args()
+    run(args.subscribers, args.latency_scale)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,222 @@
+"""Budget benchmark: randomized simulator jobs through the real runtime; does spend ever pass
+the budget?
+
+Each round builds a catalog of made-up models with random prices, output caps, qualities and
+routing, written as a YAML file for `Settings(catalog_path=...)`; their providers are
+unknown to genai-prices, so `Pricing` uses the catalog's explicit prices (checked before
+the round starts). A round also draws the simulator's seed, latency scale and fault rates,
+then runs its jobs (random budget from very tight to generous, concurrency 3-8, random
+project) in concurrent batches on one runtime. Spend is `Store.job_spend` (exact Decimal).
+Rounds run in worker processes (DBOS allows one runtime per process), two at a time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import tempfile
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from decimal import Decimal
+from multiprocessing import get_context
+from pathlib import Path
+from random import Random
+
+import yaml
+
+from bench.common import fresh_runtime, print_table, quiet_logs
+from orchestrator.config import DEFAULT_CATALOG, Catalog, FaultRates, load_catalog
+from orchestrator.domain import JobSpec, ProjectStatus
+from orchestrator.providers import Pricing
+
+__all__ = ["JobOutcome", "main", "random_catalog", "run_round"]
+
+PROVIDERS = ("alpha", "beta", "gamma", "delta")  # unknown to genai-prices on purpose
+PROJECTS = (
+    "Write a Python script that prints the first 20 prime numbers",
+    "Write a short blog post about keeping houseplants alive in winter",
+    "Extract the product names and prices from a CSV of orders into JSON",
+    "Compare three ways to back up a home server and recommend one",
+    "Write a poem about the sea at night",
+    "Analyse the risks of migrating a small shop's website to a new host",
+    "Summarise the arguments for and against a four-day work week",
+)
+
+
+@dataclass(frozen=True)
+class JobOutcome:
+    round: int
+    budget: Decimal
+    spend: Decimal
+    concurrency: int
+    status: ProjectStatus
+    calls: int
+    output_tokens: int  # what the calls wrote
+    output_cap: int  # the max_tokens their reservations assumed (the model's cap)
+
+
+def random_catalog(rng: Random) -> Catalog:
+    """Made-up models (random price, output cap, quality) and random routing lists."""
+    base = load_catalog(DEFAULT_CATALOG)
+    models = {}
+    for i in range(rng.randint(5, 9)):
+        price_in = 10 ** rng.uniform(-1.3, 1.3)  # $0.05 .. $20 per million input tokens
+        models[f"bench-{i}"] = {
+            "provider": PROVIDERS[i % len(PROVIDERS)],
+            "quality": round(rng.uniform(0.80, 0.97), 3),
+            "max_output_tokens": rng.choice([512, 1024, 2048, 4096, 8192]),
+            "price": {
+                "input_per_mtok": round(price_in, 4),
+                "output_per_mtok": round(price_in * rng.uniform(1.5, 8), 4),
+            },
+        }
+    names = list(models)
+
+    def some() -> list[str]:
+        return rng.sample(names, rng.randint(3, len(names)))
+
+    return Catalog.model_validate(
+        {
+            "models": models,
+            "task_types": {
+                t.value: {
+                    "threshold": p.threshold,
+                    "max_iterations": p.max_iterations,
+                    "models": some(),
+                }
+                for t, p in base.task_types.items()
+            },
+            "roles": {role: some() for role in ("decompose", "critique", "evaluate")},
+        }
+    )
+
+
+def check_catalog_prices(catalog: Catalog) -> None:
+    """Fail loudly if genai-prices, not the catalog, would price a model."""
+    pricing = Pricing(catalog)
+    for name, info in catalog.models.items():
+        assert info.price is not None
+        if pricing.per_mtok(name) != info.price:
+            raise AssertionError(f"{name}: genai-prices overrides the catalog price")
+
+
+def genai_prices_overrides_catalog() -> bool:
+    """Whether a catalog `price` on a model genai-prices knows (gpt-4o) is ignored."""
+    base = load_catalog(DEFAULT_CATALOG)
+    data = base.model_dump(mode="json")
+    data["models"]["gpt-4o"]["price"] = {"input_per_mtok": 123.0, "output_per_mtok": 456.0}
+    catalog = Catalog.model_validate(data)
+    return Pricing(catalog).per_mtok("gpt-4o").input_per_mtok != 123.0
+
+
+async def _run_round(number: int, jobs: int, batch: int) -> list[JobOutcome]:
+    rng = Random(f"budget-round-{number}")
+    catalog = random_catalog(rng)
+    check_catalog_prices(catalog)
+    faults = FaultRates()
+    if rng.random() < 0.6:
+        faults = FaultRates(
+            rate_limit=rng.uniform(0, 0.05),
+            server_error=rng.uniform(0, 0.05),
+            timeout=rng.uniform(0, 0.02),
+            malformed=rng.uniform(0, 0.05),
+        )
+    outcomes = []
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "catalog.yaml"
+        path.write_text(yaml.safe_dump(catalog.model_dump(mode="json", exclude_none=True)))
+        async with fresh_runtime(
+            catalog_path=path,
+            sim_seed=rng.randrange(10**9),
+            sim_latency_scale=rng.choice([0.0, 0.0, 0.005, 0.02]),
+            sim_faults=faults,
+            retry_backoff_s=0.02,
+        ) as rt:
+            specs = [
+                JobSpec(
+                    project_description=rng.choice(PROJECTS),
+                    success_criteria="Complete and correct.",
+                    # From far below one call's worst case to several whole jobs.
+                    budget_usd=round(10 ** rng.uniform(-3.3, 0.7), 6),
+                    concurrency=rng.randint(3, 8),
+                    time_limit_s=600,
+                )
+                for _ in range(jobs)
+            ]
+            for start in range(0, jobs, batch):
+                chunk = specs[start : start + batch]
+                ids = [await rt.submit(spec) for spec in chunk]
+                statuses = await asyncio.gather(*(rt.wait(job_id) for job_id in ids))
+                for spec, job_id, status in zip(chunk, ids, statuses, strict=True):
+                    calls = await rt.store.list_calls(job_id=job_id)
+                    outcomes.append(
+                        JobOutcome(
+                            round=number,
+                            budget=Decimal(str(spec.budget_usd)),
+                            spend=await rt.store.job_spend(job_id),
+                            concurrency=spec.concurrency,
+                            status=status,
+                            calls=len(calls),
+                            output_tokens=sum(c.output_tokens for c in calls),
+                            output_cap=sum(catalog.model(c.model).max_output_tokens for c in calls),
+                        )
+                    )
+    return outcomes
+
+
+def run_round(number: int, jobs: int, batch: int) -> list[JobOutcome]:
+    """One round in this process (the entry point of a worker process)."""
+    quiet_logs()
+    return asyncio.run(_run_round(number, jobs, batch))
+
+
+def _percent(part: float, whole: float) -> str:
+    return f"{part / whole * 100:.1f} %" if whole else "-"
+
+
+def _table(outcomes: list[JobOutcome], overrides: bool) -> str:
+    over = max(o.spend - o.budget for o in outcomes)
+    exhausted = [o for o in outcomes if o.status is ProjectStatus.BUDGET_EXHAUSTED]
+    statuses = {s: sum(o.status is s for o in outcomes) for s in ProjectStatus}
+    budgets = [o.budget for o in outcomes]
+    written = sum(o.output_tokens for o in outcomes)
+    rows: list[list[object]] = [
+        ["jobs (rounds: each a random catalog, seed, latency, faults)",
+         f"{len(outcomes)} ({len({o.round for o in outcomes})})"],
+        ["LLM calls recorded", sum(o.calls for o in outcomes)],
+        ["budgets (USD, log-uniform)", f"{min(budgets)} .. {max(budgets)}"],
+        ["**max overshoot** max(spend − budget), exact USD",
+         f"{over} ({'none' if over <= 0 else 'OVER BUDGET'})"],
+        ["jobs over budget", sum(o.spend > o.budget for o in outcomes)],
+        ["ended BUDGET_EXHAUSTED", len(exhausted)],
+        ["final statuses", ", ".join(f"{s.value} {n}" for s, n in statuses.items() if n)],
+        ["mean budget utilisation (spend ÷ budget), all jobs",
+         _percent(sum(float(o.spend / o.budget) for o in outcomes), len(outcomes))],
+        ["mean utilisation of the BUDGET_EXHAUSTED jobs",
+         _percent(sum(float(o.spend / o.budget) for o in exhausted), len(exhausted))],
+        ["output tokens written ÷ output tokens reserved (max_tokens)",
+         _percent(written, sum(o.output_cap for o in outcomes))],
+        ["genai-prices overrides a catalog `price` of a model it knows",
+         "yes" if overrides else "no"],
+    ]  # fmt: skip
+    return print_table(
+        "Budget: randomized jobs through the real runtime", ["measure", "value"], rows
+    )
+
+
+def main(quick: bool = False) -> list[str]:
+    rounds, jobs, batch = (2, 4, 4) if quick else (10, 100, 25)
+    outcomes: list[JobOutcome] = []
+    with ProcessPoolExecutor(max_workers=2, mp_context=get_context("spawn")) as pool:
+        futures = [pool.submit(run_round, n, jobs, batch) for n in range(rounds)]
+        for future in as_completed(futures):
+            part = future.result()
+            outcomes += part
+            worst = max(o.spend - o.budget for o in part)
+            print(
+                f"  budget round {part[0].round}: {len(part)} jobs, max(spend − budget) {worst}"
+                f" ({len(outcomes)}/{rounds * jobs} jobs done)",
+                file=sys.stderr,
+                flush=True,
+            )
+    return [_table(outcomes, genai_prices_overrides_catalog())]
