@@ -4,12 +4,19 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import pytest
+from fake_llm_servers import clear_provider_env
 
 from orchestrator.config import Settings
 from orchestrator.providers import ClientSet
 from orchestrator.runtime import Runtime
 
 StartRuntime = Callable[..., Awaitable[Runtime]]
+
+
+@pytest.fixture(autouse=True)
+def no_real_providers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A developer's own API keys must never turn a test into paid real calls."""
+    clear_provider_env(monkeypatch)
 
 
 @pytest.fixture

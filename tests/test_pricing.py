@@ -20,7 +20,7 @@ from orchestrator.providers.pricing import Pricing, genai_price_lookup, input_to
 
 CATALOG = load_catalog(DEFAULT_CATALOG)
 PRICING = Pricing(CATALOG)
-MODELS = sorted(CATALOG.models)
+MODELS = sorted(m for m, info in CATALOG.models.items() if info.price is None)  # genai-prices
 QUANTUM = Decimal("1e-10")
 
 

@@ -80,13 +80,16 @@ class Runtime:
         await asyncio.to_thread(Path(settings.data_dir).mkdir, parents=True, exist_ok=True)
         store = await Store.open(settings.store_url)
         catalog = settings.catalog
+        clients = clients or build_clients(settings, catalog)
         health = health or HealthBook()
-        health.seed_from(await store.list_calls())
+        # Simulated faults say nothing about real models (and the reverse).
+        calls = await store.list_calls()
+        health.seed_from(c for c in calls if c.simulated == clients.simulated)
         deps = RuntimeDeps(
             settings=settings,
             catalog=catalog,
             store=store,
-            clients=clients or build_clients(settings, catalog),
+            clients=clients,
             pricing=Pricing(catalog),
             health=health,
             events=EventLog(store, EventBus()),
