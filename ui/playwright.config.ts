@@ -11,7 +11,8 @@ export default defineConfig({
   // One server, one browser: files run in order, one at a time (2 cores in CI).
   workers: 1,
   fullyParallel: false,
-  timeout: 90_000,
+  // Generous: a loaded 2-core machine runs a job several times slower than an idle one.
+  timeout: 240_000,
   expect: { timeout: 15_000 },
   retries: 0,
   reporter: [["list"], ["html", { outputFolder: "playwright-report", open: "never" }]],

@@ -9,15 +9,18 @@ const LABEL: Record<string, string> = {
 
 export function JobStatusBadge({ status, finalStatus }: { status: string; finalStatus?: string | null }) {
   return (
-    <span className="inline-flex items-center gap-1.5" data-testid="job-status">
+    <span
+      className="inline-flex items-center gap-1.5"
+      data-testid="job-status"
+      data-final-status={finalStatus ?? undefined}
+    >
       <Badge variant={jobTone(status)} data-status={status}>
         {status === "running" && <span className="size-1.5 animate-pulse rounded-full bg-current" />}
         {status}
       </Badge>
-      {finalStatus && (
-        <Badge variant={finalTone(finalStatus)} data-final-status={finalStatus}>
-          {LABEL[finalStatus] ?? finalStatus.toLowerCase()}
-        </Badge>
+      {/* The outcome, when it says more than the status (not "cancelled cancelled"). */}
+      {finalStatus && finalStatus.toLowerCase() !== status && (
+        <Badge variant={finalTone(finalStatus)}>{LABEL[finalStatus] ?? finalStatus.toLowerCase()}</Badge>
       )}
     </span>
   );

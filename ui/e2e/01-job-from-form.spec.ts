@@ -57,7 +57,7 @@ test("a job from the form runs live to SUCCESS; task detail, graph, files, reloa
   await shot("05-job-logs");
 
   const finalBadge = page.locator("[data-final-status]");
-  await expect(finalBadge).toHaveAttribute("data-final-status", "SUCCESS", { timeout: 60_000 });
+  await expect(finalBadge).toHaveAttribute("data-final-status", "SUCCESS", { timeout: 150_000 });
   await expect(page.locator('[data-testid="job-status"] [data-status]')).toHaveAttribute(
     "data-status",
     "done",
@@ -91,6 +91,10 @@ test("a job from the form runs live to SUCCESS; task detail, graph, files, reloa
   // Result files, with a working zip download.
   const files = page.getByTestId("artifacts");
   await expect(files.locator("li").first()).toBeVisible();
+  const href = (await files.locator("li a").first().getAttribute("href")) ?? "";
+  const file = await page.request.get(href);
+  expect(file.status()).toBe(200);
+  expect((await file.body()).length).toBeGreaterThan(0);
   const download = page.waitForEvent("download");
   await files.getByRole("link", { name: /Download all/ }).click();
   expect((await download).suggestedFilename()).toMatch(/\.zip$/);

@@ -33,7 +33,7 @@ test("a job from a YAML file: preview, submit, runs to SUCCESS", async ({ page, 
   await expect(page.getByTestId("job-title")).toHaveText("Write a Python function that adds two numbers");
   await expect(page.getByTestId("task-card").first()).toBeVisible();
   await expect(page.locator("[data-final-status]")).toHaveAttribute("data-final-status", "SUCCESS", {
-    timeout: 60_000,
+    timeout: 150_000,
   });
 });
 

@@ -15,7 +15,7 @@ test("cancel a running job, then resume it to the end", async ({ page, api, shot
 
   await page.getByRole("button", { name: "Cancel" }).click();
   await expect(page.locator("[data-final-status]")).toHaveAttribute("data-final-status", "CANCELLED", {
-    timeout: 30_000,
+    timeout: 60_000,
   });
   await expect(page.locator('[data-testid="job-status"] [data-status]')).toHaveAttribute(
     "data-status",
@@ -35,7 +35,7 @@ test("cancel a running job, then resume it to the end", async ({ page, api, shot
     "data-final-status",
     /SUCCESS|PARTIAL_SUCCESS/,
     {
-      timeout: 75_000,
+      timeout: 150_000,
     },
   );
   expect(await page.getByTestId("log-line").count()).toBeGreaterThan(logsBefore);

@@ -70,7 +70,7 @@ export async function waitForJob(
   api: Fixtures["api"],
   jobId: string,
   done: (status: string) => boolean,
-  timeoutMs = 60_000,
+  timeoutMs = 120_000,
 ): Promise<string> {
   let status = "";
   await expect

@@ -736,9 +736,11 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Successful Response */
+            /** @description One page of jobs, newest first */
             200: {
                 headers: {
+                    /** @description How many jobs match the filter (all pages) */
+                    "X-Total-Count"?: number;
                     [name: string]: unknown;
                 };
                 content: {

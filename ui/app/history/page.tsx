@@ -114,7 +114,7 @@ function HistoryView() {
               id="history-q"
               type="search"
               className="pl-8"
-              placeholder="hello world"
+              placeholder="Search…"
               value={search}
               onChange={(e) => setSearch(e.target.value)}
             />
@@ -155,7 +155,7 @@ function HistoryView() {
               </Label>
               <NativeSelect
                 id="history-limit"
-                className="h-8 w-20"
+                className="h-8 w-24"
                 value={String(pageSize)}
                 onChange={(e) =>
                   setParams({

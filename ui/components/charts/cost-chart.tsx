@@ -18,11 +18,20 @@ export interface CostPoint {
   cumulative: number;
 }
 
-const day = (ts: number) =>
-  new Date(ts * 1000).toLocaleDateString(undefined, { month: "short", day: "numeric" });
+const DAY_S = 24 * 3600;
+
+/** Dates on the axis, or times of day when every job falls within a day or two. */
+function tickFormat(data: CostPoint[]): (ts: number) => string {
+  const span = data.length > 1 ? (data[data.length - 1]?.ts ?? 0) - (data[0]?.ts ?? 0) : 0;
+  if (span < 2 * DAY_S) {
+    return (ts) => new Date(ts * 1000).toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit" });
+  }
+  return (ts) => new Date(ts * 1000).toLocaleDateString(undefined, { month: "short", day: "numeric" });
+}
 
 /** Cost of each past job (bars) and the running total (line), oldest to newest. */
 export function CostChart({ data }: { data: CostPoint[] }) {
+  const day = tickFormat(data);
   return (
     <div role="img" aria-label="Cost of past jobs over time" data-testid="cost-chart">
       <ResponsiveContainer width="100%" height={220}>
