@@ -40,7 +40,20 @@ async def create_job(body: JobCreate, runtime: RuntimeDep) -> JobCreated:
     return JobCreated(job_id=await runtime.submit(spec))
 
 
-@router.get("", responses=errors(422))
+_TOTAL: dict[int | str, dict[str, object]] = {
+    200: {
+        "description": "One page of jobs, newest first",
+        "headers": {
+            "X-Total-Count": {
+                "description": "How many jobs match the filter (all pages)",
+                "schema": {"type": "integer"},
+            }
+        },
+    }
+}
+
+
+@router.get("", responses=_TOTAL | errors(422))
 async def list_jobs(
     store: StoreDep,
     response: Response,

@@ -8,11 +8,14 @@ reconnecting one get the same events with the same ids, in order, without gaps.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import AsyncIterator
 from typing import Annotated
 
 import anyio
 from fastapi import APIRouter, Header, Query, Response
+from sqlalchemy.exc import SQLAlchemyError
 from sse_starlette import EventSourceResponse
 
 from orchestrator.api.config import ApiSettings
@@ -23,6 +26,7 @@ from orchestrator.api.metrics import Metrics
 from orchestrator.errors import InvalidInput, JobNotFound
 from orchestrator.runtime import Runtime
 
+log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/jobs", tags=["stream"])
 
 BATCH = 500
@@ -83,28 +87,29 @@ async def follow(
 ) -> AsyncIterator[bytes]:
     """Stored events of the job with id > `after`, then live ones, until its final `done`
     (or until the server shuts down: the client reconnects with its Last-Event-ID)."""
-    store = runtime.store
     metrics.sse_subscribers.inc()
+    last, idle = after, 0
     try:
-        last, idle = after, 0
-        while True:
-            batch = await reads.read(job_id, after=last, limit=BATCH)
+        while not shutdown.is_set():
+            try:
+                batch = await reads.read(job_id, after=last, limit=BATCH)
+                ended = bool(batch) and batch[-1].type == "done"
+                ended = ended and await _finished(runtime, job_id, batch[-1].id)
+                idle = 0 if batch else idle + 1
+                if idle and idle % EXISTS_CHECK_POLLS == 0:
+                    await runtime.store.get_job(job_id)
+            except SQLAlchemyError as e:
+                # The store is busy (pool exhausted, file locked): keep the client, try again.
+                log.warning("event stream of job %s: store unavailable, retrying: %s", job_id, e)
+                await asyncio.sleep(api.sse_poll_s)
+                continue
             for item in batch:
                 last = item.id
                 yield item.wire
-            if len(batch) == BATCH:
-                continue
-            if batch:
-                idle = 0
-                if batch[-1].type == "done" and await _finished(runtime, job_id, last):
-                    return
-            else:
-                idle += 1
-                if idle % EXISTS_CHECK_POLLS == 0:
-                    await store.get_job(job_id)
-            await runtime.wait_for_events(job_id, last, api.sse_poll_s)
-            if shutdown.is_set():
+            if ended:
                 return
+            if len(batch) < BATCH:
+                await runtime.wait_for_events(job_id, last, api.sse_poll_s)
     except JobNotFound:
         return  # deleted while followed: nothing more will come
     finally:
