@@ -31,6 +31,8 @@ async def fresh_runtime(
 
     DBOS is a process-wide singleton: only one of these may be open at a time.
     """
+    # SQLite in the scratch directory even when ORCH_DATABASE_URL is set.
+    settings.setdefault("database_url", None)
     with tempfile.TemporaryDirectory(prefix="orch-bench-") as tmp:
         config = Settings(data_dir=Path(tmp), **settings)
         runtime = await Runtime.start(config, clients=clients)

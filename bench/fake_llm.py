@@ -23,7 +23,7 @@ from orchestrator.domain import Evaluation, Plan, PlannedTask, Role, TaskType
 from orchestrator.errors import ModelNotFound
 from orchestrator.providers.base import LLMRequest, LLMResponse
 
-__all__ = ["DagClient", "job_marker"]
+__all__ = ["DagClient", "job_marker", "plan_of"]
 
 _JOB = re.compile(r"\[\[dag:([\w.-]+)\]\]")
 _TASK = re.compile(r"\[\[task:([\w.-]+)/([\w.-]+)\]\]")

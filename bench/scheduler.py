@@ -50,7 +50,7 @@ FULL = Config(
 # A smoke run: small graphs, short tasks, concurrency 8 only.
 QUICK = Config(
     engine_per_cell=1,
-    engine_sizes=(12, 12),
+    engine_sizes=(8, 8),
     sim_per_cell=30,
     sim_sizes=(20, 200),
     mean_s=0.1,
