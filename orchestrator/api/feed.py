@@ -2,22 +2,22 @@
 
 When a job stores events, every subscriber of it wakes at once and asks the store for the
 events after the same last id. Here the first of them runs the query and the others await its
-result, so 200 subscribers cost one query per wake-up, not 200; each event's JSON is encoded
-once for all of them. Nothing is served from memory beyond the life of one query: a
-subscriber that asks later (another position, a reconnect) reads the store itself.
-Each event is encoded as an SSE message once, whoever it is sent to.
+result, so 200 subscribers cost one query per wake-up, not 200, and each event is encoded as
+an SSE message once for all of them. Nothing is served from memory beyond the life of one
+query: a subscriber that asks later (another position, a reconnect) reads the store itself.
 """
 
 from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from typing import Protocol
 
 from sse_starlette import ServerSentEvent
 
-from orchestrator.store import Store
+from orchestrator.events import StoredEvent
 
-__all__ = ["EventPage", "SharedReads", "StreamItem"]
+__all__ = ["EventPage", "EventReader", "SharedReads", "StreamItem"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,8 +30,16 @@ class StreamItem:
 EventPage = tuple[StreamItem, ...]
 
 
+class EventReader(Protocol):
+    """What SharedReads needs of the store."""
+
+    async def read_events(
+        self, job_id: str, *, after: int = 0, limit: int = 1000
+    ) -> list[StoredEvent]: ...
+
+
 class SharedReads:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: EventReader) -> None:
         self._store = store
         self._inflight: dict[tuple[str, int, int], asyncio.Task[EventPage]] = {}
 
@@ -42,9 +50,14 @@ class SharedReads:
         if query is None:
             query = asyncio.create_task(self._query(job_id, after, limit))
             self._inflight[key] = query
-            query.add_done_callback(lambda _: self._inflight.pop(key, None))
+            query.add_done_callback(lambda done: self._settled(key, done))
         # shield: a subscriber that leaves must not cancel the query the others await.
         return await asyncio.shield(query)
+
+    def _settled(self, key: tuple[str, int, int], query: asyncio.Task[EventPage]) -> None:
+        self._inflight.pop(key, None)
+        if not query.cancelled():
+            query.exception()  # retrieved here too: every reader may have gone already
 
     async def _query(self, job_id: str, after: int, limit: int) -> EventPage:
         stored = await self._store.read_events(job_id, after=after, limit=limit)

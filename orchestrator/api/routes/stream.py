@@ -103,9 +103,9 @@ async def follow(
                 log.warning("event stream of job %s: store unavailable, retrying: %s", job_id, e)
                 await asyncio.sleep(api.sse_poll_s)
                 continue
-            for item in batch:
-                last = item.id
-                yield item.wire
+            if batch:
+                last = batch[-1].id
+                yield b"".join(item.wire for item in batch)  # one write for a burst
             if ended:
                 return
             if len(batch) < BATCH:
