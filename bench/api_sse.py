@@ -48,13 +48,11 @@ async def subscriber(
     delays: list[float],
 ) -> int:
     """Follow the stream until `done`; append the delay of each event emitted after
-    `since[0]` (when every subscriber had sent its request). Returns the events seen."""
+    `since[0]` (when every subscriber had received its first event: the connection storm is
+    over and the server streams to all of them). Returns the events seen."""
     reader, writer = await asyncio.open_connection(host, port)
     writer.write(f"GET /api/jobs/{job_id}/stream HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
     await writer.drain()
-    connected.append(time.time())
-    if len(connected) == total:
-        since.append(connected[-1])
     seen = 0
     # Each event arrives as one chunk of the chunked body; only `data:` lines matter here.
     while line := await reader.readline():
@@ -63,6 +61,10 @@ async def subscriber(
         received = time.time()
         event = json.loads(line[6:])
         seen += 1
+        if seen == 1:  # this subscriber is attached: the server streams to it
+            connected.append(received)
+            if len(connected) == total:
+                since.append(received)
         if "ts" in event and since and event["ts"] >= since[0]:
             delays.append((received - event["ts"]) * 1000)
         if event["type"] == "done":
@@ -75,7 +77,7 @@ async def fan_out(host: str, port: int, subscribers: int) -> tuple[list[float], 
     since: list[float] = []
     delays: list[float] = []
     # The job starts at once: its first events are replayed to subscribers that connect
-    # after them; only events emitted once every subscriber is connected are measured.
+    # after them; only events emitted once every subscriber is attached are measured.
     created = await _request(host, port, "POST", "/api/jobs", json.dumps(JOB).encode())
     job_id = json.loads(created)["job_id"]
     started = time.perf_counter()
