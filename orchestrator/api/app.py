@@ -21,12 +21,16 @@ from orchestrator.api.errors import errors, install_error_handlers
 from orchestrator.api.feed import SharedReads
 from orchestrator.api.metrics import MeteredHealthBook, Metrics
 from orchestrator.api.middleware import BodySizeLimit
+from orchestrator.api.ratelimit import RateLimiter
 from orchestrator.api.routes import API_ROUTERS, OPEN_ROUTERS
 from orchestrator.api.schemas import StreamEvent
 from orchestrator.api.ui import mount_ui
 from orchestrator.config import Settings
 from orchestrator.providers import ClientSet
 from orchestrator.runtime import Runtime
+
+# Enough for a person mistyping; far too few to guess a token.
+LOGIN_RATE_PER_MIN = 30
 
 
 def operation_id(route: APIRoute) -> str:
@@ -54,6 +58,7 @@ def create_app(
             executor_id=executor,
             clients=clients,
             health=MeteredHealthBook(metrics),
+            worker=True,
         )
         app.state.services = Services(
             runtime=runtime,
@@ -61,6 +66,8 @@ def create_app(
             api=api,
             executor_id=executor,
             reads=SharedReads(runtime.store),
+            creations=RateLimiter(api.create_rate_per_min, what="job creations"),
+            logins=RateLimiter(LOGIN_RATE_PER_MIN, what="login attempts"),
         )
         watcher = asyncio.create_task(metrics.watch_loop())
         try:
@@ -88,6 +95,8 @@ def create_app(
     app.add_middleware(
         CORSMiddleware,
         allow_origins=api.cors_origins,
+        # The dashboard under `npm run dev` (another origin) sends the session cookie.
+        allow_credentials=True,
         allow_methods=["*"],
         allow_headers=["*"],
         expose_headers=["X-Total-Count"],

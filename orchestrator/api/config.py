@@ -18,9 +18,14 @@ DEFAULT_ORIGINS = ("http://localhost:3000", "http://127.0.0.1:3000")
 class ApiSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ORCH_", env_file=".env", extra="ignore")
 
-    # When set, every /api call and /metrics need `Authorization: Bearer <token>`
-    # (the event stream also accepts `?token=`, since EventSource cannot set headers).
+    # When set, every /api call (the event stream too) and /metrics need
+    # `Authorization: Bearer <token>` or the session cookie of `POST /api/session`.
     api_token: SecretStr | None = None
+    # How long a dashboard login lasts (the cookie's lifetime, checked by the server too).
+    session_ttl_s: float = Field(default=12 * 3600, ge=60, le=30 * 24 * 3600)
+    # Job creations per minute per client address (token bucket, burst = one minute's worth);
+    # 0 turns the limit off. In-process: each worker counts its own requests.
+    create_rate_per_min: float = Field(default=300, ge=0)
     cors_origins: list[str] = Field(default_factory=lambda: list(DEFAULT_ORIGINS))
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     # Keep-alive comments on idle event streams: proxies drop silent connections.

@@ -5,17 +5,17 @@ Everything is built once in the app's lifespan (`create_app`) and kept on `app.s
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 
+from orchestrator.api.auth import SESSION_COOKIE, check_access
 from orchestrator.api.config import ApiSettings
-from orchestrator.api.errors import NotAuthenticated
 from orchestrator.api.feed import SharedReads
 from orchestrator.api.metrics import Metrics
+from orchestrator.api.ratelimit import RateLimiter
 from orchestrator.runtime import Runtime
 from orchestrator.store import Store
 
@@ -27,6 +27,8 @@ class Services:
     api: ApiSettings
     executor_id: str
     reads: SharedReads
+    creations: RateLimiter
+    logins: RateLimiter
 
 
 def get_services(request: Request) -> Services:
@@ -60,16 +62,19 @@ ApiSettingsDep = Annotated[ApiSettings, Depends(get_api_settings)]
 
 _bearer = HTTPBearer(auto_error=False, description="Needed when the server has ORCH_API_TOKEN")
 BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+_session = APIKeyCookie(
+    name=SESSION_COOKIE,
+    auto_error=False,
+    description="Set by POST /api/session (the dashboard's login); HttpOnly, SameSite=Strict",
+)
+SessionCookieDep = Annotated[str | None, Depends(_session)]
 
 
-def require_token(request: Request, api: ApiSettingsDep, bearer: BearerDep) -> None:
-    """With ORCH_API_TOKEN set: a bearer token; on event streams also `?token=`, since
-    EventSource cannot set headers (elsewhere not: URLs end up in logs)."""
-    expected = api.token
-    if expected is None:
-        return
-    given = bearer.credentials if bearer is not None else None
-    if given is None and request.url.path.endswith("/stream"):
-        given = request.query_params.get("token")
-    if given is None or not secrets.compare_digest(given.encode(), expected.encode()):
-        raise NotAuthenticated("this server needs 'Authorization: Bearer <ORCH_API_TOKEN>'")
+def require_token(api: ApiSettingsDep, bearer: BearerDep, session: SessionCookieDep) -> None:
+    """With ORCH_API_TOKEN set: the bearer token or the dashboard's session cookie."""
+    check_access(api, bearer.credentials if bearer is not None else None, session)
+
+
+def limit_creations(request: Request, services: ServicesDep) -> None:
+    """Spend one token of the client address's job-creation bucket (429 when empty)."""
+    services.creations.take(request.client.host if request.client else "unknown")

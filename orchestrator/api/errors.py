@@ -7,6 +7,7 @@ Routes raise the domain errors of `orchestrator.errors`; the client always gets 
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Sequence
 
 from fastapi import FastAPI, Request
@@ -40,6 +41,14 @@ class NotAuthenticated(OrchestratorError):
     """The server has a token and the request did not carry it (HTTP 401)."""
 
 
+class TooManyRequests(OrchestratorError):
+    """A client went over a rate limit (HTTP 429 with Retry-After)."""
+
+    def __init__(self, message: str, *, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class FieldError(BaseModel):
     field: str
     message: str
@@ -59,6 +68,7 @@ STATUS_OF: tuple[tuple[type[OrchestratorError], int], ...] = (
     (BudgetExceeded, 409),
     (InvalidInput, 400),
     (NotAuthenticated, 401),
+    (TooManyRequests, 429),
     (ProviderError, 502),
 )
 
@@ -93,7 +103,11 @@ async def _orchestrator_error(_request: Request, exc: Exception) -> JSONResponse
     code = status_of(exc)
     if code >= 500:
         log.error("request failed: %s", exc, exc_info=exc)
-    headers = {"WWW-Authenticate": "Bearer"} if code == 401 else None
+    headers: dict[str, str] = {}
+    if code == 401:
+        headers["WWW-Authenticate"] = "Bearer"
+    if isinstance(exc, TooManyRequests):
+        headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after)))
     body = ErrorBody(detail=str(exc))
     return JSONResponse(body.model_dump(exclude_none=True), status_code=code, headers=headers)
 

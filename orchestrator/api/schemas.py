@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field, RootModel
+from pydantic import BaseModel, Field, RootModel, SecretStr
 
 from orchestrator.domain import (
     IterationRecord,
@@ -158,6 +158,18 @@ class VersionPublic(BaseModel):
     simulated: bool = Field(description="Some model is answered by the built-in simulator")
     executor_id: str
     database: str
+
+
+class SessionCreate(BaseModel):
+    """Body of `POST /api/session`: the server's API token (ORCH_API_TOKEN)."""
+
+    # SecretStr: never echoed by a repr, a log line or a validation error.
+    token: SecretStr = Field(min_length=1, max_length=4096)
+
+
+class SessionPublic(BaseModel):
+    auth_required: bool = Field(description="The server has an API token")
+    authenticated: bool = Field(description="This request carried the token or a valid session")
 
 
 class StreamEvent(RootModel[JobEvent]):

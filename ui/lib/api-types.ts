@@ -19,7 +19,8 @@ export interface paths {
         put?: never;
         /**
          * Create Job
-         * @description Start a job; follow it with `GET /api/jobs/{id}/stream`.
+         * @description Start a job; follow it with `GET /api/jobs/{id}/stream`. Rate-limited per client
+         *     address (ORCH_CREATE_RATE_PER_MIN): 429 with Retry-After past it.
          */
         post: operations["jobs-create_job"];
         delete?: never;
@@ -202,6 +203,34 @@ export interface paths {
         put?: never;
         post?: never;
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/session": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Session
+         * @description Whether the server needs a token, and whether this request has access.
+         */
+        get: operations["session-get_session"];
+        put?: never;
+        /**
+         * Create Session
+         * @description Log in: 204 with the session cookie when `token` is the server's API token.
+         */
+        post: operations["session-create_session"];
+        /**
+         * Delete Session
+         * @description Log out: the browser drops the session cookie.
+         */
+        delete: operations["session-delete_session"];
         options?: never;
         head?: never;
         patch?: never;
@@ -548,6 +577,30 @@ export interface components {
              */
             budget_usd?: number | null;
         };
+        /**
+         * SessionCreate
+         * @description Body of `POST /api/session`: the server's API token (ORCH_API_TOKEN).
+         */
+        SessionCreate: {
+            /**
+             * Token
+             * Format: password
+             */
+            token: string;
+        };
+        /** SessionPublic */
+        SessionPublic: {
+            /**
+             * Auth Required
+             * @description The server has an API token
+             */
+            auth_required: boolean;
+            /**
+             * Authenticated
+             * @description This request carried the token or a valid session
+             */
+            authenticated: boolean;
+        };
         /** StatusEvent */
         StatusEvent: {
             /** @default null */
@@ -809,6 +862,15 @@ export interface operations {
             };
             /** @description Unprocessable Entity */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1347,6 +1409,102 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
+            };
+        };
+    };
+    "session-get_session": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionPublic"];
+                };
+            };
+        };
+    };
+    "session-create_session": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SessionCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Request Entity Too Large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    "session-delete_session": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };

@@ -2,7 +2,16 @@
 
 from fastapi import APIRouter
 
-from orchestrator.api.routes import artifacts, health, jobs, metrics, models, stream, tasks
+from orchestrator.api.routes import (
+    artifacts,
+    health,
+    jobs,
+    metrics,
+    models,
+    session,
+    stream,
+    tasks,
+)
 
 __all__ = ["API_ROUTERS", "OPEN_ROUTERS"]
 
@@ -16,5 +25,5 @@ API_ROUTERS: tuple[APIRouter, ...] = (
     health.version_router,
     metrics.router,
 )
-# Always open (load balancers probe it).
-OPEN_ROUTERS: tuple[APIRouter, ...] = (health.health_router,)
+# Always open: load balancers probe /healthz; the session routes are how a browser logs in.
+OPEN_ROUTERS: tuple[APIRouter, ...] = (health.health_router, session.router)

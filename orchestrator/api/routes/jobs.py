@@ -5,9 +5,9 @@ from __future__ import annotations
 from http import HTTPStatus
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Query, Response
+from fastapi import APIRouter, Body, Depends, Query, Response
 
-from orchestrator.api.deps import ApiSettingsDep, RuntimeDep, StoreDep
+from orchestrator.api.deps import ApiSettingsDep, RuntimeDep, StoreDep, limit_creations
 from orchestrator.api.errors import errors
 from orchestrator.api.schemas import (
     JobAccepted,
@@ -33,9 +33,15 @@ async def live_summary(store: Store, job: JobRecord) -> JobSummary:
     return JobSummary.of(job, spent=float(await store.job_spend(job.job_id)))
 
 
-@router.post("", status_code=HTTPStatus.CREATED, responses=errors(413, 422))
+@router.post(
+    "",
+    status_code=HTTPStatus.CREATED,
+    responses=errors(413, 422, 429),
+    dependencies=[Depends(limit_creations)],
+)
 async def create_job(body: JobCreate, runtime: RuntimeDep) -> JobCreated:
-    """Start a job; follow it with `GET /api/jobs/{id}/stream`."""
+    """Start a job; follow it with `GET /api/jobs/{id}/stream`. Rate-limited per client
+    address (ORCH_CREATE_RATE_PER_MIN): 429 with Retry-After past it."""
     spec = JobSpec.model_validate(body.model_dump())
     return JobCreated(job_id=await runtime.submit(spec))
 
