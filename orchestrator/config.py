@@ -96,6 +96,13 @@ class Settings(BaseSettings):
     executor_id: str = "local"
     application_version: str = "orchestrator-1"
     queue_poll_interval_s: float = Field(default=0.05, gt=0)
+    # Scale-out: workers (`serve`, `worker`) take jobs from one shared queue. The most jobs
+    # one worker runs at once (unset: no limit); the same value for every worker.
+    worker_jobs: int | None = Field(default=None, ge=1)
+    # A worker beats every `worker_heartbeat_s`; one silent for `worker_dead_after_s` is
+    # presumed dead and the others take over its unfinished jobs.
+    worker_heartbeat_s: float = Field(default=5.0, gt=0)
+    worker_dead_after_s: float = Field(default=30.0, gt=0)
 
     @property
     def store_url(self) -> str:

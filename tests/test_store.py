@@ -542,6 +542,7 @@ async def _row_counts(store_url: str, job_id: str) -> dict[str, int]:
                     )
                 ).scalar_one()
                 for name, table in metadata.tables.items()
+                if "job_id" in table.c  # every table of job data
             }
     finally:
         await engine.dispose()

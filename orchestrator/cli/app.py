@@ -226,4 +226,5 @@ def _finish(status: ProjectStatus) -> None:
 
 
 import orchestrator.cli.models  # noqa: E402  (registers `orchestrator models`)
-import orchestrator.cli.serve  # noqa: E402, F401  (registers `orchestrator serve`)
+import orchestrator.cli.serve  # noqa: E402  (registers `orchestrator serve`)
+import orchestrator.cli.worker  # noqa: E402, F401  (registers `orchestrator worker`)

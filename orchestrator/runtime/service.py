@@ -1,5 +1,9 @@
 """The runtime: one per process. Starts DBOS and the store, and runs, resumes and cancels jobs.
 
+A *worker* runtime (the server, `orchestrator worker`) puts jobs on the shared job queue,
+takes jobs from it, beats, and takes over the jobs of dead workers. A plain runtime (the
+CLI's `run` and `resume`) runs its job in its own process and takes nothing from the queue.
+
 DBOS keeps process-wide state (it is a singleton by design), so a process holds at most
 one `Runtime` at a time; `stop()` releases it so tests can start another.
 """
@@ -25,10 +29,12 @@ from orchestrator.events import StatusEvent
 from orchestrator.providers import ClientSet, Pricing, build_clients
 from orchestrator.runtime.events import EventBus, EventLog
 from orchestrator.runtime.jobrun import JobRuns, RuntimeDeps
+from orchestrator.runtime.workers import WorkerWatch
 from orchestrator.runtime.workflows import RUNNER_NAME, JobRunner, workflow_id
 from orchestrator.store import Store
 
 UNFINISHED = {WorkflowStatusString.PENDING.value, WorkflowStatusString.ENQUEUED.value}
+JOB_QUEUE = "jobs"
 
 
 def new_job_id() -> str:
@@ -50,10 +56,13 @@ async def request_cancel(store: Store, job_id: str, events: EventLog | None = No
 
 
 class Runtime:
-    def __init__(self, deps: RuntimeDeps, runs: JobRuns, runner: JobRunner) -> None:
+    def __init__(
+        self, deps: RuntimeDeps, runs: JobRuns, runner: JobRunner, watch: WorkerWatch | None
+    ) -> None:
         self.deps = deps
         self.runs = runs
         self.runner = runner
+        self.watch = watch
 
     @property
     def store(self) -> Store:
@@ -71,9 +80,11 @@ class Runtime:
         executor_id: str | None = None,
         clients: ClientSet | None = None,
         health: HealthBook | None = None,
+        worker: bool = False,
     ) -> Runtime:
         """Open the store, launch DBOS (which recovers this executor's unfinished jobs).
 
+        `worker`: share the job queue with other workers (see the module docstring).
         `clients` replaces the providers configured in `settings` (tests pass fakes here);
         `health` replaces the empty health book (the API passes one that also feeds metrics).
         """
@@ -94,6 +105,14 @@ class Runtime:
             health=health,
             events=EventLog(store, EventBus()),
         )
+        executor = executor_id or settings.executor_id
+        watch = WorkerWatch(store, deps.events, settings, executor) if worker else None
+        try:
+            if watch is not None:
+                await watch.check_id_free()  # before launch recovers this id's workflows
+        except BaseException:
+            await store.close()
+            raise
         runs = JobRuns(deps)
         runner = JobRunner(deps, runs)
         DBOS(
@@ -101,14 +120,26 @@ class Runtime:
                 "name": "orchestrator",
                 "system_database_url": settings.dbos_url,
                 "application_version": settings.application_version,
-                "executor_id": executor_id or settings.executor_id,
+                "executor_id": executor,
                 "log_level": "WARNING",
             }
         )
+        if watch is None:
+            DBOS.listen_queues([])  # run here what is started here; take no queued job
         DBOS.launch()
-        return cls(deps, runs, runner)
+        if watch is not None:
+            await DBOS.register_queue_async(
+                JOB_QUEUE,
+                worker_concurrency=settings.worker_jobs,
+                polling_interval_sec=settings.queue_poll_interval_s,
+                on_conflict="always_update",
+            )
+            await watch.start()
+        return cls(deps, runs, runner, watch)
 
     async def stop(self) -> None:
+        if self.watch is not None:
+            await self.watch.stop()
         await self.events.flush_all()
         DBOS.destroy(workflow_completion_timeout_sec=0)
         # DBOS installs its own default executor on the loop and shuts it down on destroy;
@@ -140,7 +171,10 @@ class Runtime:
 
     async def _start_attempt(self, job_id: str, attempt: int) -> None:
         with SetWorkflowID(workflow_id(job_id, attempt)):
-            await DBOS.start_workflow_async(self.runner.job_workflow, job_id)
+            if self.watch is not None:  # whichever worker is free takes it
+                await DBOS.enqueue_workflow_async(JOB_QUEUE, self.runner.job_workflow, job_id)
+            else:
+                await DBOS.start_workflow_async(self.runner.job_workflow, job_id)
 
     async def is_active(self, job_id: str) -> bool:
         """Whether the job's current attempt is still running (here or in another worker)."""

@@ -8,10 +8,11 @@ from orchestrator.store._engine import async_url, create_engine, upgrade_to_head
 from orchestrator.store._events import EventsRepo
 from orchestrator.store._jobs import JobsRepo
 from orchestrator.store._tasks import TasksRepo
+from orchestrator.store._workers import WorkersRepo
 
 
-class Store(JobsRepo, TasksRepo, EventsRepo, CallsRepo, ArtifactsRepo):
-    """Jobs, tasks, iterations, events, LLM calls and artifacts.
+class Store(JobsRepo, TasksRepo, EventsRepo, CallsRepo, ArtifactsRepo, WorkersRepo):
+    """Jobs, tasks, iterations, events, LLM calls, artifacts and worker heartbeats.
 
     Open with `await Store.open(url)`, close with `await store.close()`. One Store holds
     one connection pool; several processes may open the same database at once.

@@ -179,3 +179,15 @@ artifacts = Table(
 
 # Children first: the order delete_job removes rows in.
 CHILD_TABLES = (iterations, tasks, events, llm_calls, artifacts)
+
+# Worker processes sharing the job queue: each beats here while it lives, so the others can
+# tell a dead one (its jobs are then recovered elsewhere). Not tied to any job.
+workers = Table(
+    "workers",
+    metadata,
+    Column("worker_id", String(MODEL), primary_key=True),
+    Column("host", String(MODEL), nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("started_at", Double, nullable=False),
+    Column("seen_at", Double, nullable=False),
+)

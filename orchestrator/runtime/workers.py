@@ -1,0 +1,134 @@
+"""Workers sharing one job queue: heartbeats, and recovery of the jobs of a dead worker.
+
+Every worker (`orchestrator serve` or `orchestrator worker`) beats in the store while it
+lives. DBOS recovers a worker's unfinished workflows only when a process with the same
+executor id starts again; a worker that never comes back would leave its jobs waiting
+forever. So each worker also watches the others: one not seen for `worker_dead_after_s`
+is claimed (exactly one survivor wins the claim) and its workflows are handed to the
+queue's recovery, where any live worker picks them up. Recorded calls are replayed, so
+the takeover repays nothing but the calls that were in flight when the worker died.
+
+Heartbeats compare wall clocks of different machines: keep them in sync (NTP).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import time
+
+from dbos import DBOS
+
+from orchestrator.config import Settings
+from orchestrator.errors import InvalidInput
+from orchestrator.runtime.events import EventLog
+from orchestrator.store import Store, WorkerBeat
+
+log = logging.getLogger(__name__)
+
+
+def _is_running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, owned by someone else
+        return True
+    return True
+
+
+def job_of(workflow_id: str) -> str | None:
+    """The job a job workflow runs (`JOB` or `JOB.rN`); None for a task's child workflow."""
+    if ":" in workflow_id:
+        return None
+    return workflow_id.split(".r", 1)[0]
+
+
+class WorkerWatch:
+    """This worker's heartbeat and its watch over the others."""
+
+    def __init__(self, store: Store, events: EventLog, settings: Settings, worker_id: str):
+        self._store = store
+        self._events = events
+        self._settings = settings
+        self.worker_id = worker_id
+        self._host = socket.gethostname()
+        self._pid = os.getpid()
+        self._task: asyncio.Task[None] | None = None
+
+    async def check_id_free(self) -> None:
+        """Refuse an id another live worker holds: two workers under one id would both
+        recover, and re-run, each other's jobs."""
+        now = time.time()
+        for other in await self._store.list_workers():
+            if other.worker_id != self.worker_id or other.pid == self._pid:
+                continue
+            if other.host == self._host:
+                taken = _is_running(other.pid)
+            else:
+                taken = now - other.seen_at < self._settings.worker_dead_after_s
+            if taken:
+                raise InvalidInput(
+                    f"worker id {self.worker_id!r} is in use by process {other.pid} on "
+                    f"{other.host}; give each worker its own id (--worker-id or "
+                    "ORCH_EXECUTOR_ID)"
+                )
+
+    async def start(self) -> None:
+        await self.beat()
+        self._task = asyncio.create_task(self._run(), name=f"worker-watch-{self.worker_id}")
+
+    async def stop(self) -> None:
+        """Stop beating. The row stays: if this worker does not come back, the others
+        take over its unfinished jobs once it looks dead."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def beat(self) -> None:
+        await self._store.beat(self.worker_id, host=self._host, pid=self._pid, now=time.time())
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self._settings.worker_heartbeat_s)
+            try:
+                await self.beat()
+                await self.take_over_dead()
+            except Exception:  # a store hiccup must not end the watch
+                log.exception("worker %s: heartbeat failed; retrying", self.worker_id)
+
+    async def take_over_dead(self) -> list[str]:
+        """Claim every worker that stopped beating and recover its jobs; returns their ids."""
+        cutoff = time.time() - self._settings.worker_dead_after_s
+        taken = []
+        for other in await self._store.list_workers():
+            if other.worker_id == self.worker_id or other.seen_at >= cutoff:
+                continue
+            if await self._store.claim_dead_worker(other):
+                await self._recover(other)
+                taken.append(other.worker_id)
+        return taken
+
+    async def _recover(self, dead: WorkerBeat) -> None:
+        silent = time.time() - dead.seen_at
+        handles = await asyncio.to_thread(DBOS._recover_pending_workflows, [dead.worker_id])
+        log.warning(
+            "worker %s: worker %s silent for %.0f s; its %d unfinished workflow(s) are queued "
+            "for recovery",
+            self.worker_id,
+            dead.worker_id,
+            silent,
+            len(handles),
+        )
+        for job_id in {j for h in handles if (j := job_of(h.workflow_id)) is not None}:
+            self._events.log(
+                job_id,
+                f"worker {dead.worker_id} stopped responding {silent:.0f} s ago; "
+                "the job continues on another worker without repaying recorded calls",
+                "WARNING",
+            )
+            await self._events.flush(job_id)

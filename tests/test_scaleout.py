@@ -1,0 +1,210 @@
+"""Scale-out on the real PostgreSQL: an API server and a worker process share one job queue.
+
+Both execute jobs from the queue; the server streams the events of jobs the worker runs;
+when the worker is killed (`kill -9`) and never returns, the server takes its jobs over
+once the worker's heartbeat is stale, without paying a completed call twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+import subprocess
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from api_fixtures import ORCHESTRATOR, QUICK, ApiServer, Sse, read_all, server_env, start_server
+
+pytestmark = [pytest.mark.slow, pytest.mark.postgres]
+
+ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
+FINISHED = ("SUCCESS", "PARTIAL_SUCCESS")
+
+
+@pytest.fixture
+def database() -> Iterator[str]:
+    """A scratch database for one test: the store's tables and DBOS's schema both live in it."""
+    name = f"orch_scale_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(ADMIN, autocommit=True) as admin:
+        admin.execute(f"CREATE DATABASE {name}")
+    yield f"postgresql://postgres@127.0.0.1:5432/{name}"
+    with psycopg.connect(ADMIN, autocommit=True) as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@dataclass
+class Worker:
+    proc: subprocess.Popen[str]
+    output: list[str]
+
+    def kill(self) -> None:
+        self.proc.kill()
+        self.proc.wait(timeout=30)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=60)
+
+
+def start_worker(data_dir: Path, worker_id: str, **env: str) -> Worker:
+    """Start `orchestrator worker` and return once it reports ready."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    proc = subprocess.Popen(
+        [ORCHESTRATOR, "worker", "--worker-id", worker_id],
+        env=server_env(data_dir, **env),
+        cwd=data_dir,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines: queue.Queue[str | None] = queue.Queue()
+    output: list[str] = []
+
+    def drain() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            output.append(line)
+            lines.put(line)
+        lines.put(None)
+
+    threading.Thread(target=drain, daemon=True).start()
+    while (line := lines.get(timeout=120)) is not None:
+        if f"worker {worker_id} ready" in line:
+            return Worker(proc, output)
+    raise AssertionError("worker exited:\n" + "".join(output))
+
+
+def query(database: str, sql: str, *args: Any) -> list[tuple[Any, ...]]:
+    with psycopg.connect(database) as conn:
+        return conn.execute(sql, args).fetchall()
+
+
+def runners(database: str) -> dict[str, str]:
+    """job id → executor id of its (first attempt's) job workflow, as DBOS recorded it."""
+    rows = query(
+        database,
+        "select workflow_uuid, executor_id from dbos.workflow_status "
+        "where workflow_uuid not like '%%:%%'",
+    )
+    return dict(rows)
+
+
+def ok_keys(database: str, job_id: str) -> Counter[tuple[Any, ...]]:
+    rows = query(
+        database,
+        "select task_id, iteration, role, slot from llm_calls where job_id = %s and outcome='ok'",
+        job_id,
+    )
+    return Counter(rows)
+
+
+async def submit(server: ApiServer, count: int) -> list[str]:
+    async with server.client() as client:
+        ids = []
+        for i in range(count):
+            body = {"project_description": f"{QUICK} #{i}", "budget_usd": 0.5}
+            created = await client.post("/api/jobs", json=body)
+            assert created.status_code == 201, created.text
+            ids.append(created.json()["job_id"])
+        return ids
+
+
+async def follow(server: ApiServer, job_ids: list[str]) -> dict[str, list[Sse]]:
+    async with server.client() as client:
+        streams = await asyncio.gather(
+            *(read_all(client, f"/api/jobs/{job_id}/stream") for job_id in job_ids)
+        )
+    return dict(zip(job_ids, streams, strict=True))
+
+
+def assert_finished_once(database: str, streams: dict[str, list[Sse]]) -> None:
+    for job_id, events in streams.items():
+        assert events[-1].type == "done" and events[-1].data["status"] in FINISHED, job_id
+        ids = [e.id for e in events]
+        assert ids == list(range(1, len(ids) + 1)), f"{job_id}: event ids with a gap"
+        keys = ok_keys(database, job_id)
+        assert keys and max(keys.values()) == 1, f"{job_id} paid a completed call twice"
+
+
+def env_for(database: str, **extra: str) -> dict[str, str]:
+    return {
+        "ORCH_DATABASE_URL": database.replace("postgresql://", "postgresql+asyncpg://"),
+        "ORCH_WORKER_JOBS": "2",  # per worker: the queue must spread six jobs over both
+        **extra,
+    }
+
+
+def test_a_server_and_a_worker_both_run_jobs_from_one_queue(database: str, tmp_path: Path) -> None:
+    env = env_for(database)
+    server = start_server(tmp_path / "a", worker_id="api-a", **env)
+    worker = start_worker(tmp_path / "b", "worker-b", **env)
+    try:
+        job_ids = asyncio.run(submit(server, 6))
+        streams = asyncio.run(follow(server, job_ids))  # the server streams them all
+    finally:
+        worker.stop()
+        server.stop()
+    assert_finished_once(database, streams)
+    ran = runners(database)
+    assert set(ran[j] for j in job_ids) == {"api-a", "worker-b"}, ran
+    beats = query(database, "select worker_id from workers order by worker_id")
+    assert beats == [("api-a",), ("worker-b",)]
+
+
+def test_the_jobs_of_a_killed_worker_continue_on_the_survivor(
+    database: str, tmp_path: Path
+) -> None:
+    bills = tmp_path / "billing.log"
+    env = env_for(
+        database,
+        ORCH_SIM_BILLING_LOG=str(bills),
+        ORCH_SIM_LATENCY_SCALE="0.1",
+        ORCH_WORKER_HEARTBEAT_S="0.2",
+        ORCH_WORKER_DEAD_AFTER_S="2",
+    )
+    worker = start_worker(tmp_path / "b", "worker-b", **env)
+    server = start_server(tmp_path / "a", worker_id="api-a", **env)
+    try:
+        job_ids = asyncio.run(submit(server, 4))
+        deadline = time.monotonic() + 120
+        while True:  # until the worker has recorded calls of its jobs: kill it mid-job
+            assert time.monotonic() < deadline, "the worker never took a job"
+            taken = [j for j, who in runners(database).items() if who == "worker-b"]
+            calls = query(
+                database,
+                "select count(*) from llm_calls where job_id = any(%s) and outcome='ok'",
+                taken,
+            )
+            if taken and calls[0][0] >= 4:
+                break
+            time.sleep(0.05)
+        worker.kill()
+        unfinished = query(
+            database,
+            "select job_id from jobs where job_id = any(%s) and final_status is null",
+            taken,
+        )
+        assert unfinished, "the worker's jobs ended before it was killed"
+        streams = asyncio.run(follow(server, job_ids))
+    finally:
+        if worker.proc.poll() is None:
+            worker.kill()
+        server.stop()
+    assert_finished_once(database, streams)
+    for (job_id,) in unfinished:
+        notes = [e.data["msg"] for e in streams[job_id] if e.type == "log"]
+        assert any("worker worker-b stopped responding" in n for n in notes), notes
+        assert runners(database)[job_id] == "api-a"  # recovered onto the survivor
+    billed = len(bills.read_text().splitlines())
+    (recorded,) = query(database, "select count(*) from llm_calls")[0]
+    # Only calls in flight in the killed worker (concurrency 3 per job) were paid again.
+    assert 0 <= billed - recorded <= 3 * len(taken)
