@@ -4,6 +4,7 @@ import type { Metadata } from "next";
 import type * as React from "react";
 
 import { AppSidebar } from "@/components/app-sidebar";
+import { LoginGate } from "@/components/login-gate";
 import { themeScript } from "@/lib/theme";
 
 import "./globals.css";
@@ -24,6 +25,7 @@ export default function RootLayout({ children }: { children: React.ReactNode }) 
         <main id="main" className="min-w-0 flex-1 p-4 md:p-6">
           {children}
         </main>
+        <LoginGate />
       </body>
     </html>
   );

@@ -1,6 +1,7 @@
 // Typed client of the orchestrator HTTP API. Types come from lib/api-types.ts, generated from
 // the server's /openapi.json (`npm run gen:api`), so they follow the server instead of a copy.
 import type { paths } from "@/lib/api-types";
+import { loginRequired } from "@/lib/auth";
 
 type JsonOf<R> = R extends { content: { "application/json": infer T } } ? T : never;
 type Ok<Op> = Op extends { responses: infer R }
@@ -12,6 +13,7 @@ type Ok<Op> = Op extends { responses: infer R }
         ? JsonOf<C>
         : never
   : never;
+export type SessionInfo = Ok<paths["/api/session"]["get"]>;
 type Body<Op> = Op extends { requestBody: { content: { "application/json": infer T } } } ? T : never;
 
 export type JobSummary = Ok<paths["/api/jobs"]["get"]>[number];
@@ -28,19 +30,6 @@ export type TaskStatus = TaskSummary["status"];
 
 /** Where the API lives: same origin when served by FastAPI, :8000 under `npm run dev`. */
 export const API_BASE = (process.env.NEXT_PUBLIC_API_URL ?? "").replace(/\/$/, "");
-
-const TOKEN_KEY = "orchestrator.token";
-
-/** The bearer token a non-local server asks for (DESIGN §8), kept in this browser only. */
-export function getToken(): string | null {
-  if (typeof window === "undefined") return null;
-  return window.localStorage.getItem(TOKEN_KEY);
-}
-
-export function setToken(token: string | null): void {
-  if (token) window.localStorage.setItem(TOKEN_KEY, token);
-  else window.localStorage.removeItem(TOKEN_KEY);
-}
 
 /** A failed call: HTTP status (0 when the server could not be reached) and readable messages. */
 export class ApiError extends Error {
@@ -93,7 +82,7 @@ function describe(status: number, body: unknown): ApiError {
   }
   if (typeof detail === "string" && detail) return new ApiError(status, detail);
   if (status === 404) return new ApiError(status, "Not found");
-  if (status === 401) return new ApiError(status, "This server needs an API token");
+  if (status === 401) return new ApiError(status, "This server needs its API token");
   return new ApiError(status, `The server answered HTTP ${status}`);
 }
 
@@ -101,16 +90,25 @@ export function apiUrl(path: string): string {
   return `${API_BASE}${path}`;
 }
 
+// Cookies go along cross-origin too (`npm run dev` on :3000 against the API on :8000).
+const CREDENTIALS: RequestCredentials = "include";
+
+async function send(path: string, init: RequestInit, headers: Headers): Promise<Response> {
+  try {
+    return await fetch(apiUrl(path), { ...init, headers, cache: "no-store", credentials: CREDENTIALS });
+  } catch {
+    throw new ApiError(0, "Cannot reach the orchestrator API. Is `orchestrator serve` running?");
+  }
+}
+
 async function request(path: string, init: RequestInit = {}): Promise<Response> {
   const headers = new Headers(init.headers);
   if (init.body !== undefined) headers.set("Content-Type", "application/json");
-  const token = getToken();
-  if (token) headers.set("Authorization", `Bearer ${token}`);
-  let res: Response;
-  try {
-    res = await fetch(apiUrl(path), { ...init, headers, cache: "no-store" });
-  } catch {
-    throw new ApiError(0, "Cannot reach the orchestrator API. Is `orchestrator serve` running?");
+  let res = await send(path, init, headers);
+  if (res.status === 401 && !path.startsWith("/api/session")) {
+    // The server has a token and this browser no session: ask for it, then try once more.
+    await loginRequired();
+    res = await send(path, init, headers);
   }
   if (!res.ok) {
     let body: unknown = null;
@@ -179,4 +177,21 @@ export const api = {
   models: {
     list: () => json<ModelStat[]>("/api/models"),
   },
+  session: {
+    get: () => json<SessionInfo>("/api/session"),
+    /** Trade the API token for the HttpOnly session cookie (ApiError 401 when wrong). */
+    login: (token: string) => json<void>("/api/session", { method: "POST", body: JSON.stringify({ token }) }),
+    logout: () => json<void>("/api/session", { method: "DELETE" }),
+    /** True when the server wants a token and this browser has no valid session. */
+    async missing(): Promise<boolean> {
+      try {
+        const info = await api.session.get();
+        return info.auth_required && !info.authenticated;
+      } catch {
+        return false;
+      }
+    },
+  },
+  /** EventSource sends cookies cross-origin only when asked to. */
+  streamInit: { withCredentials: API_BASE !== "" } satisfies EventSourceInit,
 };

@@ -3,9 +3,12 @@
 // useSSE: one EventSource per job stream that survives drops and resumes where it left off.
 // EventSource reconnects by itself after a network blip and sends Last-Event-ID; when it gives
 // up (HTTP error, server restart) we open a new one with ?after=<last id> after a backoff.
+// A server with a token answers 401 without the session cookie: then the login form comes
+// first (EventSource cannot send headers; the cookie is how it authenticates).
 import { useCallback, useEffect, useRef, useState } from "react";
 
-import { getToken } from "@/lib/api";
+import { api } from "@/lib/api";
+import { loginRequired } from "@/lib/auth";
 import { parseEvent, type StreamEvent } from "@/lib/events";
 
 export type StreamState = "idle" | "connecting" | "open" | "reconnecting" | "ended";
@@ -30,8 +33,6 @@ const MAX_BACKOFF_S = 15;
 function withParams(url: string, after: number): string {
   const u = new URL(url, window.location.href);
   if (after > 0) u.searchParams.set("after", String(after));
-  const token = getToken();
-  if (token) u.searchParams.set("token", token);
   return u.toString();
 }
 
@@ -64,7 +65,7 @@ export function useSSE(url: string | null, options: SSEOptions): SSEHandle {
     const open = () => {
       ended = false;
       setState(failures === 0 ? "connecting" : "reconnecting");
-      es = new EventSource(withParams(url, lastId.current));
+      es = new EventSource(withParams(url, lastId.current), api.streamInit);
       es.onopen = () => {
         failures = 0;
         setState("open");
@@ -87,7 +88,12 @@ export function useSSE(url: string | null, options: SSEOptions): SSEHandle {
           return;
         }
         es?.close();
-        scheduleRetry();
+        void api.session.missing().then(async (missing) => {
+          if (!missing) return scheduleRetry();
+          setState("reconnecting");
+          await loginRequired();
+          if (!stopped) open();
+        });
       };
     };
 
