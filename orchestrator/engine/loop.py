@@ -2,11 +2,12 @@
 
 Rules: the critic and the evaluators avoid the generator's provider; two evaluations that
 differ by more than 0.05 count as the lower, else as their mean; a failed (non-soft)
-validator caps the score at 0.5. The loop stops at the threshold, on a plateau (gain
-< 0.02) or at max iterations, and keeps the best iteration. A budget, time or cancel status
-stops it at once. Deterministic given the `CallResult`s (no clock, no randomness, no I/O
-beyond the `Caller`, the validators and `on_iteration`), so the durable runtime can replay
-it. Malformed model output never raises out of `run_task`.
+validator caps the score at 0.5, a soft one only informs the critic and the evaluators.
+The loop stops at the threshold, on a plateau (gain < 0.02) or at max iterations, and
+keeps the best iteration. A budget, time or cancel status stops it at once. Deterministic
+given the `CallResult`s (no clock, no randomness, no I/O beyond the `Caller`, the
+validators and `on_iteration`), so the durable runtime can replay it. Malformed model
+output never raises out of `run_task`.
 """
 
 from __future__ import annotations
@@ -173,7 +174,9 @@ class _Draft:
 async def _iterate(
     s: _Session, i: int, draft: _Draft, generator: CallResult, policy: TaskTypePolicy
 ) -> IterationRecord:
-    failures = hard_failures(draft.checks)
+    # Every failed check reaches the critic and the reviser, soft ones (lint, placeholders)
+    # included; only the hard ones cap the score below.
+    failures = [c for c in draft.checks if not c.passed]
     crit = await s.ask(
         Role.CRITIQUE,
         prompts.critique(s.task, draft.output, failures),

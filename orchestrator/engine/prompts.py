@@ -32,7 +32,9 @@ _FORMAT_RULES: dict[TaskType, str] = {
     TaskType.CODE_GENERATION: (
         "Answer with the complete Python source only: no explanation before or after it and "
         "no Markdown fences. It must run with `python main.py` and no arguments, network "
-        'access or user input; put any demonstration under `if __name__ == "__main__":`.'
+        'access or user input; put any demonstration under `if __name__ == "__main__":`. '
+        "When the task asks for tests, write them in the same module as pytest functions "
+        "named `test_...` using plain `assert`: they are run with pytest."
     ),
     TaskType.DATA_EXTRACTION: (
         "If the task asks for JSON, answer with the JSON document only, with no Markdown "

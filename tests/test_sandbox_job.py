@@ -1,0 +1,88 @@
+"""A job whose generated code hangs goes on: the validator fails with the reason, the task
+ends, and the task that depends on it still runs. Through the real durable runtime."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from conftest import StartRuntime
+from fakes import MARKER, ScriptedClient, plan_task
+
+from orchestrator.config import Settings
+from orchestrator.domain import JobSpec, ProjectStatus, Role, TaskStatus
+from orchestrator.providers import ClientSet, LLMRequest, LLMResponse
+
+# Hangs without burning CPU (a blocked read, a lost lock, a server that never answers):
+# only the wall-clock limit can end it.
+HANGING = "import time\n\ntime.sleep(3600)\n"
+
+
+def code_task(task_id: str) -> dict[str, object]:
+    return plan_task(task_id) | {
+        "type": "code_generation",
+        "prompt": f"Write a script for topic [[{task_id}]].",
+        "acceptance_threshold": 0.8,
+    }
+
+
+@dataclass
+class CodeWriter(ScriptedClient):
+    """The scripted client, except that it writes `code[task_id]` as the task's code."""
+
+    code: dict[str, str] = field(default_factory=dict)
+    critiques: list[str] = field(default_factory=list)  # the critique prompts seen
+
+    async def complete(self, request: LLMRequest) -> LLMResponse:
+        found = MARKER.search(request.prompt)
+        task_id = found.group(1) if found else ""
+        if request.role is Role.CRITIQUE:
+            self.critiques.append(request.prompt)
+        if request.role not in (Role.GENERATE, Role.REVISE) or task_id not in self.code:
+            return await super().complete(request)
+        text = self.code[task_id]
+        return LLMResponse(
+            model=request.model,
+            provider=self.catalog.models[request.model].provider,
+            text=text,
+            input_tokens=len(request.system + request.prompt) // 4,
+            output_tokens=len(text) // 4,
+            latency_ms=1.0,
+            simulated=True,
+        )
+
+
+async def test_a_job_whose_generated_code_hangs_goes_on(
+    start_runtime: StartRuntime, settings: Settings
+) -> None:
+    plan = [code_task("hang"), plan_task("after", ["hang"])]
+    client = CodeWriter(settings.catalog, plan, code={"hang": HANGING})
+    runtime = await start_runtime(ClientSet([client], settings.catalog))
+    started = time.monotonic()
+    job_id = await runtime.submit(JobSpec(project_description="hanging code", concurrency=1))
+
+    # A failed hard check caps the score at 0.5, below the task's 0.8: degraded, not stuck.
+    assert await runtime.wait(job_id) is ProjectStatus.PARTIAL_SUCCESS
+    tasks = {t.task_id: t for t in await runtime.store.list_tasks(job_id)}
+    assert tasks["hang"].status is TaskStatus.DEGRADED
+    assert tasks["after"].status is TaskStatus.COMPLETED
+    (first, *_) = await runtime.store.list_iterations(job_id, "hang")
+    checks = {v.name: v for v in first.validators}
+    assert not checks["python_run"].passed
+    assert checks["python_run"].detail == "timed out after 10 s (killed)"
+    assert first.score == 0.5
+    # One run of the sandbox's default 10 s timeout, not an hour; the revision repeated the
+    # same code, so its checks were not run again.
+    assert time.monotonic() - started < 60
+
+
+async def test_lint_findings_reach_the_critic_without_capping_the_score(
+    start_runtime: StartRuntime, settings: Settings
+) -> None:
+    client = CodeWriter(settings.catalog, [code_task("lint")], code={"lint": "import os\n"})
+    runtime = await start_runtime(ClientSet([client], settings.catalog))
+    job_id = await runtime.submit(JobSpec(project_description="lint", concurrency=1))
+    assert await runtime.wait(job_id) is ProjectStatus.SUCCESS
+    (task,) = await runtime.store.list_tasks(job_id)
+    assert task.status is TaskStatus.COMPLETED and task.score == 0.99
+    assert any("- ruff FAILED: 1 finding(s):\nmain.py:1:8: F401" in p for p in client.critiques)
