@@ -21,6 +21,10 @@ What is NOT prevented (no root tricks, no containers; say so rather than pretend
   write, by absolute path or `../..`, anywhere that user can write (e.g. /tmp, or the
   user's home). Only the working directory, HOME and TMPDIR steer it into the scratch
   directory. It also has the network.
+- Reading another process's environment: as the same user (or root) the program can read
+  `/proc/<pid>/environ` of the orchestrator itself. Keys exported in the orchestrator's
+  environment at start are exposed that way; keys read from a `.env` file are not (they
+  never enter the process environment).
 - A process that leaves the process group (`setsid`, `setpgid`) escapes the group kill and
   the watchdog.
 """
