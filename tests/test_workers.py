@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from api_fixtures import ORCHESTRATOR, server_env, start_server
 
 from orchestrator.config import Settings
 from orchestrator.errors import InvalidInput
@@ -75,3 +76,25 @@ def test_job_workflows_are_told_from_task_workflows() -> None:
     assert job_of("ab12cd34.r2") == "ab12cd34"
     assert job_of("ab12cd34:t1") is None
     assert job_of("ab12cd34.r2:t1") is None
+
+
+@pytest.mark.slow
+def test_a_second_process_under_a_live_worker_id_exits_with_one_line(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    server = start_server(data, worker_id="w-dup")
+    try:
+        for command in (["worker"], ["serve", "--port", "0"]):
+            done = subprocess.run(
+                [ORCHESTRATOR, *command, "--worker-id", "w-dup"],
+                env=server_env(data),
+                cwd=tmp_path,
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
+            assert done.returncode == 2, done.stderr
+            [line] = done.stderr.strip().splitlines()
+            assert "worker id 'w-dup' is in use by process" in line
+        assert server.proc.poll() is None  # the first one is unharmed
+    finally:
+        server.stop()

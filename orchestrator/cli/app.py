@@ -28,7 +28,7 @@ from orchestrator.store import Store
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 out = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # a reason stays one line, whatever the width
 
 T = TypeVar("T")
 

@@ -10,10 +10,11 @@ import uvicorn
 from rich.console import Console
 
 from orchestrator.api import ApiSettings, check_bind, create_app
-from orchestrator.cli.app import app
+from orchestrator.cli.app import _run_async, app
 from orchestrator.config import Settings
 from orchestrator.errors import InvalidInput
 from orchestrator.providers import build_clients
+from orchestrator.runtime.workers import check_worker_id
 
 BAD_INPUT = 2
 
@@ -36,7 +37,7 @@ def serve(
     access_log: Annotated[bool, typer.Option(help="Log every request.")] = True,
 ) -> None:
     """Serve the HTTP API and live event streams (http://127.0.0.1:8000 by default)."""
-    out, err = Console(), Console(stderr=True)
+    out, err = Console(), Console(stderr=True, soft_wrap=True)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     settings = Settings()
     api = ApiSettings()
@@ -46,6 +47,7 @@ def serve(
         err.print(f"[red]error:[/] {e}", highlight=False)
         raise typer.Exit(BAD_INPUT) from None
     executor_id = worker_id or f"server-{host}:{port}"
+    _run_async(lambda: check_worker_id(settings, executor_id))
     if build_clients(settings, settings.catalog).simulated:
         out.print("[yellow]simulated providers[/]: no API keys set, the built-in simulator answers")
     out.print(f"worker id {executor_id}; data in {settings.data_dir.resolve()}", highlight=False)

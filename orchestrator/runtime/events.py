@@ -57,7 +57,7 @@ class EventBus:
 class EventLog:
     def __init__(self, store: EventStore, bus: EventBus) -> None:
         self._store = store
-        self._bus = bus
+        self.bus = bus
         self._pending: dict[str, list[JobEvent]] = defaultdict(list)
         self._locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._scheduled: set[str] = set()
@@ -86,7 +86,7 @@ class EventLog:
             except BaseException:
                 self._pending[job_id][:0] = batch  # keep them for the next flush
                 raise
-        self._bus.publish(job_id, stored[-1].id)
+        self.bus.publish(job_id, stored[-1].id)
 
     async def flush_all(self) -> None:
         for job_id in list(self._pending):

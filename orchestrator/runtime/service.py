@@ -31,7 +31,7 @@ from orchestrator.runtime.events import EventBus, EventLog
 from orchestrator.runtime.jobrun import JobRuns, RuntimeDeps
 from orchestrator.runtime.workers import WorkerWatch
 from orchestrator.runtime.workflows import RUNNER_NAME, JobRunner, workflow_id
-from orchestrator.store import Store
+from orchestrator.store import EventListener, Store
 
 UNFINISHED = {WorkflowStatusString.PENDING.value, WorkflowStatusString.ENQUEUED.value}
 JOB_QUEUE = "jobs"
@@ -57,12 +57,18 @@ async def request_cancel(store: Store, job_id: str, events: EventLog | None = No
 
 class Runtime:
     def __init__(
-        self, deps: RuntimeDeps, runs: JobRuns, runner: JobRunner, watch: WorkerWatch | None
+        self,
+        deps: RuntimeDeps,
+        runs: JobRuns,
+        runner: JobRunner,
+        watch: WorkerWatch | None,
+        listener: EventListener | None,
     ) -> None:
         self.deps = deps
         self.runs = runs
         self.runner = runner
         self.watch = watch
+        self.listener = listener  # wake-ups for events stored by other processes
 
     @property
     def store(self) -> Store:
@@ -135,11 +141,14 @@ class Runtime:
                 on_conflict="always_update",
             )
             await watch.start()
-        return cls(deps, runs, runner, watch)
+        listener = await store.listen_events(deps.events.bus.publish)
+        return cls(deps, runs, runner, watch, listener)
 
     async def stop(self) -> None:
         if self.watch is not None:
             await self.watch.stop()
+        if self.listener is not None:
+            await self.listener.stop()
         await self.events.flush_all()
         DBOS.destroy(workflow_completion_timeout_sec=0)
         # DBOS installs its own default executor on the loop and shuts it down on destroy;
@@ -165,9 +174,9 @@ class Runtime:
         return job_id
 
     async def wait_for_events(self, job_id: str, after: int, within: float) -> None:
-        """Return once this process has stored an event of the job with an id above
-        `after`, or after `within` seconds (events stored by other processes wake nobody)."""
-        await self.events._bus.wait(job_id, after, within)
+        """Return once an event of the job with an id above `after` is stored, or after
+        `within` seconds (events stored by other processes wake it on PostgreSQL only)."""
+        await self.events.bus.wait(job_id, after, within)
 
     async def _start_attempt(self, job_id: str, attempt: int) -> None:
         with SetWorkflowID(workflow_id(job_id, attempt)):

@@ -24,7 +24,7 @@ from dbos import DBOS
 
 from orchestrator.config import Settings
 from orchestrator.errors import InvalidInput
-from orchestrator.runtime.events import EventLog
+from orchestrator.runtime.events import EventBus, EventLog
 from orchestrator.store import Store, WorkerBeat
 
 log = logging.getLogger(__name__)
@@ -45,6 +45,15 @@ def job_of(workflow_id: str) -> str | None:
     if ":" in workflow_id:
         return None
     return workflow_id.split(".r", 1)[0]
+
+
+async def check_worker_id(settings: Settings, worker_id: str) -> None:
+    """Raise InvalidInput when a live worker holds `worker_id` (before starting anything)."""
+    store = await Store.open(settings.store_url)
+    try:
+        await WorkerWatch(store, EventLog(store, EventBus()), settings, worker_id).check_id_free()
+    finally:
+        await store.close()
 
 
 class WorkerWatch:

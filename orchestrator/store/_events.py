@@ -4,6 +4,9 @@ The id counter lives in `jobs.last_event_id`. Appending moves it forward with an
 UPDATE ... RETURNING in the same transaction as the inserts: on PostgreSQL the row lock
 holds other writers of the job until the commit, on SQLite the database write lock does.
 So ids become visible in order too: a reader that saw id N never later finds a new N-1.
+
+On PostgreSQL each append also sends `NOTIFY orch_events, 'JOB:LAST_ID'`, so processes
+that follow the job (another server, a worker's API) wake without polling.
 """
 
 from __future__ import annotations
@@ -11,13 +14,15 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 
 from orchestrator.errors import JobNotFound
 from orchestrator.events import JobEvent, StoredEvent, job_event_adapter
 from orchestrator.store._base import StoreBase
 from orchestrator.store.tables import events as event_table
 from orchestrator.store.tables import jobs
+
+EVENTS_CHANNEL = "orch_events"
 
 
 class EventsRepo(StoreBase):
@@ -50,6 +55,8 @@ class EventsRepo(StoreBase):
                 for offset, event in enumerate(events)
             ]
             await conn.execute(insert(event_table), rows)
+            if self.dialect == "postgresql":  # delivered at commit, to every listening process
+                await conn.execute(select(func.pg_notify(EVENTS_CHANNEL, f"{job_id}:{last}")))
         return [
             StoredEvent(job_id=job_id, id=first + offset, event=event)
             for offset, event in enumerate(events)

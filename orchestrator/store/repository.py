@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from orchestrator.store._artifacts import ArtifactsRepo
 from orchestrator.store._calls import CallsRepo
 from orchestrator.store._engine import async_url, create_engine, upgrade_to_head
 from orchestrator.store._events import EventsRepo
 from orchestrator.store._jobs import JobsRepo
+from orchestrator.store._notify import EventListener
 from orchestrator.store._tasks import TasksRepo
 from orchestrator.store._workers import WorkersRepo
 
@@ -30,6 +33,16 @@ class Store(JobsRepo, TasksRepo, EventsRepo, CallsRepo, ArtifactsRepo, WorkersRe
             await engine.dispose()
             raise
         return cls(engine)
+
+    async def listen_events(self, on_event: Callable[[str, int], None]) -> EventListener | None:
+        """On PostgreSQL, call `on_event(job_id, last_id)` whenever any process stores
+        events (until the listener is stopped); None on SQLite, which cannot notify."""
+        if self.dialect != "postgresql":
+            return None
+        dsn = self._engine.url.set(drivername="postgresql")
+        listener = EventListener(dsn.render_as_string(hide_password=False), on_event)
+        await listener.start()
+        return listener
 
     async def close(self) -> None:
         await self._engine.dispose()
