@@ -11,9 +11,11 @@ import math
 from collections.abc import Sequence
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from orchestrator.errors import (
     BudgetExceeded,
@@ -124,6 +126,17 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(body.model_dump(), status_code=422)
 
 
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """FastAPI's own HTTP errors as they are, except a body it could not decode (not UTF-8):
+    FastAPI says 400, but to a client that is invalid JSON like any other, so 422."""
+    assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400 and exc.__cause__ is not None:
+        error = FieldError(field="body", message="invalid JSON: cannot decode it as UTF-8 text")
+        body = ErrorBody(detail=f"body: {error.message}", errors=[error])
+        return JSONResponse(body.model_dump(), status_code=422)
+    return await http_exception_handler(request, exc)
+
+
 async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
     log.error("unexpected error", exc_info=exc)
     body = ErrorBody(detail="internal error: the server logged the details")
@@ -133,4 +146,5 @@ async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(OrchestratorError, _orchestrator_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected)
