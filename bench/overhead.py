@@ -155,10 +155,9 @@ async def store_unit_costs(rounds: int = 300) -> list[list[object]]:
             )
             started = time.process_time()
             for n in range(rounds):
-                await store.find_ok_call(
-                    job_id="unit", task_id="t", iteration=1, role=Role.GENERATE, slot=n,
-                    request_hash="h",
-                )  # fmt: skip
+                await store.call_attempts(
+                    job_id="unit", task_id="t", iteration=1, role=Role.GENERATE, slot=n
+                )
             select_ms = (time.process_time() - started) / rounds * 1000
             started = time.process_time()
             for n in range(rounds):
@@ -172,7 +171,7 @@ async def store_unit_costs(rounds: int = 300) -> list[list[object]]:
         finally:
             await store.close()
     return [
-        ["one store SELECT (`find_ok_call`)", f"{select_ms:.2f}"],
+        ["one store SELECT (`call_attempts`)", f"{select_ms:.2f}"],
         ["one store INSERT in its own transaction (`record_call`)", f"{insert_ms:.2f}"],
     ]
 

@@ -72,24 +72,11 @@ class MemoryRecorder:
         self.rows.append(call)
         self._check()
 
-    async def find_ok(
-        self, *, job_id: str, task_id: str, iteration: int, role: Role, slot: int, request_hash: str
-    ) -> CallRecord | None:
-        key = (job_id, task_id, iteration, role, slot)
-        for r in self.rows:
-            if (
-                self._key(r) == key
-                and r.request_hash == request_hash
-                and r.outcome is CallOutcome.OK
-            ):
-                return r
-        return None
-
-    async def next_attempt(
+    async def attempts(
         self, *, job_id: str, task_id: str, iteration: int, role: Role, slot: int
-    ) -> int:
+    ) -> list[CallRecord]:
         key = (job_id, task_id, iteration, role, slot)
-        return max((r.attempt + 1 for r in self.rows if self._key(r) == key), default=0)
+        return sorted((r for r in self.rows if self._key(r) == key), key=lambda r: r.attempt)
 
     @staticmethod
     def _key(r: CallRecord) -> tuple[str, str, int, Role, int]:

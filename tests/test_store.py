@@ -458,43 +458,24 @@ async def test_record_call_keeps_the_first(store: Store) -> None:
     assert await store.list_calls(job_id="nope0000") == []
 
 
-async def test_find_ok_call(store: Store) -> None:
+async def test_call_attempts_are_those_of_one_logical_call(store: Store) -> None:
     job = await new_job(store)
+
+    async def attempts(iteration: int = 1, slot: int = 0) -> list[CallRecord]:
+        return await store.call_attempts(
+            job_id=job, task_id="t1", iteration=iteration, role=Role.GENERATE, slot=slot
+        )
+
+    assert await attempts() == []
+    ok = call(job, attempt=1)
+    await store.record_call(ok)  # recorded out of order: read back by attempt
     failed = call(job, outcome=CallOutcome.RATE_LIMITED, error="429", response_text="")
     await store.record_call(failed)
-
-    async def find(request_hash: str = "h1", iteration: int = 1, slot: int = 0) -> object:
-        return await store.find_ok_call(
-            job_id=job,
-            task_id="t1",
-            iteration=iteration,
-            role=Role.GENERATE,
-            slot=slot,
-            request_hash=request_hash,
-        )
-
-    assert await find() is None
-    ok = call(job, attempt=1)
-    await store.record_call(ok)
-    assert await find() == ok
-    assert await find(request_hash="other") is None
-    assert await find(slot=1) is None
-    assert await find(iteration=2) is None
-
-
-async def test_next_call_attempt_counts_stored_tries(store: Store) -> None:
-    job = await new_job(store)
-
-    async def next_attempt(slot: int = 0) -> int:
-        return await store.next_call_attempt(
-            job_id=job, task_id="t1", iteration=1, role=Role.GENERATE, slot=slot
-        )
-
-    assert await next_attempt() == 0
-    await store.record_call(call(job, outcome=CallOutcome.TIMEOUT, error="slow"))
-    await store.record_call(call(job, attempt=1))
-    assert await next_attempt() == 2
-    assert await next_attempt(slot=1) == 0
+    other_slot = call(job, slot=1)
+    await store.record_call(other_slot)
+    assert await attempts() == [failed, ok]
+    assert await attempts(slot=1) == [other_slot]
+    assert await attempts(iteration=2) == []
 
 
 async def test_job_spend_is_exact(store: Store) -> None:

@@ -49,15 +49,12 @@ class CallRecorder(Protocol):
 
     async def record(self, call: CallRecord) -> None: ...
 
-    async def find_ok(
-        self, *, job_id: str, task_id: str, iteration: int, role: Role, slot: int, request_hash: str
-    ) -> CallRecord | None: ...
-
-    # The first attempt number this logical call has not recorded yet (0 for a new call):
-    # a call run again after a crash or on resume must not reuse a recorded number.
-    async def next_attempt(
+    # Every recorded attempt of one logical call, by attempt number (none for a new call):
+    # a recorded success is re-used instead of paid again, and a call run again after a
+    # crash or on resume numbers its new attempts after the recorded ones.
+    async def attempts(
         self, *, job_id: str, task_id: str, iteration: int, role: Role, slot: int
-    ) -> int: ...
+    ) -> list[CallRecord]: ...
 
 
 class JobControl(Protocol):
@@ -154,10 +151,11 @@ class CallExecutor:
             role=spec.role,
             slot=spec.slot,
         )
-        cached = await self._cached(spec, key)
+        tried = await self.recorder.attempts(**key)
+        cached = self._cached(spec, tried)
         if cached is not None:
             return cached
-        call = _Logical(spec, key, attempt=await self.recorder.next_attempt(**key))
+        call = _Logical(spec, key, attempt=max((r.attempt + 1 for r in tried), default=0))
         self._skip_unconfigured(spec)
         candidates = self.router.candidates(spec, exclude=self._unavailable)
         call.last_error = f"no model is available for {spec.role.value}"
@@ -270,15 +268,21 @@ class CallExecutor:
                 f"no answer within {limit:.1f}s", provider=model.provider, model=model.name
             ) from e
 
-    async def _cached(self, spec: CallSpec, key: _CallKey) -> CallResult | None:
-        """A recorded successful answer to this call by any model that may answer it.
+    def _cached(self, spec: CallSpec, tried: list[CallRecord]) -> CallResult | None:
+        """A recorded successful answer to this very request by a model that may answer it,
+        in the order of preference.
 
         Health is ignored: a recorded answer costs nothing, whatever its model does now.
         """
+        answered: dict[str, CallRecord] = {}
+        for row in tried:
+            if row.outcome is CallOutcome.OK:
+                answered.setdefault(row.request_hash, row)
+        if not answered:
+            return None
         for model in self.router.preferred(spec):
-            request_hash = self._request(spec, model).request_hash()
-            found = await self.recorder.find_ok(**key, request_hash=request_hash)
-            if found is not None and found.outcome is CallOutcome.OK:
+            found = answered.get(self._request(spec, model).request_hash())
+            if found is not None:
                 return _result(found, cost_usd=found.cost_usd)  # already in `spent`
         return None
 

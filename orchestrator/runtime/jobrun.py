@@ -48,22 +48,10 @@ class StoreRecorder:
     async def record(self, call: CallRecord) -> None:
         await self._store.record_call(call)
 
-    async def find_ok(
-        self, *, job_id: str, task_id: str, iteration: int, role: Role, slot: int, request_hash: str
-    ) -> CallRecord | None:
-        return await self._store.find_ok_call(
-            job_id=job_id,
-            task_id=task_id,
-            iteration=iteration,
-            role=role,
-            slot=slot,
-            request_hash=request_hash,
-        )
-
-    async def next_attempt(
+    async def attempts(
         self, *, job_id: str, task_id: str, iteration: int, role: Role, slot: int
-    ) -> int:
-        return await self._store.next_call_attempt(
+    ) -> list[CallRecord]:
+        return await self._store.call_attempts(
             job_id=job_id, task_id=task_id, iteration=iteration, role=role, slot=slot
         )
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 from sqlalchemy import RowMapping, func, select
 from sqlalchemy.exc import IntegrityError
 
-from orchestrator.domain import CallOutcome, CallRecord, Role
+from orchestrator.domain import CallRecord, Role
 from orchestrator.store._base import StoreBase, to_money
 from orchestrator.store.tables import llm_calls
 
@@ -42,17 +42,11 @@ class CallsRepo(StoreBase):
                 await self._require_job(conn, call.job_id)
             raise
 
-    async def find_ok_call(
-        self,
-        *,
-        job_id: str,
-        task_id: str,
-        iteration: int,
-        role: Role,
-        slot: int,
-        request_hash: str,
-    ) -> CallRecord | None:
-        """A successful attempt of this logical call with the same request, if one is stored."""
+    async def call_attempts(
+        self, *, job_id: str, task_id: str, iteration: int, role: Role, slot: int
+    ) -> list[CallRecord]:
+        """Every recorded attempt of one logical call, by attempt number (one indexed read:
+        the executor asks before each call whether it was answered already)."""
         query = (
             select(llm_calls)
             .where(
@@ -61,33 +55,12 @@ class CallsRepo(StoreBase):
                 llm_calls.c.iteration == iteration,
                 llm_calls.c.role == role.value,
                 llm_calls.c.slot == slot,
-                llm_calls.c.request_hash == request_hash,
-                llm_calls.c.outcome == CallOutcome.OK.value,
             )
             .order_by(llm_calls.c.attempt)
-            .limit(1)
         )
         async with self._engine.connect() as conn:
-            row = (await conn.execute(query)).first()
-        return None if row is None else call_from_row(row._mapping)
-
-    async def next_call_attempt(
-        self, *, job_id: str, task_id: str, iteration: int, role: Role, slot: int
-    ) -> int:
-        """The attempt number a new try of this logical call gets (0 when it was never tried).
-
-        Attempts restart at 0 after a crash or resume; numbering them from what is stored
-        keeps every try's row, so the spend of a re-run call is never dropped.
-        """
-        query = select(func.coalesce(func.max(llm_calls.c.attempt) + 1, 0)).where(
-            llm_calls.c.job_id == job_id,
-            llm_calls.c.task_id == task_id,
-            llm_calls.c.iteration == iteration,
-            llm_calls.c.role == role.value,
-            llm_calls.c.slot == slot,
-        )
-        async with self._engine.connect() as conn:
-            return int((await conn.execute(query)).scalar_one())
+            rows = (await conn.execute(query)).all()
+        return [call_from_row(row._mapping) for row in rows]
 
     async def list_calls(
         self, *, job_id: str | None = None, model: str | None = None
