@@ -144,6 +144,8 @@ async def test_a_refused_key_takes_the_model_out_with_a_readable_log_line(
 ) -> None:
     with FakeLLMServer(api_key="not-our-key") as openai, FakeLLMServer(api_key=KEY) as anthropic:
         rig = Rig(openai, anthropic)
+        notes: list[str] = []
+        rig.executor.note = notes.append  # the job's own log
         with caplog.at_level(logging.WARNING, logger="orchestrator.engine.executor"):
             assert (await rig.executor(gen("t1"))).model == "claude-haiku-4-5"
             assert (await rig.executor(gen("t2"))).model == "claude-haiku-4-5"
@@ -152,6 +154,9 @@ async def test_a_refused_key_takes_the_model_out_with_a_readable_log_line(
     [line] = [r.getMessage() for r in caplog.records]
     assert line.startswith("gpt-4o is unavailable for job job1: openai gpt-4o: HTTP 401")
     assert "Incorrect API key provided: ***" in line and KEY not in caplog.text
+    [note] = notes
+    assert note.startswith("gpt-4o is unavailable for the rest of this job: openai gpt-4o: HTTP")
+    assert KEY not in note
 
 
 async def test_a_slow_provider_times_out_and_another_answers(

@@ -131,6 +131,8 @@ class CallExecutor:
     clock: Callable[[], float] = time.time
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
     rng: random.Random = field(default_factory=random.Random)
+    # Where a line for the job's own log goes (the runtime writes it to the job's events).
+    note: Callable[[str], None] = lambda _line: None
     # Models that answered 401/403/404 in this job. Kept here, not in the health book,
     # which the runtime shares between jobs: a key may be fixed before the next job.
     _unavailable: dict[str, str] = field(default_factory=dict, init=False)
@@ -318,6 +320,7 @@ class CallExecutor:
 
     def _take_out(self, call: _Logical, model: ModelInfo, error: ProviderError) -> None:
         log.warning("%s is unavailable for job %s: %s", model.name, self.job_id, error)
+        self.note(f"{model.name} is unavailable for the rest of this job: {error}")
         self._unavailable[model.name] = str(error)
         call.last_error = f"{model.name}: {error}"
 

@@ -142,6 +142,7 @@ class JobRuns:
             recorder=StoreRecorder(d.store),
             control=control,
             settings=d.settings,
+            note=lambda line: d.events.log(job_id, line, "WARNING"),
         )
         run = JobRun(job_id=job_id, ledger=ledger, control=control, caller=caller)
         run.watcher = asyncio.get_running_loop().create_task(self._watch_cancel(run))
