@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck unit demo bench clean ui ui-test
+.PHONY: run test lint typecheck unit demo bench clean ui ui-test dist
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -55,6 +55,14 @@ unit: $(STAMP)
 	$(BIN)/pytest -q
 
 test: lint typecheck unit ui-test
+
+# A wheel that carries the dashboard (orchestrator/ui_dist), so `pip install` of it serves
+# the UI without Node.js: dist/multi_llm_orchestrator-*.whl.
+dist: $(STAMP) $(UI_OUT)
+	rm -rf orchestrator/ui_dist build
+	cp -r ui/out orchestrator/ui_dist
+	$(BIN)/pip wheel --quiet --no-deps -w dist .
+	rm -rf orchestrator/ui_dist build
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
