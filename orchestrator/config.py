@@ -91,6 +91,8 @@ class Settings(BaseSettings):
     call_timeout_s: float = Field(default=120.0, gt=0)
     call_retries: int = Field(default=2, ge=0, le=10)
     retry_backoff_s: float = Field(default=0.5, ge=0)
+    # A model's circuit breaker, once open, lets a probe call through after this long.
+    breaker_cooldown_s: float = Field(default=30.0, gt=0)
 
     # DBOS: a stable id per worker process (recovery picks up this id's unfinished workflows).
     executor_id: str = "local"

@@ -57,7 +57,7 @@ def create_app(
             settings,
             executor_id=executor,
             clients=clients,
-            health=MeteredHealthBook(metrics),
+            health=MeteredHealthBook(metrics, cooldown_s=settings.breaker_cooldown_s),
             worker=True,
         )
         app.state.services = Services(

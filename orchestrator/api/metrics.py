@@ -120,8 +120,8 @@ async def _count_final(store: Store, final: ProjectStatus) -> int:
 class MeteredHealthBook(HealthBook):
     """The runtime's health book, also counting each call attempt into `metrics`."""
 
-    def __init__(self, metrics: Metrics) -> None:
-        super().__init__()
+    def __init__(self, metrics: Metrics, *, cooldown_s: float) -> None:
+        super().__init__(cooldown_s=cooldown_s)
         self._metrics = metrics
 
     def record(self, model: str, *, ok: bool, latency_ms: float, cost: float) -> None:

@@ -91,7 +91,7 @@ async def _health(settings: Settings, *, simulated: bool) -> HealthBook:
         calls = await store.list_calls()
     finally:
         await store.close()
-    health = HealthBook()
+    health = HealthBook(cooldown_s=settings.breaker_cooldown_s)
     health.seed_from(c for c in calls if c.simulated == simulated)
     return health
 

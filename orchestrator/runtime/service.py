@@ -98,7 +98,8 @@ class Runtime:
         store = await Store.open(settings.store_url)
         catalog = settings.catalog
         clients = clients or build_clients(settings, catalog)
-        health = health if health is not None else HealthBook()
+        if health is None:
+            health = HealthBook(cooldown_s=settings.breaker_cooldown_s)
         # Simulated faults say nothing about real models (and the reverse).
         calls = await store.list_calls()
         health.seed_from(c for c in calls if c.simulated == clients.simulated)
