@@ -6,6 +6,7 @@ data directory under tmp, with the simulator. `ApiServer.kill()` is a real `kill
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import queue
@@ -80,23 +81,18 @@ class ApiServer:
         self.proc.wait(timeout=30)
 
 
-def start_server(
-    data_dir: Path, *, worker_id: str = "test-worker", host: str = "127.0.0.1", **env: str
-) -> ApiServer:
-    """Start `orchestrator serve` and return once uvicorn accepts connections."""
-    data_dir.parent.mkdir(parents=True, exist_ok=True)
+def start_process(
+    args: list[str], env: dict[str, str], cwd: Path, ready: re.Pattern[str]
+) -> tuple[subprocess.Popen[str], list[str], re.Match[str]]:
+    """Start a process and return once a line of its output matches `ready`; its output
+    keeps being collected (the pipe never fills up) for its whole life."""
     proc = subprocess.Popen(
-        [ORCHESTRATOR, "serve", "--host", host, "--port", "0", "--worker-id", worker_id],
-        env=server_env(data_dir, **env),
-        cwd=data_dir.parent,  # no .env of the checkout
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
+        args, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
     lines: queue.Queue[str | None] = queue.Queue()
     output: list[str] = []
 
-    def drain() -> None:  # keeps the pipe from filling up for the server's whole life
+    def drain() -> None:
         assert proc.stdout is not None
         for line in proc.stdout:
             output.append(line)
@@ -109,12 +105,26 @@ def start_server(
             line = lines.get(timeout=START_TIMEOUT_S)
         except queue.Empty:
             proc.kill()
-            raise AssertionError("server did not start:\n" + "".join(output)) from None
+            raise AssertionError(f"{args[1]} did not start:\n" + "".join(output)) from None
         if line is None:
-            raise AssertionError("server exited:\n" + "".join(output))
-        found = STARTED.search(line)
+            raise AssertionError(f"{args[1]} exited:\n" + "".join(output))
+        found = ready.search(line)
         if found:
-            return ApiServer(proc=proc, url=found.group(1), data_dir=data_dir, output=output)
+            return proc, output, found
+
+
+def start_server(
+    data_dir: Path, *, worker_id: str = "test-worker", host: str = "127.0.0.1", **env: str
+) -> ApiServer:
+    """Start `orchestrator serve` and return once uvicorn accepts connections."""
+    data_dir.parent.mkdir(parents=True, exist_ok=True)
+    proc, output, found = start_process(
+        [ORCHESTRATOR, "serve", "--host", host, "--port", "0", "--worker-id", worker_id],
+        server_env(data_dir, **env),
+        data_dir.parent,  # no .env of the checkout
+        STARTED,
+    )
+    return ApiServer(proc=proc, url=found.group(1), data_dir=data_dir, output=output)
 
 
 @dataclass
@@ -199,3 +209,24 @@ def ok_calls(db: sqlite3.Connection, job_id: str) -> list[tuple[Any, ...]]:
         "where job_id = ? and outcome = 'ok' order by id",
         (job_id,),
     ).fetchall()
+
+
+async def create_jobs(server: ApiServer, count: int) -> list[str]:
+    """`count` quick simulated jobs, created through the API."""
+    async with server.client() as client:
+        ids = []
+        for i in range(count):
+            body = {"project_description": f"{QUICK} #{i}", "budget_usd": 0.5}
+            created = await client.post("/api/jobs", json=body)
+            assert created.status_code == 201, created.text
+            ids.append(created.json()["job_id"])
+        return ids
+
+
+async def follow_all(server: ApiServer, job_ids: list[str]) -> dict[str, list[Sse]]:
+    """Every event of each job, streamed at once, until each stream ends."""
+    async with server.client() as client:
+        streams = await asyncio.gather(
+            *(read_all(client, f"/api/jobs/{job_id}/stream") for job_id in job_ids)
+        )
+    return dict(zip(job_ids, streams, strict=True))

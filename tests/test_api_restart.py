@@ -20,11 +20,11 @@ import pytest
 from api_fixtures import (
     HELLO,
     ORCHESTRATOR,
-    QUICK,
     ApiServer,
     Sse,
+    create_jobs,
+    follow_all,
     ok_calls,
-    read_all,
     server_env,
     sse,
     start_server,
@@ -53,25 +53,6 @@ def unfinished(server: ApiServer) -> int:
     with server.db() as db:
         query = "select count(*) from jobs where final_status is null"
         return int(db.execute(query).fetchone()[0])
-
-
-async def create_jobs(server: ApiServer, count: int) -> list[str]:
-    async with server.client() as client:
-        ids = []
-        for i in range(count):
-            body = {"project_description": f"{QUICK} #{i}", "budget_usd": 0.5}
-            created = await client.post("/api/jobs", json=body)
-            assert created.status_code == 201, created.text
-            ids.append(created.json()["job_id"])
-        return ids
-
-
-async def follow_all(server: ApiServer, job_ids: list[str]) -> dict[str, list[Sse]]:
-    async with server.client() as client:
-        streams = await asyncio.gather(
-            *(read_all(client, f"/api/jobs/{job_id}/stream") for job_id in job_ids)
-        )
-    return dict(zip(job_ids, streams, strict=True))
 
 
 def assert_recovered(server: ApiServer, streams: dict[str, list[Sse]]) -> None:

@@ -8,9 +8,8 @@ once the worker's heartbeat is stale, without paying a completed call twice.
 from __future__ import annotations
 
 import asyncio
-import queue
+import re
 import subprocess
-import threading
 import time
 import uuid
 from collections import Counter
@@ -21,7 +20,15 @@ from typing import Any
 
 import psycopg
 import pytest
-from api_fixtures import ORCHESTRATOR, QUICK, ApiServer, Sse, read_all, server_env, start_server
+from api_fixtures import (
+    ORCHESTRATOR,
+    Sse,
+    create_jobs,
+    follow_all,
+    server_env,
+    start_process,
+    start_server,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
@@ -58,29 +65,13 @@ class Worker:
 def start_worker(data_dir: Path, worker_id: str, **env: str) -> Worker:
     """Start `orchestrator worker` and return once it reports ready."""
     data_dir.mkdir(parents=True, exist_ok=True)
-    proc = subprocess.Popen(
+    proc, output, _ = start_process(
         [ORCHESTRATOR, "worker", "--worker-id", worker_id],
-        env=server_env(data_dir, **env),
-        cwd=data_dir,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
+        server_env(data_dir, **env),
+        data_dir,
+        re.compile(f"worker {re.escape(worker_id)} ready"),
     )
-    lines: queue.Queue[str | None] = queue.Queue()
-    output: list[str] = []
-
-    def drain() -> None:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            output.append(line)
-            lines.put(line)
-        lines.put(None)
-
-    threading.Thread(target=drain, daemon=True).start()
-    while (line := lines.get(timeout=120)) is not None:
-        if f"worker {worker_id} ready" in line:
-            return Worker(proc, output)
-    raise AssertionError("worker exited:\n" + "".join(output))
+    return Worker(proc, output)
 
 
 def query(database: str, sql: str, *args: Any) -> list[tuple[Any, ...]]:
@@ -107,25 +98,6 @@ def ok_keys(database: str, job_id: str) -> Counter[tuple[Any, ...]]:
     return Counter(rows)
 
 
-async def submit(server: ApiServer, count: int) -> list[str]:
-    async with server.client() as client:
-        ids = []
-        for i in range(count):
-            body = {"project_description": f"{QUICK} #{i}", "budget_usd": 0.5}
-            created = await client.post("/api/jobs", json=body)
-            assert created.status_code == 201, created.text
-            ids.append(created.json()["job_id"])
-        return ids
-
-
-async def follow(server: ApiServer, job_ids: list[str]) -> dict[str, list[Sse]]:
-    async with server.client() as client:
-        streams = await asyncio.gather(
-            *(read_all(client, f"/api/jobs/{job_id}/stream") for job_id in job_ids)
-        )
-    return dict(zip(job_ids, streams, strict=True))
-
-
 def assert_finished_once(database: str, streams: dict[str, list[Sse]]) -> None:
     for job_id, events in streams.items():
         assert events[-1].type == "done" and events[-1].data["status"] in FINISHED, job_id
@@ -148,8 +120,8 @@ def test_a_server_and_a_worker_both_run_jobs_from_one_queue(database: str, tmp_p
     server = start_server(tmp_path / "a", worker_id="api-a", **env)
     worker = start_worker(tmp_path / "b", "worker-b", **env)
     try:
-        job_ids = asyncio.run(submit(server, 6))
-        streams = asyncio.run(follow(server, job_ids))  # the server streams them all
+        job_ids = asyncio.run(create_jobs(server, 6))
+        streams = asyncio.run(follow_all(server, job_ids))  # the server streams them all
     finally:
         worker.stop()
         server.stop()
@@ -174,7 +146,7 @@ def test_the_jobs_of_a_killed_worker_continue_on_the_survivor(
     worker = start_worker(tmp_path / "b", "worker-b", **env)
     server = start_server(tmp_path / "a", worker_id="api-a", **env)
     try:
-        job_ids = asyncio.run(submit(server, 4))
+        job_ids = asyncio.run(create_jobs(server, 4))
         deadline = time.monotonic() + 120
         while True:  # until the worker has recorded calls of its jobs: kill it mid-job
             assert time.monotonic() < deadline, "the worker never took a job"
@@ -194,7 +166,7 @@ def test_the_jobs_of_a_killed_worker_continue_on_the_survivor(
             taken,
         )
         assert unfinished, "the worker's jobs ended before it was killed"
-        streams = asyncio.run(follow(server, job_ids))
+        streams = asyncio.run(follow_all(server, job_ids))
     finally:
         if worker.proc.poll() is None:
             worker.kill()
