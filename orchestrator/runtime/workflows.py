@@ -18,6 +18,11 @@ from orchestrator.domain import (
     TaskResult,
     TaskState,
 )
+from orchestrator.engine.acceptance import (
+    acceptance_tests,
+    final_code_tasks,
+    with_acceptance_tests,
+)
 from orchestrator.engine.calls_api import Caller, CallResult, CallSpec, CallStatus
 from orchestrator.engine.loop import run_task
 from orchestrator.engine.outcome import final_status, halting_status
@@ -67,6 +72,8 @@ class JobRunner(DBOSConfiguredInstance):
             tasks = await self.save_plan(
                 job_id, plan_to_tasks(job_id, outcome.plan, self.deps.catalog), outcome.fallback
             )
+        tests = acceptance_tests(start.spec.success_criteria)
+        finals = final_code_tasks(tasks) if tests else set()
         done = [t.as_result() for t in tasks if t.status.is_terminal()]
         queue = ReadyQueue.for_tasks({t.task_id: t.dependencies for t in tasks}, done)
         handles: dict[str, WorkflowHandleAsync[TaskResult]] = {}
@@ -75,7 +82,12 @@ class JobRunner(DBOSConfiguredInstance):
                 deps = {d: queue.finished[d] for d in queue.graph[task_id]}
                 with SetWorkflowID(f"{DBOS.workflow_id}:{task_id}"):
                     handles[task_id] = await DBOS.start_workflow_async(
-                        self.task_workflow, job_id, task_id, start.deadline, deps
+                        self.task_workflow,
+                        job_id,
+                        task_id,
+                        start.deadline,
+                        deps,
+                        tests if task_id in finals else "",
                     )
             if not handles:
                 break
@@ -96,9 +108,16 @@ class JobRunner(DBOSConfiguredInstance):
 
     @DBOS.workflow()
     async def task_workflow(
-        self, job_id: str, task_id: str, deadline: float, deps: dict[str, TaskResult]
+        self,
+        job_id: str,
+        task_id: str,
+        deadline: float,
+        deps: dict[str, TaskResult],
+        acceptance: str = "",  # defaulted: workflows recorded before it existed recover too
     ) -> TaskResult:
         task = await self.begin_task(job_id, task_id)
+        if acceptance:
+            task = with_acceptance_tests(task, acceptance)
         policy = self.deps.catalog.policy(task.type)
 
         async def on_iteration(record: IterationRecord) -> None:
