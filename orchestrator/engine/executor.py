@@ -43,6 +43,10 @@ __all__ = ["CallExecutor", "CallRecorder", "JobControl", "outcome_of"]
 
 log = logging.getLogger(__name__)
 
+# A call whose full answer cap does not fit the budget left still runs with a lower cap,
+# down to a quarter of it but never below this many tokens.
+MIN_FITTED_TOKENS = 256
+
 
 class CallRecorder(Protocol):
     """Where attempts are recorded (the runtime adapts the store's `llm_calls` to this)."""
@@ -136,6 +140,7 @@ class CallExecutor:
     # Models that answered 401/403/404 in this job. Kept here, not in the health book,
     # which the runtime shares between jobs: a key may be fixed before the next job.
     _unavailable: dict[str, str] = field(default_factory=dict, init=False)
+    _shortened: bool = field(default=False, init=False)  # said once in the job's log
 
     @property
     def unavailable(self) -> dict[str, str]:
@@ -166,11 +171,21 @@ class CallExecutor:
             if result is not None:
                 return result
         if call.budget_blocked and not call.called:
+            # No model fits with its full answer cap: a shorter answer beats none.
+            for model in candidates:
+                result = await self._try_model(call, model, shorten=True)
+                if result is not None:
+                    return result
+        if call.budget_blocked and not call.called:
             return call.end(CallStatus.BUDGET_EXHAUSTED)
         return call.end(CallStatus.FAILED)
 
-    async def _try_model(self, call: _Logical, model: ModelInfo) -> CallResult | None:
-        """Call `model`, with retries; a result ends the logical call, None falls back."""
+    async def _try_model(
+        self, call: _Logical, model: ModelInfo, *, shorten: bool = False
+    ) -> CallResult | None:
+        """Call `model`, with retries; a result ends the logical call, None falls back.
+
+        `shorten`: when its worst case does not fit the budget, lower the answer cap."""
         if model.name in self._unavailable:
             return None
         try:
@@ -190,9 +205,13 @@ class CallExecutor:
             try:
                 reservation = self.ledger.reserve(worst)
             except BudgetExceeded as e:
-                call.budget_blocked = True
-                call.last_error = f"{model.name}: {e}"
-                return None
+                fitted = self._fit_to_budget(model, request) if shorten else None
+                if fitted is None:
+                    call.budget_blocked = True
+                    call.last_error = f"{model.name}: {e}"
+                    return None
+                request, worst = fitted
+                reservation = self.ledger.reserve(worst)  # fits: nothing awaited since
             if not self.health.acquire(model.name):
                 self.ledger.release(reservation)
                 if retry == 0:  # else its own last failure says more
@@ -287,6 +306,41 @@ class CallExecutor:
             if found is not None:
                 return _result(found, cost_usd=found.cost_usd)  # already in `spent`
         return None
+
+    def _fit_to_budget(
+        self, model: ModelInfo, request: LLMRequest
+    ) -> tuple[LLMRequest, Decimal] | None:
+        """The request with the largest `max_tokens` whose worst case fits what the budget
+        has left, if that is still a useful answer (a quarter of the intended cap, and at
+        least MIN_FITTED_TOKENS); else None. The reservation stays a true upper bound."""
+        floor = min(request.max_tokens, max(MIN_FITTED_TOKENS, request.max_tokens // 4))
+        available = self.ledger.available
+
+        def worst(max_tokens: int) -> Decimal:
+            return self.pricing.worst_case(
+                model.name,
+                request.system,
+                request.prompt,
+                max_tokens,
+                json_schema=request.json_schema,
+            )
+
+        if worst(floor) > available:
+            return None
+        low, high = floor, request.max_tokens - 1  # `low` fits, the full cap did not
+        while low < high:
+            middle = (low + high + 1) // 2
+            if worst(middle) <= available:
+                low = middle
+            else:
+                high = middle - 1
+        if not self._shortened:
+            self._shortened = True
+            self.note(
+                f"the budget is nearly spent: answers are now capped below {request.max_tokens}"
+                " tokens so that calls still fit"
+            )
+        return request.model_copy(update={"max_tokens": low}), worst(low)
 
     def _request(self, spec: CallSpec, model: ModelInfo) -> LLMRequest:
         max_tokens = min(

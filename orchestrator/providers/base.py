@@ -32,12 +32,16 @@ class LLMRequest(BaseModel):
     iteration: int = 0
 
     def request_hash(self) -> str:
-        """Stable hash of everything that shapes the answer (not the routing metadata)."""
+        """Stable hash of everything that shapes the answer (not the routing metadata).
+
+        `max_tokens` is left out: it only caps the answer's length, and the executor lowers
+        it when the budget is tight, by an amount that depends on what other calls hold at
+        that moment. A call re-run after a crash must still find its recorded answer.
+        """
         body = {
             "model": self.model,
             "system": self.system,
             "prompt": self.prompt,
-            "max_tokens": self.max_tokens,
             "temperature": self.temperature,
             "json_schema": self.json_schema,
         }
