@@ -49,9 +49,13 @@ class EventBus:
         """Return when the job has an event id above `after`, or after `within` seconds."""
         if self._last.get(job_id, 0) > after:
             return
-        waiter = self._waiters.setdefault(job_id, asyncio.Event())
+        waiter = self._waiters.get(job_id)
+        if waiter is None:
+            waiter = self._waiters[job_id] = asyncio.Event()
+        # asyncio.timeout, not wait_for: no extra task per waiter (hundreds share a wake-up).
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(waiter.wait(), within)
+            async with asyncio.timeout(within):
+                await waiter.wait()
 
 
 class EventLog:

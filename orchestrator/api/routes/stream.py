@@ -88,13 +88,11 @@ async def follow(
     """Stored events of the job with id > `after`, then live ones, until its final `done`
     (or until the server shuts down: the client reconnects with its Last-Event-ID)."""
     metrics.sse_subscribers.inc()
-    last, idle = after, 0
+    last, idle, at_done = after, 0, False
     try:
         while not shutdown.is_set():
             try:
                 batch = await reads.read(job_id, after=last, limit=BATCH)
-                ended = bool(batch) and batch[-1].type == "done"
-                ended = ended and await _finished(runtime, job_id, batch[-1].id)
                 idle = 0 if batch else idle + 1
                 if idle and idle % EXISTS_CHECK_POLLS == 0:
                     await runtime.store.get_job(job_id)
@@ -106,8 +104,16 @@ async def follow(
             if batch:
                 last = batch[-1].id
                 yield b"".join(item.wire for item in batch)  # one write for a burst
-            if ended:
-                return
+                at_done = batch[-1].type == "done"
+            if at_done:  # checked after sending: the `done` must not wait for these queries
+                try:
+                    if await _finished(runtime, job_id, last):
+                        return
+                    at_done = False  # a resume has begun: keep following
+                except SQLAlchemyError as e:
+                    log.warning("event stream of job %s: store unavailable: %s", job_id, e)
+                    await asyncio.sleep(api.sse_poll_s)
+                    continue
             if len(batch) < BATCH:
                 await runtime.wait_for_events(job_id, last, api.sse_poll_s)
     except JobNotFound:
