@@ -28,6 +28,7 @@ from orchestrator.api.ui import mount_ui
 from orchestrator.config import Settings
 from orchestrator.providers import ClientSet
 from orchestrator.runtime import Runtime
+from orchestrator.runtime.memory import freeze_startup_objects
 
 # Enough for a person mistyping; far too few to guess a token.
 LOGIN_RATE_PER_MIN = 30
@@ -70,6 +71,7 @@ def create_app(
             logins=RateLimiter(LOGIN_RATE_PER_MIN, what="login attempts"),
         )
         watcher = asyncio.create_task(metrics.watch_loop())
+        freeze_startup_objects()
         try:
             yield
         finally:

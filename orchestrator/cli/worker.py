@@ -15,6 +15,7 @@ import typer
 
 from orchestrator.cli.app import _run_async, _settings, app, out
 from orchestrator.runtime import Runtime
+from orchestrator.runtime.memory import freeze_startup_objects
 
 
 @app.command()
@@ -35,6 +36,7 @@ def worker(
 
     async def go() -> None:
         runtime = await Runtime.start(settings, executor_id=executor_id, worker=True)
+        freeze_startup_objects()
         stopping = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
