@@ -3,7 +3,8 @@
 Delay = when a subscriber parsed an event − the event's `ts` (set when it was emitted, just
 before it is stored), so it also counts the store write: an upper bound of stored → received.
 Subscribers are raw HTTP/1.1 connections in one client process (cheap to parse), sharing the
-machine with the server. `python -m bench.api_sse [--subscribers 200] [--jobs 1]`.
+machine with the server; all are attached before the measured job starts (see `fan_out`).
+`python -m bench.api_sse [--subscribers 200] [--latency-scale 0.2]`.
 """
 
 from __future__ import annotations
