@@ -4,8 +4,10 @@ bounds, and a clear start-up error for a model nobody can price."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 from decimal import ROUND_CEILING, Decimal
 from fractions import Fraction
+from functools import partial
 
 import pytest
 import yaml
@@ -30,10 +32,37 @@ def catalog_with(**models: Mapping[str, object]) -> Catalog:
     return Catalog.model_validate(raw)
 
 
-def genai_cost(model: str, input_tokens: int, output_tokens: int) -> Decimal:
+# Every quarter hour of the coming day: the times at which a call may be billed.
+DAY = [datetime.now(tz=UTC) + timedelta(minutes=15 * k) for k in range(96)]
+
+
+def genai_cost(
+    model: str, input_tokens: int, output_tokens: int, *, at: datetime | None = None
+) -> Decimal:
+    """What genai-prices charges at `at`, or the most it charges at any time of the day."""
     info = CATALOG.model(model)
     usage = Usage(input_tokens=input_tokens, output_tokens=output_tokens)
-    return calc_price(usage, model_ref=model, provider_id=info.pricing_provider).total_price
+    return max(
+        calc_price(
+            usage, model_ref=model, provider_id=info.pricing_provider, genai_request_timestamp=t
+        ).total_price
+        for t in ([at] if at is not None else DAY)
+    )
+
+
+def test_a_call_costs_the_peak_price_even_in_an_off_peak_hour() -> None:
+    """DeepSeek bills less from 16:30 to 00:30 UTC; a budget must hold at any hour."""
+    off_peak = datetime(2026, 11, 27, 20, 0, tzinfo=UTC)
+    peak = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
+    cheap = genai_cost("deepseek-chat", 1_000_000, 1_000_000, at=off_peak)
+    full = genai_cost("deepseek-chat", 1_000_000, 1_000_000, at=peak)
+    assert cheap < full
+    started_off_peak = Pricing(CATALOG, lookup=partial(genai_price_lookup, now=off_peak))
+    assert started_off_peak.cost("deepseek-chat", 1_000_000, 1_000_000) == full
+    assert PRICING.cost("deepseek-chat", 1_000_000, 1_000_000) == full
+    assert PRICING.per_mtok("deepseek-chat").output_per_mtok == float(
+        genai_cost("deepseek-chat", 0, 1_000_000, at=peak)
+    )
 
 
 @pytest.mark.parametrize("model", MODELS)

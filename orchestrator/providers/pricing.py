@@ -10,8 +10,9 @@ a model with neither fails at start-up with `CatalogError` (never a silent $0).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from decimal import ROUND_CEILING, Decimal
 
 from genai_prices import Usage, calc_price
@@ -40,8 +41,12 @@ COST_QUANTUM = Decimal("1e-10")
 # may also charge per request.
 _USED_PRICE_KEYS = ("input_mtok", "output_mtok", "requests_kcount")
 
-PriceLookup = Callable[[ModelInfo], ModelPrice]
-"""Resolve a catalog model to its genai-prices `ModelPrice`; raise `LookupError` if unknown."""
+# Time-of-day prices change on the quarter hour at the finest (DeepSeek: at :30).
+_PRICE_SCAN_MINUTES = 15
+
+# A model's prices: one, or every price it can have (time-of-day discounts, date changes).
+PriceLookup = Callable[[ModelInfo], ModelPrice | Sequence[ModelPrice]]
+"""Resolve a catalog model to its genai-prices price(s); raise `LookupError` if unknown."""
 
 
 def input_token_bound(text: str) -> int:
@@ -67,15 +72,29 @@ def structured_output_bound(json_schema: dict[str, object] | None) -> int:
     return 2 * len(raw.encode("utf-8")) + STRUCTURED_FRAMING_TOKENS
 
 
-def genai_price_lookup(info: ModelInfo) -> ModelPrice:
-    """The current genai-prices price of a catalog model (raises `LookupError` if unknown)."""
+def genai_price_lookup(info: ModelInfo, *, now: datetime | None = None) -> tuple[ModelPrice, ...]:
+    """Every price genai-prices gives a catalog model at some time of the coming day (raises
+    `LookupError` if it does not know the model).
+
+    Some providers charge less at some hours (DeepSeek off-peak). Pricing counts every call at
+    the highest of them: a reservation made at a cheap hour must still cover a call billed at
+    full price, and a job's spend must never read lower than the bill. Prices that a later
+    one has replaced for good (a past price change) are not among them.
+    """
     probe = Usage(input_tokens=1, output_tokens=1)
-    return calc_price(probe, model_ref=info.name, provider_id=info.pricing_provider).model_price
+    model = calc_price(probe, model_ref=info.name, provider_id=info.pricing_provider).model
+    start = now or datetime.now(tz=UTC)
+    found: list[ModelPrice] = []
+    for step in range(24 * 60 // _PRICE_SCAN_MINUTES):
+        price = model.get_prices(start + timedelta(minutes=step * _PRICE_SCAN_MINUTES))
+        if price not in found:
+            found.append(price)
+    return tuple(found)
 
 
 @dataclass(frozen=True)
 class _ModelPricing:
-    price: ModelPrice
+    prices: tuple[ModelPrice, ...]  # a call costs the most of them
     # Input-token counts where some tiered price drops at the next token: the only places
     # besides the top of the range where the cost of a call can peak (see `worst_case`).
     peaks: tuple[int, ...]
@@ -94,15 +113,15 @@ class Pricing:
 
     def per_mtok(self, model: str) -> Price:
         """USD per million input/output tokens at the base tier (for display)."""
-        calc = self._calc(self._pricing(model).price, 1_000, 1_000)
+        calc = self._highest(self._pricing(model).prices, 1_000, 1_000)
         return Price(
             input_per_mtok=float(calc["input_price"] * 1_000),
             output_per_mtok=float(calc["output_price"] * 1_000),
         )
 
     def cost(self, model: str, input_tokens: int, output_tokens: int) -> Decimal:
-        """Exact cost of a call in USD, rounded up to 1e-10."""
-        calc = self._calc(self._pricing(model).price, input_tokens, output_tokens)
+        """Exact cost of a call in USD at the model's highest price, rounded up to 1e-10."""
+        calc = self._highest(self._pricing(model).prices, input_tokens, output_tokens)
         return calc["total_price"].quantize(COST_QUANTUM, rounding=ROUND_CEILING)
 
     def worst_case(
@@ -136,7 +155,9 @@ class Pricing:
 
     def _resolve(self, info: ModelInfo) -> _ModelPricing:
         try:
-            price = _trimmed(self._lookup(info))
+            found = self._lookup(info)
+            prices = (found,) if isinstance(found, ModelPrice) else tuple(found)
+            prices = tuple(_trimmed(p) for p in prices)
         except LookupError as e:
             if info.price is None:
                 raise CatalogError(
@@ -145,15 +166,21 @@ class Pricing:
                     "provider genai-prices uses, or give the model an explicit "
                     "`price: {input_per_mtok: …, output_per_mtok: …}` in the catalog"
                 ) from e
-            price = ModelPrice(
-                input_mtok=Decimal(str(info.price.input_per_mtok)),
-                output_mtok=Decimal(str(info.price.output_per_mtok)),
+            prices = (
+                ModelPrice(
+                    input_mtok=Decimal(str(info.price.input_per_mtok)),
+                    output_mtok=Decimal(str(info.price.output_per_mtok)),
+                ),
             )
-        return _ModelPricing(price=price, peaks=_peaks(price))
+        peaks = tuple(sorted({n for p in prices for n in _peaks(p)}))
+        return _ModelPricing(prices=prices, peaks=peaks)
 
     @staticmethod
-    def _calc(price: ModelPrice, input_tokens: int, output_tokens: int) -> CalcPrice:
-        return price.calc_price(Usage(input_tokens=input_tokens, output_tokens=output_tokens))
+    def _highest(
+        prices: tuple[ModelPrice, ...], input_tokens: int, output_tokens: int
+    ) -> CalcPrice:
+        usage = Usage(input_tokens=input_tokens, output_tokens=output_tokens)
+        return max((p.calc_price(usage) for p in prices), key=lambda c: c["total_price"])
 
 
 def _trimmed(full: ModelPrice) -> ModelPrice:
