@@ -6,10 +6,34 @@ Everything here is plain data shared by every layer; nothing here does I/O.
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
 MAX_DESCRIPTION_CHARS = 20_000
+# The smallest budget: a millionth of a dollar (amounts are stored to 1e-10; a smaller
+# "positive" budget would read back as 0).
+MIN_BUDGET_USD = 0.000001
+
+
+def _at_least_a_millionth(budget: float) -> float:
+    if budget < MIN_BUDGET_USD:
+        raise PydanticCustomError(
+            "budget_too_small", "Input should be at least {minimum} USD", {"minimum": "0.000001"}
+        )
+    return budget
+
+
+# A job's hard budget in USD (the contract says > 0; below a millionth it is refused too).
+Budget = Annotated[float, Field(gt=0, le=10_000), AfterValidator(_at_least_a_millionth)]
 
 
 class TaskType(StrEnum):
@@ -118,7 +142,7 @@ class JobSpec(BaseModel):
 
     project_description: str = Field(min_length=1, max_length=MAX_DESCRIPTION_CHARS)
     success_criteria: str = Field(default="", max_length=MAX_DESCRIPTION_CHARS)
-    budget_usd: float = Field(default=8.0, gt=0, le=10_000)
+    budget_usd: Budget = 8.0
     time_limit_s: float = Field(default=5400, gt=0, le=7 * 24 * 3600)
     concurrency: int = Field(default=3, ge=1, le=10)
 

@@ -252,7 +252,8 @@ async def test_list_filters_pages_and_counts(client: httpx.AsyncClient) -> None:
     assert cancelled.headers["X-Total-Count"] == "3"
     done = await client.get("/api/jobs", params={"q": marker, "status": "done"})
     assert done.json() == [] and done.headers["X-Total-Count"] == "0"
-    for params in ({"status": "bogus"}, {"limit": -1}, {"limit": 1001}, {"offset": -1}):
+    huge = {"offset": 10**20}  # beyond SQL's 64-bit integers: a 422, not a 500
+    for params in ({"status": "bogus"}, {"limit": -1}, {"limit": 1001}, {"offset": -1}, huge):
         bad = await client.get("/api/jobs", params=params)
         assert bad.status_code == 422 and next(iter(params)) in bad.json()["detail"]
 
@@ -266,6 +267,8 @@ async def test_list_filters_pages_and_counts(client: httpx.AsyncClient) -> None:
         ({"project_description": "x" * 20_001}, "project_description"),
         ({"project_description": "x", "budget_usd": 0}, "budget_usd"),
         ({"project_description": "x", "budget_usd": -1}, "budget_usd"),
+        # Positive, but it would be stored (to 1e-10) as 0 and read back invalid.
+        ({"project_description": "x", "budget_usd": 1e-11}, "budget_usd"),
         ({"project_description": "x", "budget_usd": "lots"}, "budget_usd"),
         ({"project_description": "x", "time_limit_s": 0}, "time_limit_s"),
         ({"project_description": "x", "concurrency": 0}, "concurrency"),

@@ -11,6 +11,7 @@ from typing import Literal
 from pydantic import BaseModel, Field, RootModel, SecretStr
 
 from orchestrator.domain import (
+    Budget,
     IterationRecord,
     JobRecord,
     JobSpec,
@@ -34,7 +35,7 @@ class JobCreated(BaseModel):
 class ResumeRequest(BaseModel):
     """Optional body of `POST /api/jobs/{id}/resume`."""
 
-    budget_usd: float | None = Field(default=None, gt=0, le=10_000, description="New budget")
+    budget_usd: Budget | None = Field(default=None, description="New budget")
 
 
 class JobAccepted(BaseModel):

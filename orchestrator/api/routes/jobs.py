@@ -24,6 +24,8 @@ from orchestrator.store import Store
 router = APIRouter(prefix="/api/jobs", tags=["jobs"])
 
 MAX_PAGE = 1000
+# Far beyond any store, and within the 64-bit integer SQL takes (larger answered 500 once).
+MAX_OFFSET = 10**15
 
 
 async def live_summary(store: Store, job: JobRecord) -> JobSummary:
@@ -66,7 +68,7 @@ async def list_jobs(
     status: JobStatus | None = None,
     q: Annotated[str | None, Query(max_length=200, description="Text in the description")] = None,
     limit: Annotated[int, Query(ge=0, le=MAX_PAGE)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> list[JobSummary]:
     """Jobs, newest first; the number matching the filter is in `X-Total-Count`."""
     jobs, total = await store.list_jobs(status=status, q=q, limit=limit, offset=offset)
