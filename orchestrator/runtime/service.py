@@ -35,6 +35,8 @@ from orchestrator.store import EventListener, Store
 
 UNFINISHED = {WorkflowStatusString.PENDING.value, WorkflowStatusString.ENQUEUED.value}
 JOB_QUEUE = "jobs"
+# How long a resume waits for an ended or cancelled job's workflow to finish its last steps.
+RESUME_WAIT_S = 15.0
 
 
 def new_job_id() -> str:
@@ -209,9 +211,12 @@ class Runtime:
         """Run what did not finish; completed tasks and recorded calls are not paid again."""
         job = await self.store.get_job(job_id)
         if await self.is_active(job_id):
-            if job.status is JobStatus.CANCELLED:
+            if not job.status.is_terminal():
+                raise JobConflict(job_id, "it is still running")
+            # It has ended (its `done` may be out already) or was cancelled, and its workflow
+            # is finishing its last steps: a resume right after that should just work.
+            if not await self._ended_within(job_id, RESUME_WAIT_S):
                 raise JobConflict(job_id, "it is still stopping after a cancel; try again shortly")
-            raise JobConflict(job_id, "it is still running")
         now = time.time()
         if budget_usd is not None:
             await self.store.set_job_fields(job_id, budget_usd=budget_usd, now=now)
@@ -223,6 +228,17 @@ class Runtime:
         self.events.log(job_id, f"resuming: {len(reset)} unfinished task(s) to run{budget}")
         await self.events.flush(job_id)
         await self._start_attempt(job_id, attempt)
+
+    async def _ended_within(self, job_id: str, seconds: float) -> bool:
+        """Wait up to `seconds` for the job's current workflow to end."""
+        try:
+            async with asyncio.timeout(seconds):
+                await self.wait(job_id)
+        except TimeoutError:
+            return False
+        except Exception:  # the workflow ended with an error: it has ended
+            pass
+        return True
 
     async def delete(self, job_id: str, *, stop_timeout_s: float = 30.0) -> None:
         """Remove the job: its rows, events, recorded calls and result files.
@@ -237,15 +253,10 @@ class Runtime:
                 self.runs.cancel(job_id)  # cancelled already, still stopping
             else:
                 await self.cancel(job_id)
-            try:
-                async with asyncio.timeout(stop_timeout_s):
-                    await self.wait(job_id)
-            except TimeoutError:
+            if not await self._ended_within(job_id, stop_timeout_s):
                 await DBOS.cancel_workflow_async(
                     workflow_id(job_id, job.attempt), cancel_children=True
                 )
-            except Exception:  # the workflow ended with an error: it has ended, go on
-                pass
         await self.events.flush(job_id)
         await self.store.delete_job(job_id)
         self.events.forget(job_id)
