@@ -116,12 +116,12 @@ class Runtime:
         )
         executor = executor_id or settings.executor_id
         watch = WorkerWatch(store, deps.events, settings, executor) if worker else None
-        try:
-            if watch is not None:
+        if watch is not None:
+            try:
                 await watch.check_id_free()  # before launch recovers this id's workflows
-        except BaseException:
-            await store.close()
-            raise
+            except BaseException:
+                await store.close()
+                raise
         runs = JobRuns(deps)
         runner = JobRunner(deps, runs)
         DBOS(
@@ -216,7 +216,7 @@ class Runtime:
             # It has ended (its `done` may be out already) or was cancelled, and its workflow
             # is finishing its last steps: a resume right after that should just work.
             if not await self._ended_within(job_id, RESUME_WAIT_S):
-                raise JobConflict(job_id, "it is still stopping after a cancel; try again shortly")
+                raise JobConflict(job_id, "it is still finishing its last steps; try again shortly")
         now = time.time()
         if budget_usd is not None:
             await self.store.set_job_fields(job_id, budget_usd=budget_usd, now=now)
