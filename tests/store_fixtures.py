@@ -1,4 +1,5 @@
-"""Fixtures of the store tests: a fresh database per test, on a SQLite file and on PostgreSQL.
+"""Fixtures of the store tests: a fresh database per test, on a SQLite file and on PostgreSQL;
+and builders of the records they store.
 
 PostgreSQL: one scratch database `orch_test_<random>` per test run (dropped at the end), its
 `public` schema emptied after each test, so the shared `test` database is never touched.
@@ -15,6 +16,7 @@ from typing import Any
 import asyncpg
 import pytest
 
+from orchestrator.domain import CallOutcome, CallRecord, JobSpec, Role, TaskState, TaskType
 from orchestrator.store import Store
 
 PG_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/test"
@@ -65,3 +67,49 @@ async def store(store_url: str) -> AsyncIterator[Store]:
         yield opened
     finally:
         await opened.close()
+
+
+# --- records to store in tests ---------------------------------------------------------------
+
+T0 = 1_700_000_000.0
+
+
+def spec(description: str = "Build a CLI", **kw: object) -> JobSpec:
+    return JobSpec.model_validate({"project_description": description, **kw})
+
+
+def plan(job_id: str, n: int = 3) -> list[TaskState]:
+    # Ids in non-alphabetical order, so "plan order" differs from "sorted by id".
+    return [
+        TaskState(
+            job_id=job_id,
+            task_id=f"t{n - i}",
+            type=TaskType.CODE_GENERATION,
+            prompt=f"step {i}",
+            dependencies=[f"t{n - i + 1}"] if i else [],
+            acceptance_threshold=0.85,
+        )
+        for i in range(n)
+    ]
+
+
+def call(job_id: str, **kw: object) -> CallRecord:
+    values: dict[str, object] = {
+        "job_id": job_id,
+        "task_id": "t1",
+        "iteration": 1,
+        "role": Role.GENERATE,
+        "model": "gpt-4o",
+        "provider": "openai",
+        "request_hash": "h1",
+        "outcome": CallOutcome.OK,
+        "cost_usd": 0.1,
+        "response_text": "first",
+        "created_at": T0,
+    }
+    return CallRecord.model_validate({**values, **kw})
+
+
+async def new_job(store: Store, job_id: str = "job00001", budget_usd: float = 8.0) -> str:
+    await store.create_job(job_id=job_id, spec=spec(budget_usd=budget_usd), simulated=True, now=T0)
+    return job_id
