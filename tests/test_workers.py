@@ -16,7 +16,8 @@ from api_fixtures import ORCHESTRATOR, server_env, start_server
 from orchestrator.config import Settings
 from orchestrator.errors import InvalidInput
 from orchestrator.runtime import EventBus, EventLog
-from orchestrator.runtime.workers import WorkerWatch, job_of
+from orchestrator.runtime.workers import WorkerWatch
+from orchestrator.runtime.workflows import job_of_workflow, task_workflow_id, workflow_id
 from orchestrator.store import Store
 
 
@@ -72,10 +73,10 @@ async def test_an_id_another_machine_used_recently_is_refused(store: Store, tmp_
 
 
 def test_job_workflows_are_told_from_task_workflows() -> None:
-    assert job_of("ab12cd34") == "ab12cd34"
-    assert job_of("ab12cd34.r2") == "ab12cd34"
-    assert job_of("ab12cd34:t1") is None
-    assert job_of("ab12cd34.r2:t1") is None
+    for attempt in (0, 2):
+        job_workflow = workflow_id("ab12cd34", attempt)
+        assert job_of_workflow(job_workflow) == "ab12cd34"
+        assert job_of_workflow(task_workflow_id(job_workflow, "t1")) is None
 
 
 @pytest.mark.slow

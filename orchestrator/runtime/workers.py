@@ -24,7 +24,8 @@ from dbos import DBOS
 
 from orchestrator.config import Settings
 from orchestrator.errors import InvalidInput
-from orchestrator.runtime.events import EventBus, EventLog
+from orchestrator.runtime.events import EventLog
+from orchestrator.runtime.workflows import job_of_workflow
 from orchestrator.store import Store, WorkerBeat
 
 log = logging.getLogger(__name__)
@@ -40,18 +41,28 @@ def _is_running(pid: int) -> bool:
     return True
 
 
-def job_of(workflow_id: str) -> str | None:
-    """The job a job workflow runs (`JOB` or `JOB.rN`); None for a task's child workflow."""
-    if ":" in workflow_id:
-        return None
-    return workflow_id.split(".r", 1)[0]
+async def ensure_worker_id_free(store: Store, worker_id: str, *, dead_after_s: float) -> None:
+    """Refuse an id another live worker holds: two workers under one id would both
+    recover, and re-run, each other's jobs."""
+    host, pid, now = socket.gethostname(), os.getpid(), time.time()
+    for other in await store.list_workers():
+        if other.worker_id != worker_id or other.pid == pid:
+            continue
+        # On this host the process table says; elsewhere only a recent heartbeat does.
+        local = other.host == host
+        if _is_running(other.pid) if local else now - other.seen_at < dead_after_s:
+            raise InvalidInput(
+                f"worker id {worker_id!r} is in use by process {other.pid} on "
+                f"{other.host}; give each worker its own id (--worker-id or "
+                "ORCH_EXECUTOR_ID)"
+            )
 
 
 async def check_worker_id(settings: Settings, worker_id: str) -> None:
     """Raise InvalidInput when a live worker holds `worker_id` (before starting anything)."""
     store = await Store.open(settings.store_url)
     try:
-        await WorkerWatch(store, EventLog(store, EventBus()), settings, worker_id).check_id_free()
+        await ensure_worker_id_free(store, worker_id, dead_after_s=settings.worker_dead_after_s)
     finally:
         await store.close()
 
@@ -69,22 +80,9 @@ class WorkerWatch:
         self._task: asyncio.Task[None] | None = None
 
     async def check_id_free(self) -> None:
-        """Refuse an id another live worker holds: two workers under one id would both
-        recover, and re-run, each other's jobs."""
-        now = time.time()
-        for other in await self._store.list_workers():
-            if other.worker_id != self.worker_id or other.pid == self._pid:
-                continue
-            if other.host == self._host:
-                taken = _is_running(other.pid)
-            else:
-                taken = now - other.seen_at < self._settings.worker_dead_after_s
-            if taken:
-                raise InvalidInput(
-                    f"worker id {self.worker_id!r} is in use by process {other.pid} on "
-                    f"{other.host}; give each worker its own id (--worker-id or "
-                    "ORCH_EXECUTOR_ID)"
-                )
+        await ensure_worker_id_free(
+            self._store, self.worker_id, dead_after_s=self._settings.worker_dead_after_s
+        )
 
     async def start(self) -> None:
         await self.beat()
@@ -133,7 +131,7 @@ class WorkerWatch:
             silent,
             len(handles),
         )
-        for job_id in {j for h in handles if (j := job_of(h.workflow_id)) is not None}:
+        for job_id in {j for h in handles if (j := job_of_workflow(h.workflow_id)) is not None}:
             self._events.log(
                 job_id,
                 f"worker {dead.worker_id} stopped responding {silent:.0f} s ago; "

@@ -40,6 +40,17 @@ def workflow_id(job_id: str, attempt: int) -> str:
     return job_id if attempt == 0 else f"{job_id}.r{attempt}"
 
 
+def task_workflow_id(job_workflow_id: str, task_id: str) -> str:
+    return f"{job_workflow_id}:{task_id}"
+
+
+def job_of_workflow(workflow: str) -> str | None:
+    """The job a job workflow runs (the inverse of `workflow_id`); None for a task's."""
+    if ":" in workflow:
+        return None
+    return workflow.split(".r", 1)[0]
+
+
 @DBOS.dbos_class()
 class JobRunner(DBOSConfiguredInstance):
     def __init__(self, deps: RuntimeDeps, runs: JobRuns) -> None:
@@ -80,7 +91,7 @@ class JobRunner(DBOSConfiguredInstance):
         while True:
             for task_id in queue.take_ready(start.concurrency - len(handles)):
                 deps = {d: queue.finished[d] for d in queue.graph[task_id]}
-                with SetWorkflowID(f"{DBOS.workflow_id}:{task_id}"):
+                with SetWorkflowID(task_workflow_id(str(DBOS.workflow_id), task_id)):
                     handles[task_id] = await DBOS.start_workflow_async(
                         self.task_workflow,
                         job_id,
