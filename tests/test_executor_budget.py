@@ -1,0 +1,72 @@
+"""The executor against the budget: no model fits, only a cheap one fits, or only a shorter
+answer fits (its cap is lowered to what the budget has left)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from test_executor import Rig, ScriptedClient, gen, sim
+
+from orchestrator.engine.calls_api import CallStatus
+from orchestrator.providers import LLMRequest, LLMResponse
+
+
+async def test_no_model_fits_the_budget() -> None:
+    scripted = ScriptedClient(sim(), {})
+    rig = Rig(budget="0.000001", client=scripted)
+    result = await rig.executor(gen())
+    assert result.status is CallStatus.BUDGET_EXHAUSTED
+    assert "only $" in result.error
+    assert rig.recorder.rows == [] and sum(scripted.calls.values()) == 0
+    assert rig.ledger.spent == 0 and rig.ledger.reserved == 0
+
+
+async def test_a_budget_that_fits_only_the_cheap_model_uses_it() -> None:
+    probe = Rig()
+    budget = probe.worst_case("gamma-small", gen()) * Decimal("1.01")
+    assert budget < probe.worst_case("beta-mid", gen())
+    rig = Rig(budget=str(budget))
+    result = await rig.executor(gen())
+    assert result.status is CallStatus.OK and result.model == "gamma-small"
+    assert [r.model for r in rig.recorder.rows] == ["gamma-small"]
+    assert rig.ledger.spent <= budget
+
+
+class RecordingCaps(ScriptedClient):
+    """Answers via the simulator and keeps the answer cap (`max_tokens`) of every request."""
+
+    def __init__(self) -> None:
+        super().__init__(sim(), {})
+        self.caps: list[int] = []
+
+    async def complete(self, request: LLMRequest) -> LLMResponse:
+        self.caps.append(request.max_tokens)
+        return await super().complete(request)
+
+
+async def test_a_call_that_fits_only_with_a_shorter_answer_gets_one() -> None:
+    probe = Rig()
+    spec = gen()
+    budget = probe.pricing.worst_case("gamma-small", spec.system, spec.prompt, 600)
+    assert budget < probe.worst_case("gamma-small", spec)  # the full cap of 1000 does not fit
+    client = RecordingCaps()
+    rig = Rig(budget=str(budget), client=client)
+    notes: list[str] = []
+    rig.executor.note = notes.append
+    result = await rig.executor(spec)
+    assert result.status is CallStatus.OK and result.model == "gamma-small"
+    assert client.caps == [600]  # the largest cap whose worst case fits, to the token
+    assert rig.ledger.spent <= budget and rig.ledger.reserved == 0
+    [note] = notes
+    assert "answers are now capped below 1000 tokens" in note
+
+
+async def test_an_answer_is_not_shortened_below_a_quarter_of_its_cap() -> None:
+    probe = Rig()
+    spec = gen()
+    budget = probe.pricing.worst_case("gamma-small", spec.system, spec.prompt, 255)
+    client = RecordingCaps()
+    rig = Rig(budget=str(budget), client=client)
+    result = await rig.executor(spec)
+    assert result.status is CallStatus.BUDGET_EXHAUSTED
+    assert client.caps == [] and rig.ledger.spent == 0
