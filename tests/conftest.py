@@ -9,6 +9,7 @@ from fake_llm_servers import clear_provider_env
 from orchestrator.config import Settings
 from orchestrator.providers import ClientSet
 from orchestrator.runtime import Runtime
+from orchestrator.store import Store
 
 StartRuntime = Callable[..., Awaitable[Runtime]]
 
@@ -34,9 +35,11 @@ async def start_runtime(settings: Settings) -> AsyncIterator[StartRuntime]:
     """Start the real runtime (DBOS on SQLite files under tmp_path); stopped after the test."""
     started: list[Runtime] = []
 
-    async def start(clients: ClientSet | None = None, **overrides: object) -> Runtime:
+    async def start(
+        clients: ClientSet | None = None, *, store: Store | None = None, **overrides: object
+    ) -> Runtime:
         chosen = settings.model_copy(update=overrides) if overrides else settings
-        runtime = await Runtime.start(chosen, clients=clients)
+        runtime = await Runtime.start(chosen, clients=clients, store=store)
         started.append(runtime)
         return runtime
 

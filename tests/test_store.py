@@ -204,6 +204,15 @@ async def test_set_job_status_reports_changes(store: Store) -> None:
     assert (await store.get_job(job)).final_status is None
 
 
+async def test_stopped_among_finds_cancelled_and_deleted_jobs(store: Store) -> None:
+    going, cancelled, deleted = [await new_job(store, f"job0000{n}") for n in range(3)]
+    await store.set_job_status(cancelled, status=JobStatus.CANCELLED, now=T0 + 1)
+    await store.delete_job(deleted)
+    assert await store.stopped_among([going, cancelled, deleted]) == {cancelled, deleted}
+    assert await store.stopped_among([going]) == set()
+    assert await store.stopped_among([]) == set()
+
+
 async def test_set_job_fields_and_attempts(store: Store) -> None:
     job = await new_job(store, budget_usd=1.0)
     await store.set_job_fields(job, total_cost=0.123456789, task_count=4, now=T0 + 1)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -24,6 +25,8 @@ from orchestrator.runtime.events import EventLog
 from orchestrator.store import Store
 
 CANCEL_POLL_S = 0.5
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -76,23 +79,21 @@ class JobRun:
     ledger: BudgetLedger
     control: Control
     caller: CallExecutor
-    watcher: asyncio.Task[None] | None = None
     calls: int = field(default=0)
-
-    async def stop(self) -> None:
-        if self.watcher is not None:
-            self.watcher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self.watcher
 
 
 class JobRuns:
-    """The jobs this process is running, built lazily (also after recovery)."""
+    """The jobs this process is running, built lazily (also after recovery).
+
+    One watcher notices cancels requested by other processes (CLI `cancel`, another API
+    worker) for all of them, with one query per poll however many jobs run.
+    """
 
     def __init__(self, deps: RuntimeDeps) -> None:
         self._deps = deps
         self._runs: dict[str, JobRun] = {}
         self._lock = asyncio.Lock()
+        self._watcher: asyncio.Task[None] | None = None
 
     async def get(self, job_id: str, deadline: float) -> JobRun:
         run = self._runs.get(job_id)
@@ -104,6 +105,8 @@ class JobRuns:
             if run is None:
                 run = await self._build(job_id, deadline)
                 self._runs[job_id] = run
+                if self._watcher is None or self._watcher.done():
+                    self._watcher = asyncio.get_running_loop().create_task(self._watch())
         return run
 
     def cancel(self, job_id: str) -> None:
@@ -115,14 +118,15 @@ class JobRuns:
         run = self._runs.get(job_id)
         return run is not None and run.control.cancelled()
 
-    async def drop(self, job_id: str) -> None:
-        run = self._runs.pop(job_id, None)
-        if run is not None:
-            await run.stop()
+    def drop(self, job_id: str) -> None:
+        self._runs.pop(job_id, None)
 
     async def close(self) -> None:
-        for job_id in list(self._runs):
-            await self.drop(job_id)
+        self._runs.clear()
+        if self._watcher is not None:
+            self._watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watcher
 
     async def _build(self, job_id: str, deadline: float) -> JobRun:
         d = self._deps
@@ -144,17 +148,22 @@ class JobRuns:
             settings=d.settings,
             note=lambda line: d.events.log(job_id, line, "WARNING"),
         )
-        run = JobRun(job_id=job_id, ledger=ledger, control=control, caller=caller)
-        run.watcher = asyncio.get_running_loop().create_task(self._watch_cancel(run))
-        return run
+        return JobRun(job_id=job_id, ledger=ledger, control=control, caller=caller)
 
-    async def _watch_cancel(self, run: JobRun) -> None:
-        """Notice a cancel requested by another process (CLI `cancel`, another API worker)."""
-        while not run.control.cancelled():
+    async def _watch(self) -> None:
+        """Poll while any job runs here; stops when none is left (`get` starts it again)."""
+        while True:
             await asyncio.sleep(CANCEL_POLL_S)
-            job = await self._deps.store.get_job(run.job_id)
-            if job.status is JobStatus.CANCELLED:
-                run.control.cancel()
+            watched = [job_id for job_id, run in self._runs.items() if not run.control.cancelled()]
+            if not self._runs:
+                return
+            try:
+                stopped = await self._deps.store.stopped_among(watched)
+            except Exception:  # a busy or unreachable database: ask again at the next poll
+                logger.warning("could not check running jobs for cancels", exc_info=True)
+                continue
+            for job_id in stopped:
+                self.cancel(job_id)
 
 
 def now() -> float:

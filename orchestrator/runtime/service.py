@@ -89,15 +89,17 @@ class Runtime:
         clients: ClientSet | None = None,
         health: HealthBook | None = None,
         worker: bool = False,
+        store: Store | None = None,
     ) -> Runtime:
         """Open the store, launch DBOS (which recovers this executor's unfinished jobs).
 
         `worker`: share the job queue with other workers (see the module docstring).
         `clients` replaces the providers configured in `settings` (tests pass fakes here);
-        `health` replaces the empty health book (the API passes one that also feeds metrics).
+        `health` replaces the empty health book (the API passes one that also feeds metrics);
+        `store` replaces the one opened from `settings` (the runtime closes it when it stops).
         """
         await asyncio.to_thread(Path(settings.data_dir).mkdir, parents=True, exist_ok=True)
-        store = await Store.open(settings.store_url)
+        store = store or await Store.open(settings.store_url)
         catalog = settings.catalog
         clients = clients or build_clients(settings, catalog)
         if health is None:

@@ -198,5 +198,5 @@ class JobSteps:
             events.log(job_id, f"job finished: {status}, spent ${spent:.4f}")
             events.emit(job_id, DoneEvent(status=status, total_cost=round(spent, 6)))
         await events.flush(job_id)
-        await self.runs.drop(job_id)
+        self.runs.drop(job_id)
         return status

@@ -31,8 +31,20 @@ from orchestrator.engine.scheduler import ReadyQueue
 from orchestrator.errors import OrchestratorError
 from orchestrator.runtime.jobrun import JobRuns, RuntimeDeps
 from orchestrator.runtime.steps import JobStart, JobSteps
+from orchestrator.store import is_transient
 
 RUNNER_NAME = "job-runner"
+
+# A step that failed on a busy or briefly unreachable database runs again, 1, 2, 4 and 8 s
+# later, before its job gives up. Steps are idempotent: a repeat changes nothing stored
+# and an LLM call already recorded is not paid again.
+step = DBOS.step(
+    retries_allowed=True,
+    interval_seconds=1.0,
+    max_attempts=5,
+    backoff_rate=2.0,
+    should_retry=is_transient,
+)
 
 
 def workflow_id(job_id: str, attempt: int) -> str:
@@ -64,9 +76,10 @@ class JobRunner(DBOSConfiguredInstance):
     async def job_workflow(self, job_id: str) -> ProjectStatus:
         try:
             return await self._run_job(job_id)
-        except OrchestratorError as e:
-            # An engine or store error ends the job visibly instead of leaving it "running".
-            return await self.finish_job(job_id, ProjectStatus.SYSTEM_FAILURE, f"{e}")
+        except Exception as e:
+            # Any error that got this far (an engine error, a database that stayed
+            # unreachable through a step's retries) ends the job visibly, never "running".
+            return await self.finish_job(job_id, ProjectStatus.SYSTEM_FAILURE, _reason(e))
 
     async def _run_job(self, job_id: str) -> ProjectStatus:
         start = await self.begin_job(job_id)
@@ -152,41 +165,51 @@ class JobRunner(DBOSConfiguredInstance):
 
     # ---- steps (bodies in steps.py) -------------------------------------------------
 
-    @DBOS.step()
+    @step
     async def llm_call(self, job_id: str, deadline: float, spec: CallSpec) -> CallResult:
         return await self.steps.llm_call(job_id, deadline, spec)
 
-    @DBOS.step()
+    @step
     async def begin_job(self, job_id: str) -> JobStart:
         return await self.steps.begin_job(job_id)
 
-    @DBOS.step()
+    @step
     async def save_plan(
         self, job_id: str, tasks: list[TaskState], fallback: bool
     ) -> list[TaskState]:
         return await self.steps.save_plan(job_id, tasks, fallback)
 
-    @DBOS.step()
+    @step
     async def begin_task(self, job_id: str, task_id: str) -> TaskState:
         return await self.steps.begin_task(job_id, task_id)
 
-    @DBOS.step()
+    @step
     async def save_iteration(self, job_id: str, task_id: str, record: IterationRecord) -> None:
         return await self.steps.save_iteration(job_id, task_id, record)
 
-    @DBOS.step()
+    @step
     async def finish_task(self, job_id: str, result: TaskResult) -> None:
         return await self.steps.finish_task(job_id, result)
 
-    @DBOS.step()
+    @step
     async def skip_tasks(self, job_id: str, task_ids: list[str], reasons: list[str]) -> None:
         return await self.steps.skip_tasks(job_id, task_ids, reasons)
 
-    @DBOS.step()
+    @step
     async def finish_job(
         self, job_id: str, status: ProjectStatus, error: str = ""
     ) -> ProjectStatus:
         return await self.steps.finish_job(job_id, status, error)
+
+
+def _reason(error: Exception) -> str:
+    """What the job log says: our errors speak for themselves; others are named by type,
+    with the first line of their message only (a database error goes on with the SQL
+    statement and its parameters, which are prompts and answers)."""
+    if isinstance(error, OrchestratorError):
+        return str(error)
+    first_line = str(error).partition("\n")[0][:200]
+    return f"internal error ({type(error).__name__}): {first_line}"
 
 
 def _halt_of(status: CallStatus) -> ProjectStatus | None:

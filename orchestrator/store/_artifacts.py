@@ -40,7 +40,7 @@ class ArtifactsRepo(StoreBase):
             set_={c: stmt.excluded[c] for c in ("size", "content", "created_at")},
         )
         try:
-            async with self._engine.begin() as conn:
+            async with self._write() as conn:
                 await conn.execute(stmt)
         except IntegrityError as e:  # the foreign key: no such job
             raise JobNotFound(job_id) from e

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from decimal import Decimal
 
 from sqlalchemy import Table, select, update
@@ -24,11 +27,26 @@ class StoreBase:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
+        # SQLite has one write lock per file. Writers of this process queue here, holding no
+        # pooled connection, instead of inside SQLite's busy handler: that handler polls
+        # with sleeps of up to 100 ms, so under load the lock sat idle between writers and
+        # waiting writers held every connection (readers then timed out on the pool).
+        self._write_lock = asyncio.Lock() if engine.dialect.name == "sqlite" else None
 
     @property
     def dialect(self) -> str:
         """ "sqlite" or "postgresql"."""
         return self._engine.dialect.name
+
+    @contextlib.asynccontextmanager
+    async def _write(self) -> AsyncIterator[AsyncConnection]:
+        """A write transaction (committed on success): `async with self._write() as conn`."""
+        if self._write_lock is None:
+            async with self._engine.begin() as conn:
+                yield conn
+            return
+        async with self._write_lock, self._engine.begin() as conn:
+            yield conn
 
     def _insert(self, table: Table) -> sqlite.Insert | postgresql.Insert:
         """An INSERT that supports ON CONFLICT on both dialects."""

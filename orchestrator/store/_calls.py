@@ -34,7 +34,7 @@ class CallsRepo(StoreBase):
             .on_conflict_do_nothing(index_elements=_ATTEMPT_KEY)
         )
         try:
-            async with self._engine.begin() as conn:
+            async with self._write() as conn:
                 await conn.execute(stmt)
         except IntegrityError:
             # The only constraint left is the job's foreign key: say which job is missing.

@@ -14,7 +14,8 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import event, text
 from sqlalchemy.engine import URL, Connection, make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import StaticPool
 
@@ -47,6 +48,14 @@ def async_url(url: str) -> URL:
     if backend in ("postgresql", "postgres"):
         return parsed.set(drivername="postgresql+asyncpg")
     raise InvalidInput(f"unsupported database {backend!r}: use sqlite or postgresql")
+
+
+def is_transient(error: BaseException) -> bool:
+    """Whether a failed database operation may succeed if tried again: the database was
+    busy or locked, no pooled connection came free in time, or the connection was lost."""
+    if isinstance(error, PoolTimeout | OperationalError | InterfaceError | ConnectionError):
+        return True
+    return isinstance(error, DBAPIError) and error.connection_invalidated
 
 
 def _is_sqlite_memory(url: URL) -> bool:

@@ -39,7 +39,7 @@ class EventsRepo(StoreBase):
         )
         # Events without their own `ts` (task, done) are stamped with the time they are stored.
         now = time.time()
-        async with self._engine.begin() as conn:
+        async with self._write() as conn:
             last = (await conn.execute(bump)).scalar_one_or_none()
             if last is None:
                 raise JobNotFound(job_id)

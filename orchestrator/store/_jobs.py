@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from pydantic import ValidationError
@@ -88,7 +89,7 @@ class JobsRepo(StoreBase):
             "last_event_id": 0,
         }
         try:
-            async with self._engine.begin() as conn:
+            async with self._write() as conn:
                 await conn.execute(insert(jobs).values(values))
         except IntegrityError as e:
             raise JobConflict(job_id, "a job with this id already exists") from e
@@ -103,6 +104,18 @@ class JobsRepo(StoreBase):
         if row is None:
             raise JobNotFound(job_id)
         return job_from_row(row._mapping)
+
+    async def stopped_among(self, job_ids: Collection[str]) -> set[str]:
+        """Those of `job_ids` that were cancelled, or deleted, by anyone (one query)."""
+        wanted = set(job_ids)
+        if not wanted:
+            return set()
+        query = select(jobs.c.job_id).where(
+            jobs.c.job_id.in_(wanted), jobs.c.status != JobStatus.CANCELLED.value
+        )
+        async with self._engine.connect() as conn:
+            going_on = set((await conn.execute(query)).scalars())
+        return wanted - going_on
 
     async def list_jobs(
         self,
@@ -144,7 +157,7 @@ class JobsRepo(StoreBase):
             )
             .values(status=status.value, final_status=final, error=error, updated_at=now)
         )
-        async with self._engine.begin() as conn:
+        async with self._write() as conn:
             if (await conn.execute(stmt)).rowcount:
                 return True
             await self._require_job(conn, job_id)
@@ -170,7 +183,7 @@ class JobsRepo(StoreBase):
             values["budget_usd"] = to_money(budget_usd)
         if time_limit_s is not None:
             values["time_limit_s"] = time_limit_s
-        async with self._engine.begin() as conn:
+        async with self._write() as conn:
             if budget_usd is not None or time_limit_s is not None:
                 _check_limits((await self._get_job(conn, job_id)).spec, budget_usd, time_limit_s)
             result = await conn.execute(update(jobs).where(jobs.c.job_id == job_id).values(values))
@@ -185,7 +198,7 @@ class JobsRepo(StoreBase):
             .values(attempt=jobs.c.attempt + 1, updated_at=now)
             .returning(jobs.c.attempt)
         )
-        async with self._engine.begin() as conn:
+        async with self._write() as conn:
             attempt = (await conn.execute(stmt)).scalar_one_or_none()
         if attempt is None:
             raise JobNotFound(job_id)
@@ -193,7 +206,7 @@ class JobsRepo(StoreBase):
 
     async def delete_job(self, job_id: str) -> None:
         """Delete the job and all its rows in one transaction."""
-        async with self._engine.begin() as conn:
+        async with self._write() as conn:
             await self._lock_job(conn, job_id)
             for table in CHILD_TABLES:
                 await conn.execute(delete(table).where(table.c.job_id == job_id))

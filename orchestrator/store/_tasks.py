@@ -74,7 +74,7 @@ class TasksRepo(StoreBase):
             }
             for position, t in enumerate(tasks)
         ]
-        async with self._engine.begin() as conn:
+        async with self._write() as conn:
             # Locked first: two concurrent callers cannot both see "no tasks yet".
             await self._lock_job(conn, job_id)
             count = (
@@ -147,7 +147,7 @@ class TasksRepo(StoreBase):
             .values({**changes, "updated_at": now})
             .returning(*task_table.c)
         )
-        async with self._engine.begin() as conn:
+        async with self._write() as conn:
             row = (await conn.execute(stmt)).first()
             if row is not None:
                 return task_from_row(row._mapping)
@@ -173,7 +173,7 @@ class TasksRepo(StoreBase):
             .values(status=TaskStatus.PENDING.value, reason="", updated_at=now)
             .returning(task_table.c.task_id, task_table.c.position)
         )
-        async with self._engine.begin() as conn:
+        async with self._write() as conn:
             rows = (await conn.execute(stmt)).all()
         return [task_id for task_id, _ in sorted(rows, key=lambda r: r.position)]
 
@@ -191,7 +191,7 @@ class TasksRepo(StoreBase):
             .on_conflict_do_nothing(index_elements=["job_id", "task_id", "iteration"])
         )
         try:
-            async with self._engine.begin() as conn:
+            async with self._write() as conn:
                 return bool((await conn.execute(stmt)).rowcount)
         except IntegrityError as e:  # the foreign key: no such task
             raise TaskNotFound(job_id, task_id) from e

@@ -26,7 +26,7 @@ class WorkersRepo(StoreBase):
             index_elements=["worker_id"],
             set_={"host": host, "pid": pid, "seen_at": now},
         )
-        async with self._engine.begin() as conn:
+        async with self._write() as conn:
             await conn.execute(stmt)
 
     async def list_workers(self) -> list[WorkerBeat]:
@@ -37,7 +37,7 @@ class WorkersRepo(StoreBase):
     async def claim_dead_worker(self, worker: WorkerBeat) -> bool:
         """Take over a worker last seen at `worker.seen_at`. Exactly one claimant wins;
         none does if the worker beat again meanwhile (it was only slow)."""
-        async with self._engine.begin() as conn:
+        async with self._write() as conn:
             gone = await conn.execute(
                 delete(workers).where(
                     workers.c.worker_id == worker.worker_id,
@@ -47,5 +47,5 @@ class WorkersRepo(StoreBase):
         return gone.rowcount == 1
 
     async def forget_worker(self, worker_id: str) -> None:
-        async with self._engine.begin() as conn:
+        async with self._write() as conn:
             await conn.execute(delete(workers).where(workers.c.worker_id == worker_id))
