@@ -10,6 +10,9 @@ flight at a crash can run again without duplicating what users saw.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+
 from dbos import DBOS, DBOSConfiguredInstance, SetWorkflowID, WorkflowHandleAsync
 
 from orchestrator.domain import (
@@ -115,10 +118,8 @@ class JobRunner(DBOSConfiguredInstance):
                     )
             if not handles:
                 break
-            handle = await DBOS.wait_first_async(
-                list(handles.values()),
-                polling_interval_sec=self.deps.settings.queue_poll_interval_s,
-            )
+            first = await self.first_finished(list(handles.values()))
+            handle = next(h for h in handles.values() if h.workflow_id == first)
             result: TaskResult = await handle.get_result()
             del handles[result.task_id]
             if halting_status([result.stop_reason]) is not None:
@@ -163,6 +164,14 @@ class JobRunner(DBOSConfiguredInstance):
 
         return call
 
+    # Recorded under the name DBOS.wait_first_async records, so that jobs recorded by it
+    # replay unchanged; it polled the database for every job, 20 times a second.
+    @DBOS.step(name="DBOS.waitFirst")
+    async def first_finished(self, handles: list[WorkflowHandleAsync[TaskResult]]) -> str:
+        """The workflow id of the first of `handles` to end (recorded, so a replay of the
+        job takes the same path)."""
+        return await first_to_end(handles, self.deps.settings.queue_poll_interval_s)
+
     # ---- steps (bodies in steps.py) -------------------------------------------------
 
     @step
@@ -200,6 +209,27 @@ class JobRunner(DBOSConfiguredInstance):
         self, job_id: str, status: ProjectStatus, error: str = ""
     ) -> ProjectStatus:
         return await self.steps.finish_job(job_id, status, error)
+
+
+async def first_to_end(handles: list[WorkflowHandleAsync[TaskResult]], poll_s: float) -> str:
+    """The workflow id of the first of `handles` to end, successfully or not.
+
+    A workflow started by this process is awaited directly (its handle holds its asyncio
+    task); one running elsewhere, as after a recovery, is polled every `poll_s` seconds.
+    """
+
+    async def ended(handle: WorkflowHandleAsync[TaskResult]) -> str:
+        with contextlib.suppress(Exception):  # its error is for the job to read, not here
+            await handle.get_result(polling_interval_sec=poll_s)
+        return handle.workflow_id
+
+    waiters = [asyncio.ensure_future(ended(h)) for h in handles]
+    try:
+        done, _ = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:  # a handle's result is shielded: this cancels only the wait
+            waiter.cancel()
+    return done.pop().result()
 
 
 def _reason(error: Exception) -> str:
