@@ -19,6 +19,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from bench.api_server import api_server
 from bench.common import print_table
+from orchestrator.config import Settings
 
 KINDS = {
     "analysis": "Weigh the options for heating a small house",
@@ -105,7 +106,10 @@ def main() -> None:
     parser.add_argument("--latency-scale", type=float, default=1.0)
     parser.add_argument("--kind", choices=sorted(KINDS), default="analysis")
     parser.add_argument(
-        "--poll", type=float, default=0.05, help="ORCH_QUEUE_POLL_INTERVAL_S of the server"
+        "--poll",
+        type=float,
+        default=Settings.model_fields["queue_poll_interval_s"].default,
+        help="ORCH_QUEUE_POLL_INTERVAL_S of the server (default: the server's default)",
     )
     parser.add_argument("--deadline", type=float, default=1800, help="seconds to wait for all")
     args = parser.parse_args()

@@ -97,7 +97,11 @@ class Settings(BaseSettings):
     # DBOS: a stable id per worker process (recovery picks up this id's unfinished workflows).
     executor_id: str = "local"
     application_version: str = "orchestrator-1"
-    queue_poll_interval_s: float = Field(default=0.05, gt=0)
+    # How often a worker looks for queued jobs (a new job starts within it), and a job for the
+    # end of a task workflow running in another process (after a recovery); its own task
+    # workflows are awaited directly. Each look at the queue builds a few DBOS queries, whose
+    # garbage at 20 looks a second was most of what the collector had to do.
+    queue_poll_interval_s: float = Field(default=0.25, gt=0)
     # Scale-out: workers (`serve`, `worker`) take jobs from one shared queue. The most jobs
     # one worker runs at once (unset: no limit); the same value for every worker.
     worker_jobs: int | None = Field(default=None, ge=1)
