@@ -18,7 +18,6 @@ from orchestrator.config import Settings
 from orchestrator.domain import IterationRecord, JobSpec, JobStatus, ProjectStatus, Role
 from orchestrator.events import DoneEvent, LogEvent
 from orchestrator.providers import ClientSet
-from orchestrator.runtime import Runtime
 from orchestrator.runtime.service import request_cancel
 from orchestrator.store import Store, is_transient
 
@@ -51,12 +50,15 @@ class BrokenStore(Store):
         raise ValueError("iteration rows are unwritable")
 
 
-async def start_with(
+async def run_job_on(
     start_runtime: StartRuntime, settings: Settings, store: type[Store]
-) -> tuple[Runtime, Store]:
+) -> tuple[Store, str, ProjectStatus]:
+    """Run a two-task job with the runtime on a store of class `store`: (store, id, outcome)."""
     opened = await store.open(settings.store_url)
     client = ScriptedClient(settings.catalog, TWO_TASKS)
-    return await start_runtime(ClientSet([client], settings.catalog), store=opened), opened
+    runtime = await start_runtime(ClientSet([client], settings.catalog), store=opened)
+    job_id = await runtime.submit(JobSpec(project_description="x", concurrency=1))
+    return opened, job_id, await runtime.wait(job_id)
 
 
 def test_database_errors_that_may_pass_are_told_apart() -> None:
@@ -67,10 +69,9 @@ def test_database_errors_that_may_pass_are_told_apart() -> None:
 async def test_a_step_that_finds_the_database_locked_runs_again_and_the_job_succeeds(
     start_runtime: StartRuntime, settings: Settings
 ) -> None:
-    runtime, store = await start_with(start_runtime, settings, LockedOnceStore)
-    job_id = await runtime.submit(JobSpec(project_description="x", concurrency=1))
+    store, job_id, outcome = await run_job_on(start_runtime, settings, LockedOnceStore)
 
-    assert await runtime.wait(job_id) is ProjectStatus.SUCCESS
+    assert outcome is ProjectStatus.SUCCESS
     assert isinstance(store, LockedOnceStore) and store.failures == 1
     iterations = await store.list_iterations(job_id, "a")
     assert [i.iteration for i in iterations] == [1]  # stored once, after the retry
@@ -81,10 +82,9 @@ async def test_a_step_that_finds_the_database_locked_runs_again_and_the_job_succ
 async def test_a_step_that_keeps_failing_ends_the_job_visibly(
     start_runtime: StartRuntime, settings: Settings
 ) -> None:
-    runtime, store = await start_with(start_runtime, settings, BrokenStore)
-    job_id = await runtime.submit(JobSpec(project_description="x", concurrency=1))
+    store, job_id, outcome = await run_job_on(start_runtime, settings, BrokenStore)
 
-    assert await runtime.wait(job_id) is ProjectStatus.SYSTEM_FAILURE
+    assert outcome is ProjectStatus.SYSTEM_FAILURE
     job = await store.get_job(job_id)
     assert job.status is JobStatus.FAILED and job.final_status is ProjectStatus.SYSTEM_FAILURE
     assert job.error == "internal error (ValueError): iteration rows are unwritable"
