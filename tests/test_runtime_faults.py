@@ -123,3 +123,40 @@ async def test_one_watcher_stops_only_the_job_another_process_cancelled(
     assert finals == [ProjectStatus.SUCCESS, ProjectStatus.CANCELLED, ProjectStatus.SUCCESS]
     b_generated = [s for s in client.seen if s.task_id == "b" and s.role is Role.GENERATE]
     assert len(b_generated) == 2  # the cancelled job started no new task
+
+
+class TaskAUnwritableStore(Store):
+    """The iterations of task "a" cannot be written; the other tasks' can."""
+
+    async def save_iteration(self, job_id: str, task_id: str, record: IterationRecord) -> bool:
+        if task_id == "a":
+            raise ValueError("iteration rows of task a are unwritable")
+        return await super().save_iteration(job_id, task_id, record)
+
+
+async def test_a_task_that_fails_stops_its_siblings_and_the_job_ends_after_them(
+    start_runtime: StartRuntime, settings: Settings
+) -> None:
+    b_generating, release = asyncio.Event(), asyncio.Event()
+
+    async def block(task_id: str) -> None:
+        if task_id == "b":
+            b_generating.set()
+            await release.wait()
+
+    client = ScriptedClient(settings.catalog, [plan_task("a"), plan_task("b")], on_generate=block)
+    store = await TaskAUnwritableStore.open(settings.store_url)
+    runtime = await start_runtime(ClientSet([client], settings.catalog), store=store)
+    job_id = await runtime.submit(JobSpec(project_description="x", concurrency=2))
+    await asyncio.wait_for(b_generating.wait(), timeout=30)
+    deadline = time.monotonic() + 30
+    while not runtime.runs.is_cancelled(job_id):  # task a failed: the job stops its tasks
+        assert time.monotonic() < deadline, "the failure of task a did not stop task b"
+        await asyncio.sleep(0.05)
+    release.set()
+
+    assert await runtime.wait(job_id) is ProjectStatus.SYSTEM_FAILURE
+    assert [s.role for s in client.seen if s.task_id == "b"] == [Role.GENERATE]
+    events = [e.event for e in await store.read_events(job_id)]
+    assert isinstance(events[-1], DoneEvent)  # the job ended after task b, not before
+    assert events[-1].status is ProjectStatus.SYSTEM_FAILURE

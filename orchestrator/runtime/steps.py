@@ -178,7 +178,9 @@ class JobSteps:
     ) -> ProjectStatus:
         store, events = self.deps.store, self.deps.events
         job = await store.get_job(job_id)
-        if job.status is JobStatus.CANCELLED or self.runs.is_cancelled(job_id):
+        # A failure says more than a cancel, which it may have caused (JobRunner._run_job).
+        cancelled = job.status is JobStatus.CANCELLED or self.runs.is_cancelled(job_id)
+        if cancelled and status is not ProjectStatus.SYSTEM_FAILURE:
             status = ProjectStatus.CANCELLED
         spent = float(await store.job_spend(job_id))
         await store.set_job_fields(job_id, total_cost=spent, now=now())

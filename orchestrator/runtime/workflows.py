@@ -99,11 +99,29 @@ class JobRunner(DBOSConfiguredInstance):
             tasks = await self.save_plan(
                 job_id, plan_to_tasks(job_id, outcome.plan, self.deps.catalog), outcome.fallback
             )
-        tests = acceptance_tests(start.spec.success_criteria)
-        finals = final_code_tasks(tasks) if tests else set()
         done = [t.as_result() for t in tasks if t.status.is_terminal()]
         queue = ReadyQueue.for_tasks({t.task_id: t.dependencies for t in tasks}, done)
         handles: dict[str, WorkflowHandleAsync[TaskResult]] = {}
+        try:
+            await self._run_tasks(job_id, start, tasks, queue, handles)
+        except Exception:
+            await self._stop_tasks(job_id, handles)
+            raise
+        status = final_status(queue.finished.values(), len(tasks))
+        return await self.finish_job(job_id, status)
+
+    async def _run_tasks(
+        self,
+        job_id: str,
+        start: JobStart,
+        tasks: list[TaskState],
+        queue: ReadyQueue,
+        handles: dict[str, WorkflowHandleAsync[TaskResult]],
+    ) -> None:
+        """Start each task workflow when its dependencies are done, until none is left;
+        `handles` holds those running."""
+        tests = acceptance_tests(start.spec.success_criteria)
+        finals = final_code_tasks(tasks) if tests else set()
         while True:
             for task_id in queue.take_ready(start.concurrency - len(handles)):
                 deps = {d: queue.finished[d] for d in queue.graph[task_id]}
@@ -117,19 +135,26 @@ class JobRunner(DBOSConfiguredInstance):
                         tests if task_id in finals else "",
                     )
             if not handles:
-                break
+                return
             first = await self.first_finished(list(handles.values()))
-            handle = next(h for h in handles.values() if h.workflow_id == first)
-            result: TaskResult = await handle.get_result()
-            del handles[result.task_id]
+            task_id = next(t for t, h in handles.items() if h.workflow_id == first)
+            result: TaskResult = await handles.pop(task_id).get_result()
             if halting_status([result.stop_reason]) is not None:
                 queue.halt(result)
                 continue
             skipped = queue.finish(result)
             if skipped:
                 await self.skip_tasks(job_id, skipped, [queue.blocked_reason(t) for t in skipped])
-        status = final_status(queue.finished.values(), len(tasks))
-        return await self.finish_job(job_id, status)
+
+    async def _stop_tasks(
+        self, job_id: str, handles: dict[str, WorkflowHandleAsync[TaskResult]]
+    ) -> None:
+        """After an error the job cannot survive: its running tasks start no new call (the
+        ones in flight finish and are recorded), and the job ends after them."""
+        self.steps.runs.cancel(job_id)
+        while handles:
+            first = await self.first_finished(list(handles.values()))
+            del handles[next(t for t, h in handles.items() if h.workflow_id == first)]
 
     @DBOS.workflow()
     async def task_workflow(
