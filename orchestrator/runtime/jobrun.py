@@ -154,9 +154,9 @@ class JobRuns:
         """Poll while any job runs here; stops when none is left (`get` starts it again)."""
         while True:
             await asyncio.sleep(CANCEL_POLL_S)
-            watched = [job_id for job_id, run in self._runs.items() if not run.control.cancelled()]
             if not self._runs:
                 return
+            watched = [job_id for job_id, run in self._runs.items() if not run.control.cancelled()]
             try:
                 stopped = await self._deps.store.stopped_among(watched)
             except Exception:  # a busy or unreachable database: ask again at the next poll

@@ -178,7 +178,7 @@ class JobSteps:
     ) -> ProjectStatus:
         store, events = self.deps.store, self.deps.events
         job = await store.get_job(job_id)
-        # A failure says more than a cancel, which it may have caused (JobRunner._run_job).
+        # A failure says more than a cancel, which it may have caused (JobRunner._stop_tasks).
         cancelled = job.status is JobStatus.CANCELLED or self.runs.is_cancelled(job_id)
         if cancelled and status is not ProjectStatus.SYSTEM_FAILURE:
             status = ProjectStatus.CANCELLED

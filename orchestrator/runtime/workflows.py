@@ -41,7 +41,7 @@ RUNNER_NAME = "job-runner"
 # A step that failed on a busy or briefly unreachable database runs again, 1, 2, 4 and 8 s
 # later, before its job gives up. Steps are idempotent: a repeat changes nothing stored
 # and an LLM call already recorded is not paid again.
-step = DBOS.step(
+retrying_step = DBOS.step(
     retries_allowed=True,
     interval_seconds=1.0,
     max_attempts=5,
@@ -136,9 +136,7 @@ class JobRunner(DBOSConfiguredInstance):
                     )
             if not handles:
                 return
-            first = await self.first_finished(list(handles.values()))
-            task_id = next(t for t, h in handles.items() if h.workflow_id == first)
-            result: TaskResult = await handles.pop(task_id).get_result()
+            result: TaskResult = await (await self._take_ended(handles)).get_result()
             if halting_status([result.stop_reason]) is not None:
                 queue.halt(result)
                 continue
@@ -153,8 +151,14 @@ class JobRunner(DBOSConfiguredInstance):
         ones in flight finish and are recorded), and the job ends after them."""
         self.steps.runs.cancel(job_id)
         while handles:
-            first = await self.first_finished(list(handles.values()))
-            del handles[next(t for t, h in handles.items() if h.workflow_id == first)]
+            await self._take_ended(handles)
+
+    async def _take_ended(
+        self, handles: dict[str, WorkflowHandleAsync[TaskResult]]
+    ) -> WorkflowHandleAsync[TaskResult]:
+        """Wait for the first running task workflow to end; its handle, out of `handles`."""
+        first = await self.first_finished(list(handles.values()))
+        return handles.pop(next(t for t, h in handles.items() if h.workflow_id == first))
 
     @DBOS.workflow()
     async def task_workflow(
@@ -199,37 +203,37 @@ class JobRunner(DBOSConfiguredInstance):
 
     # ---- steps (bodies in steps.py) -------------------------------------------------
 
-    @step
+    @retrying_step
     async def llm_call(self, job_id: str, deadline: float, spec: CallSpec) -> CallResult:
         return await self.steps.llm_call(job_id, deadline, spec)
 
-    @step
+    @retrying_step
     async def begin_job(self, job_id: str) -> JobStart:
         return await self.steps.begin_job(job_id)
 
-    @step
+    @retrying_step
     async def save_plan(
         self, job_id: str, tasks: list[TaskState], fallback: bool
     ) -> list[TaskState]:
         return await self.steps.save_plan(job_id, tasks, fallback)
 
-    @step
+    @retrying_step
     async def begin_task(self, job_id: str, task_id: str) -> TaskState:
         return await self.steps.begin_task(job_id, task_id)
 
-    @step
+    @retrying_step
     async def save_iteration(self, job_id: str, task_id: str, record: IterationRecord) -> None:
         return await self.steps.save_iteration(job_id, task_id, record)
 
-    @step
+    @retrying_step
     async def finish_task(self, job_id: str, result: TaskResult) -> None:
         return await self.steps.finish_task(job_id, result)
 
-    @step
+    @retrying_step
     async def skip_tasks(self, job_id: str, task_ids: list[str], reasons: list[str]) -> None:
         return await self.steps.skip_tasks(job_id, task_ids, reasons)
 
-    @step
+    @retrying_step
     async def finish_job(
         self, job_id: str, status: ProjectStatus, error: str = ""
     ) -> ProjectStatus:
