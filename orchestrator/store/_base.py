@@ -41,11 +41,7 @@ class StoreBase:
     @contextlib.asynccontextmanager
     async def _write(self) -> AsyncIterator[AsyncConnection]:
         """A write transaction (committed on success): `async with self._write() as conn`."""
-        if self._write_lock is None:
-            async with self._engine.begin() as conn:
-                yield conn
-            return
-        async with self._write_lock, self._engine.begin() as conn:
+        async with self._write_lock or contextlib.nullcontext(), self._engine.begin() as conn:
             yield conn
 
     def _insert(self, table: Table) -> sqlite.Insert | postgresql.Insert:
