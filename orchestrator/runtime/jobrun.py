@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 
 from orchestrator.config import Catalog, Settings
@@ -79,7 +79,6 @@ class JobRun:
     ledger: BudgetLedger
     control: Control
     caller: CallExecutor
-    calls: int = field(default=0)
 
 
 class JobRuns:
