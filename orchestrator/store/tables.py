@@ -69,6 +69,13 @@ jobs = Table(
     Column("attempt", Integer, nullable=False),
     Column("error", Text, nullable=False),
     Column("last_event_id", Integer, nullable=False),
+    # The job's budget, shared by every process: the worst cases of calls in flight (their
+    # llm_calls rows are `in_flight`), reserved by one conditional update; see store/_ledger.py.
+    Column("reserved_usd", money(), nullable=False, server_default="0"),
+    # The live run of the job: bumped by each start, resume or takeover (a fencing token that
+    # a stale run's writes are checked against) and the worker that holds it.
+    Column("run_token", Integer, nullable=False, server_default="0"),
+    Column("owner", String(MODEL), nullable=True),
     # The job list's order is (created_at, job_id) descending; these serve it without a
     # sort, unfiltered and filtered by status.
     Index("ix_jobs_created_at", "created_at", "job_id"),
