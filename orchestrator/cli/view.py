@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 
 from rich.console import Group
@@ -21,13 +22,41 @@ STATUS_STYLE = {
 }
 
 
+_MAX_DECIMALS = 6
+
+
+def usd(value: float) -> str:
+    """A dollar amount by its magnitude, as the dashboard shows it: cents from $1 up, three
+    significant digits below, so a non-zero amount never reads "$0.00" ($0.003, $0.0123)."""
+    sign, v = ("-" if value < 0 else ""), abs(value)
+    if v == 0:
+        return "$0.00"
+    if v >= 1:
+        return f"{sign}${v:,.2f}"
+    if v < 10**-_MAX_DECIMALS:
+        return f"{sign}<${10**-_MAX_DECIMALS:.{_MAX_DECIMALS}f}"
+    decimals = min(_MAX_DECIMALS, max(2, 2 - math.floor(math.log10(v))))
+    return f"{sign}${_trim(f'{v:,.{decimals}f}')}"
+
+
+def usd_exact(value: float) -> str:
+    """A cap exactly as set: every digit it has (up to a millionth), at least cents."""
+    sign = "-" if value < 0 else ""
+    return f"{sign}${_trim(f'{abs(value):,.{_MAX_DECIMALS}f}')}"
+
+
+def _trim(number: str) -> str:
+    whole, _, frac = number.partition(".")
+    return f"{whole}.{frac.rstrip('0').ljust(2, '0')}"
+
+
 def sim_label(job: JobRecord) -> str:
     return " [bold yellow](simulated providers)[/]" if job.simulated else ""
 
 
 def budget_bar(job: JobRecord, spent: float) -> Group:
     budget = job.spec.budget_usd
-    line = Text(f"cost ${spent:.4f} of ${budget:.2f} ({100 * spent / budget:.1f}%)")
+    line = Text(f"cost {usd(spent)} of {usd_exact(budget)} ({100 * spent / budget:.1f}%)")
     return Group(line, ProgressBar(total=budget, completed=min(spent, budget), width=50))
 
 
@@ -44,7 +73,7 @@ def task_table(tasks: list[TaskState]) -> Table:
             f"{t.score:.2f}" if t.score is not None else "",
             str(t.iterations or ""),
             t.model or "",
-            f"${t.cost_usd:.4f}",
+            usd(t.cost_usd),
         )
     return table
 
@@ -65,7 +94,7 @@ def jobs_table(jobs: list[JobRecord], total: int) -> Table:
             j.job_id,
             j.status,
             j.final_status or "",
-            f"${j.total_cost:.4f}",
+            usd(j.total_cost),
             str(j.task_count),
             time.strftime("%Y-%m-%d %H:%M", time.localtime(j.created_at)),
             "yes" if j.simulated else "",

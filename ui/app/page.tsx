@@ -103,7 +103,7 @@ export default function DashboardPage() {
             <h2 id="recent-title" className="font-semibold">
               Recently finished
             </h2>
-            <Link href="/history/" className="text-sm text-info underline-offset-4 hover:underline">
+            <Link href="/history/" className="text-sm text-info-ink underline-offset-4 hover:underline">
               All history →
             </Link>
           </div>
@@ -112,7 +112,7 @@ export default function DashboardPage() {
               <li key={j.job_id}>
                 <Link
                   href={`/jobs/${j.job_id}/`}
-                  className="flex items-center gap-3 px-4 py-3 text-sm outline-none hover:bg-muted/50 focus-visible:ring-[3px] focus-visible:ring-ring/50"
+                  className="flex items-center gap-3 px-4 py-3 text-sm outline-none hover:bg-muted/50 focus-visible:ring-[3px] focus-visible:ring-ring"
                 >
                   <span className="font-mono text-xs text-muted-foreground">{j.job_id}</span>
                   <span className="min-w-0 flex-1 truncate">{title(j.project_description, 80)}</span>

@@ -50,7 +50,7 @@ export function AppSidebar() {
           href={href}
           aria-current={isCurrent(pathname, href) ? "page" : undefined}
           className={cn(
-            "flex items-center gap-2 rounded-md px-2 py-1.5 text-muted-foreground transition-colors outline-none hover:bg-accent hover:text-foreground focus-visible:ring-[3px] focus-visible:ring-ring/50",
+            "flex items-center gap-2 rounded-md px-2 py-1.5 text-muted-foreground transition-colors outline-none hover:bg-accent hover:text-foreground focus-visible:ring-[3px] focus-visible:ring-ring",
             "aria-[current=page]:bg-accent aria-[current=page]:text-foreground",
           )}
         >
@@ -87,7 +87,7 @@ export function AppSidebar() {
           {models.data ? (
             <ModelStats models={models.data} />
           ) : models.error ? (
-            <p className="flex items-center gap-1.5 text-xs text-destructive">
+            <p className="flex items-center gap-1.5 text-xs text-destructive-ink">
               <WifiOff className="size-3.5" />{" "}
               {models.error.unreachable ? "API unreachable" : models.error.message}
             </p>

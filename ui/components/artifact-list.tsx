@@ -33,7 +33,7 @@ export function ArtifactList({ jobId, version }: { jobId: string; version: strin
     };
   }, [jobId, version]);
 
-  if (error) return <p className="text-sm text-destructive">Result files could not be listed: {error}</p>;
+  if (error) return <p className="text-sm text-destructive-ink">Result files could not be listed: {error}</p>;
   if (!files) return <p className="text-sm text-muted-foreground">Loading result files…</p>;
   if (files.length === 0) {
     return (
@@ -50,7 +50,7 @@ export function ArtifactList({ jobId, version }: { jobId: string; version: strin
               href={api.jobs.artifactUrl(jobId, f.path)}
               target="_blank"
               rel="noreferrer"
-              className="min-w-0 flex-1 truncate rounded-sm font-mono text-xs underline-offset-4 outline-none hover:underline focus-visible:ring-[3px] focus-visible:ring-ring/50"
+              className="min-w-0 flex-1 truncate rounded-sm font-mono text-xs underline-offset-4 outline-none hover:underline focus-visible:ring-[3px] focus-visible:ring-ring"
               title={`Open ${f.path}`}
             >
               {f.path}

@@ -48,7 +48,7 @@ export function ErrorState({
 export function InlineError({ message }: { message: string | null | undefined }) {
   if (!message) return null;
   return (
-    <p role="alert" className="text-sm text-destructive">
+    <p role="alert" className="text-sm text-destructive-ink">
       {message}
     </p>
   );

@@ -68,7 +68,7 @@ export function HistoryTable({ jobs, onChanged }: { jobs: JobSummary[]; onChange
                   e.stopPropagation();
                   open(j.job_id);
                 }}
-                className="rounded-sm underline-offset-4 outline-none hover:underline focus-visible:ring-[3px] focus-visible:ring-ring/50"
+                className="rounded-sm underline-offset-4 outline-none hover:underline focus-visible:ring-[3px] focus-visible:ring-ring"
               >
                 {j.job_id}
               </a>
@@ -78,7 +78,7 @@ export function HistoryTable({ jobs, onChanged }: { jobs: JobSummary[]; onChange
                 {title(j.project_description, 100)}
               </span>
               {error?.id === j.job_id && (
-                <span role="alert" className="block text-xs text-destructive">
+                <span role="alert" className="block text-xs text-destructive-ink">
                   {error.msg}
                 </span>
               )}

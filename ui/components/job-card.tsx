@@ -2,7 +2,7 @@ import Link from "next/link";
 
 import { BudgetBar } from "@/components/budget-bar";
 import { ElapsedTimer } from "@/components/elapsed-timer";
-import { JobStatusBadge } from "@/components/status-badge";
+import { JobStatusBadge, TaskCounts } from "@/components/status-badge";
 import { Card, CardContent, CardHeader, CardTitle } from "@/components/ui/card";
 import { Progress } from "@/components/ui/progress";
 import type { JobDetail, JobSummary } from "@/lib/api";
@@ -22,7 +22,7 @@ export function JobCard({ job, detail }: { job: JobSummary; detail?: JobDetail }
   return (
     <Link
       href={`/jobs/${job.job_id}/`}
-      className="group rounded-xl outline-none focus-visible:ring-[3px] focus-visible:ring-ring/50"
+      className="group rounded-xl outline-none focus-visible:ring-[3px] focus-visible:ring-ring"
       data-testid="job-card"
     >
       <Card className="h-full transition-colors group-hover:border-primary/40">
@@ -51,9 +51,7 @@ export function JobCard({ job, detail }: { job: JobSummary; detail?: JobDetail }
             <div>
               <div className="mb-1 flex justify-between text-xs text-muted-foreground">
                 <span>Tasks</span>
-                <span className="tabular-nums">
-                  {progress.finished}/{progress.total}
-                </span>
+                <TaskCounts tasks={Object.values(detail?.tasks ?? {})} className="text-xs" />
               </div>
               <Progress
                 value={(progress.finished / progress.total) * 100}

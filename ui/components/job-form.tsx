@@ -9,7 +9,7 @@ import { type Field, type FieldErrors, type FormValues, LIMITS } from "@/lib/job
 function FieldError({ id, message }: { id: string; message?: string }) {
   if (!message) return null;
   return (
-    <p id={id} className="text-xs text-destructive" data-testid={`error-${id.replace(/-error$/, "")}`}>
+    <p id={id} className="text-xs text-destructive-ink" data-testid={`error-${id.replace(/-error$/, "")}`}>
       {message}
     </p>
   );

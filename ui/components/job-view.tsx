@@ -11,7 +11,7 @@ import { ElapsedTimer } from "@/components/elapsed-timer";
 import { ErrorState } from "@/components/error-state";
 import { JobActions } from "@/components/job-actions";
 import { LogStream } from "@/components/log-stream";
-import { JobStatusBadge } from "@/components/status-badge";
+import { JobStatusBadge, TaskCounts } from "@/components/status-badge";
 import { StreamBanner } from "@/components/stream-banner";
 import { TaskCard } from "@/components/task-card";
 import { TaskDetailDialog } from "@/components/task-detail";
@@ -126,7 +126,7 @@ export function JobView({ jobId }: { jobId: string }) {
         <Tabs value={view} onValueChange={setView}>
           <div className="flex flex-wrap items-center justify-between gap-2">
             <h2 id="tasks-title" className="font-semibold">
-              Tasks ({finished}/{tasks.length})
+              Tasks <TaskCounts tasks={tasks} jobEnded={!running} />
             </h2>
             <TabsList aria-label="Task view">
               <TabsTrigger value="cards">
@@ -149,7 +149,7 @@ export function JobView({ jobId }: { jobId: string }) {
                   data-testid="task-cards"
                 >
                   {tasks.map((t) => (
-                    <TaskCard key={t.task_id} task={t} onOpen={setOpenTask} />
+                    <TaskCard key={t.task_id} task={t} jobEnded={!running} onOpen={setOpenTask} />
                   ))}
                 </div>
               </TabsContent>

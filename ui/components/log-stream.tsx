@@ -66,12 +66,12 @@ export function LogStream({ logs, waiting }: { logs: LogLine[]; waiting: string 
         aria-live="polite"
         aria-label="Job log"
         tabIndex={0}
-        className="h-80 overflow-y-auto rounded-lg bg-gray-950 p-4 font-mono text-xs leading-relaxed text-gray-200 outline-none focus-visible:ring-[3px] focus-visible:ring-ring/50"
+        className="h-80 overflow-y-auto rounded-lg bg-gray-950 p-4 font-mono text-xs leading-relaxed text-gray-200 outline-none focus-visible:ring-[3px] focus-visible:ring-ring"
       >
-        {logs.length === 0 && <p className="text-gray-500">{waiting}</p>}
+        {logs.length === 0 && <p className="text-gray-400">{waiting}</p>}
         {logs.map((line, i) => (
           <div key={line.id || `i${i}`} className="flex gap-2" data-level={line.level} data-testid="log-line">
-            <span className="shrink-0 text-gray-500 select-none">{clock(line.ts)}</span>
+            <span className="shrink-0 text-gray-400 select-none">{clock(line.ts)}</span>
             <span className={cn("shrink-0", LEVEL_COLOR[line.level] ?? "text-gray-400")}>[{line.level}]</span>
             <span className="break-words whitespace-pre-wrap">{line.msg}</span>
           </div>

@@ -70,7 +70,12 @@ export function LoginGate() {
             aria-describedby={error ? `${id}-error` : undefined}
           />
           {error && (
-            <p id={`${id}-error`} role="alert" className="text-xs text-destructive" data-testid="login-error">
+            <p
+              id={`${id}-error`}
+              role="alert"
+              className="text-xs text-destructive-ink"
+              data-testid="login-error"
+            >
               {error}
             </p>
           )}

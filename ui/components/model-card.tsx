@@ -2,7 +2,7 @@ import { Badge } from "@/components/ui/badge";
 import { Card, CardContent, CardHeader, CardTitle } from "@/components/ui/card";
 import { Progress } from "@/components/ui/progress";
 import type { ModelStat } from "@/lib/api";
-import { ms, pct, price } from "@/lib/format";
+import { ms, price, rate } from "@/lib/format";
 import { providerColor, providerLabel } from "@/lib/providers";
 
 function Metric({ label, value }: { label: string; value: string }) {
@@ -14,20 +14,36 @@ function Metric({ label, value }: { label: string; value: string }) {
   );
 }
 
-function Bar({ label, value, shown }: { label: string; value: number; shown: string }) {
+/** A labelled bar; without a value (no calls yet) the label says so and no bar is drawn. */
+function Bar({
+  label,
+  value,
+  shown,
+  title,
+  testId,
+}: {
+  label: string;
+  value: number | null;
+  shown: string;
+  title?: string;
+  testId: string;
+}) {
   return (
-    <div>
+    <div data-testid={testId}>
       <div className="mb-1 flex justify-between text-xs">
         <span>{label}</span>
-        <span className="tabular-nums">{shown}</span>
+        <span className="tabular-nums" title={title}>
+          {shown}
+        </span>
       </div>
-      <Progress value={value * 100} aria-label={`${label}: ${shown}`} className="h-1.5" />
+      {value !== null && <Progress value={value * 100} aria-label={`${label}: ${shown}`} className="h-1.5" />}
     </div>
   );
 }
 
 export function ModelCard({ m }: { m: ModelStat }) {
   const used = m.call_count > 0;
+  const succeeded = Math.max(0, m.call_count - m.failure_count);
   return (
     <Card data-testid="model-card">
       <CardHeader>
@@ -41,12 +57,20 @@ export function ModelCard({ m }: { m: ModelStat }) {
         </p>
       </CardHeader>
       <CardContent className="space-y-3">
+        {/* The rate of the counts shown below, so "Calls 124 · Failures 1" reads 99.2%. */}
         <Bar
           label="Success rate"
-          value={used ? m.success_rate : 0}
-          shown={used ? pct(m.success_rate) : "—"}
+          testId="success-rate"
+          value={used ? succeeded / m.call_count : null}
+          shown={used ? rate(succeeded, m.call_count) : "no calls yet"}
+          title={used ? `${succeeded} of ${m.call_count} calls succeeded` : undefined}
         />
-        <Bar label="Trust factor" value={m.trust_factor} shown={m.trust_factor.toFixed(3)} />
+        <Bar
+          label="Trust factor"
+          testId="trust-factor"
+          value={used ? m.trust_factor : null}
+          shown={used ? m.trust_factor.toFixed(3) : "no calls yet"}
+        />
         <div className="grid grid-cols-2 gap-2 text-xs">
           <Metric label="Avg latency" value={used ? ms(m.avg_latency_ms) : "—"} />
           <Metric label="p95 latency" value={used ? ms(m.latency_p95_ms) : "—"} />

@@ -1,5 +1,6 @@
 import { Badge } from "@/components/ui/badge";
-import { finalTone, jobTone, taskTone } from "@/lib/status";
+import { countOutcomes, finalTone, jobTone, taskTone } from "@/lib/status";
+import { cn } from "@/lib/utils";
 
 const LABEL: Record<string, string> = {
   PARTIAL_SUCCESS: "partial success",
@@ -32,5 +33,37 @@ export function TaskStatusBadge({ status }: { status: string }) {
       {status === "running" && <span className="size-1.5 animate-pulse rounded-full bg-current" />}
       {status}
     </Badge>
+  );
+}
+
+const COUNT_COLOR: Record<string, string> = {
+  completed: "text-success-ink",
+  degraded: "text-warning-ink",
+  failed: "text-destructive-ink",
+};
+
+/** "(5 tasks: 2 done · 1 failed · 2 skipped)": one number per outcome, never "5/5". */
+export function TaskCounts({
+  tasks,
+  jobEnded = false,
+  className,
+}: {
+  tasks: { status: string; reason?: string | null }[];
+  jobEnded?: boolean;
+  className?: string;
+}) {
+  const counts = countOutcomes(tasks, jobEnded);
+  return (
+    <span className={cn("text-sm font-normal text-muted-foreground", className)} data-testid="task-counts">
+      ({tasks.length} {tasks.length === 1 ? "task" : "tasks"}
+      {counts.length > 0 && ": "}
+      {counts.map((c, i) => (
+        <span key={c.outcome} data-outcome={c.outcome}>
+          {i > 0 && " · "}
+          <span className={cn("tabular-nums", COUNT_COLOR[c.outcome])}>{c.count}</span> {c.label}
+        </span>
+      ))}
+      )
+    </span>
   );
 }

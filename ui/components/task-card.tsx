@@ -1,8 +1,26 @@
 import { TaskStatusBadge } from "@/components/status-badge";
 import { score, usd } from "@/lib/format";
+import { taskOutcome } from "@/lib/status";
 import type { LiveTask } from "@/lib/use-job";
 
-export function TaskCard({ task, onOpen }: { task: LiveTask; onOpen: (taskId: string) => void }) {
+/** Who answers the task: the routed model, or where it stands before one is chosen. */
+export function routeText(task: LiveTask, jobEnded: boolean): string {
+  if (task.model) return task.model;
+  if (task.status === "pending") return jobEnded ? "not run" : "not routed yet";
+  if (task.status === "running") return "choosing a model…";
+  return "no model answered";
+}
+
+export function TaskCard({
+  task,
+  jobEnded,
+  onOpen,
+}: {
+  task: LiveTask;
+  jobEnded: boolean;
+  onOpen: (taskId: string) => void;
+}) {
+  const outcome = taskOutcome(task, jobEnded);
   return (
     <button
       type="button"
@@ -10,14 +28,17 @@ export function TaskCard({ task, onOpen }: { task: LiveTask; onOpen: (taskId: st
       data-testid="task-card"
       data-task-id={task.task_id}
       data-status={task.status}
-      aria-label={`Task ${task.task_id}, ${task.status}. Open details`}
-      className="flex flex-col gap-1.5 rounded-xl border bg-card p-4 text-left text-sm shadow-sm transition-colors outline-none hover:border-primary/40 focus-visible:ring-[3px] focus-visible:ring-ring/50"
+      data-outcome={outcome}
+      aria-label={`Task ${task.task_id}, ${outcome}. Open details`}
+      className="flex min-w-0 flex-col gap-1.5 rounded-xl border bg-card p-4 text-left text-sm shadow-sm transition-colors outline-none hover:border-primary/40 focus-visible:ring-[3px] focus-visible:ring-ring"
     >
-      <div className="flex items-center justify-between gap-2">
+      <div className="flex items-start justify-between gap-2">
         <span className="truncate font-mono font-semibold">{task.task_id}</span>
-        <TaskStatusBadge status={task.status} />
+        <TaskStatusBadge status={outcome} />
       </div>
-      <div className="truncate text-xs text-muted-foreground">{task.model ?? "not routed yet"}</div>
+      <div className="truncate text-xs text-muted-foreground" title={task.model ?? undefined}>
+        {routeText(task, jobEnded)}
+      </div>
       <div className="flex flex-wrap gap-x-3 gap-y-1 text-xs">
         <span>
           Score: <strong className="tabular-nums">{score(task.score)}</strong>

@@ -64,9 +64,9 @@ function Iteration({ it, code }: { it: IterationDetail; code: boolean }) {
             {it.validators.map((v) => (
               <li key={v.name} className="flex items-start gap-2 text-sm">
                 {v.passed ? (
-                  <CheckCircle2 className="mt-0.5 size-4 shrink-0 text-success" aria-label="passed" />
+                  <CheckCircle2 className="mt-0.5 size-4 shrink-0 text-success-ink" aria-label="passed" />
                 ) : (
-                  <XCircle className="mt-0.5 size-4 shrink-0 text-destructive" aria-label="failed" />
+                  <XCircle className="mt-0.5 size-4 shrink-0 text-destructive-ink" aria-label="failed" />
                 )}
                 <span className="font-mono text-xs">{v.name}</span>
                 {v.detail && (

@@ -72,7 +72,7 @@ export function YamlUpload({
         <p className="text-sm text-muted-foreground">Drag & drop a project YAML file here, or</p>
         <label
           htmlFor={inputId}
-          className="cursor-pointer rounded-md border bg-background px-3 py-1.5 text-sm font-medium shadow-xs hover:bg-accent focus-within:ring-[3px] focus-within:ring-ring/50"
+          className="cursor-pointer rounded-md border bg-background px-3 py-1.5 text-sm font-medium shadow-xs hover:bg-accent focus-within:ring-[3px] focus-within:ring-ring"
         >
           Choose a file…
           <input
@@ -128,7 +128,7 @@ export function YamlUpload({
                 <dd>
                   <span className="break-words whitespace-pre-wrap">{show(parsed.values?.[field])}</span>
                   {errors[field] && (
-                    <p className="text-xs text-destructive" data-testid={`error-${field}`}>
+                    <p className="text-xs text-destructive-ink" data-testid={`error-${field}`}>
                       {errors[field]}
                     </p>
                   )}
@@ -137,7 +137,7 @@ export function YamlUpload({
             ))}
           </dl>
           {parsed.unknown && parsed.unknown.length > 0 && (
-            <p className="border-t px-4 py-2 text-xs text-destructive" data-testid="yaml-unknown">
+            <p className="border-t px-4 py-2 text-xs text-destructive-ink" data-testid="yaml-unknown">
               Not job fields: {parsed.unknown.join(", ")}
             </p>
           )}

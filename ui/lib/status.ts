@@ -8,7 +8,7 @@ const JOB_TONE: Record<JobStatus, Tone> = {
   running: "info",
   done: "success",
   failed: "destructive",
-  cancelled: "warning",
+  cancelled: "muted",
 };
 
 const FINAL_TONE: Record<FinalStatus, Tone> = {
@@ -17,7 +17,7 @@ const FINAL_TONE: Record<FinalStatus, Tone> = {
   BUDGET_EXHAUSTED: "destructive",
   TIMEOUT: "destructive",
   SYSTEM_FAILURE: "destructive",
-  CANCELLED: "warning",
+  CANCELLED: "muted",
 };
 
 const TASK_TONE: Record<TaskStatus, Tone> = {
@@ -29,6 +29,8 @@ const TASK_TONE: Record<TaskStatus, Tone> = {
   skipped: "outline",
 };
 
+const OUTCOME_TONE: Record<string, Tone> = { cancelled: "muted", "not run": "muted" };
+
 export function jobTone(status: string): Tone {
   return JOB_TONE[status as JobStatus] ?? "outline";
 }
@@ -38,7 +40,7 @@ export function finalTone(status: string): Tone {
 }
 
 export function taskTone(status: string): Tone {
-  return TASK_TONE[status as TaskStatus] ?? "outline";
+  return TASK_TONE[status as TaskStatus] ?? OUTCOME_TONE[status] ?? "outline";
 }
 
 /** SVG fills/strokes for the task graph (CSS variables, so dark mode follows). */
@@ -56,3 +58,64 @@ export function isActive(status: string): boolean {
 }
 
 export const JOB_STATUSES: JobStatus[] = ["pending", "running", "done", "failed", "cancelled"];
+
+/**
+ * What a task's badge says: its status, except that a task a cancel stopped is "cancelled",
+ * and one still pending when its job has ended was "not run".
+ */
+export type TaskOutcome = TaskStatus | "cancelled" | "not run";
+
+export function taskOutcome(task: { status: string; reason?: string | null }, jobEnded = false): TaskOutcome {
+  if (task.status === "failed" && /\bcancel/i.test(task.reason ?? "")) return "cancelled";
+  if (jobEnded && task.status === "pending") return "not run";
+  return task.status as TaskStatus;
+}
+
+const OUTCOME_ORDER: TaskOutcome[] = [
+  "completed",
+  "degraded",
+  "failed",
+  "cancelled",
+  "skipped",
+  "not run",
+  "running",
+  "pending",
+];
+
+const OUTCOME_LABEL: Record<TaskOutcome, string> = {
+  completed: "done",
+  degraded: "degraded",
+  failed: "failed",
+  cancelled: "cancelled",
+  skipped: "skipped",
+  "not run": "not run",
+  running: "running",
+  pending: "waiting",
+};
+
+export interface OutcomeCount {
+  outcome: TaskOutcome;
+  label: string;
+  count: number;
+}
+
+/** Tasks counted by outcome, in a fixed order, zeros left out: "2 done · 1 failed · 2 skipped". */
+export function countOutcomes(
+  tasks: { status: string; reason?: string | null }[],
+  jobEnded = false,
+): OutcomeCount[] {
+  const counts = new Map<TaskOutcome, number>();
+  for (const t of tasks) {
+    const o = taskOutcome(t, jobEnded);
+    counts.set(o, (counts.get(o) ?? 0) + 1);
+  }
+  return OUTCOME_ORDER.filter((o) => counts.has(o)).map((o) => ({
+    outcome: o,
+    label: OUTCOME_LABEL[o],
+    count: counts.get(o) ?? 0,
+  }));
+}
+
+export function outcomeText(counts: OutcomeCount[]): string {
+  return counts.map((c) => `${c.count} ${c.label}`).join(" · ");
+}

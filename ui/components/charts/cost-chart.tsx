@@ -11,6 +11,8 @@ import {
   YAxis,
 } from "recharts";
 
+import { usd } from "@/lib/format";
+
 export interface CostPoint {
   job_id: string;
   ts: number;
@@ -47,7 +49,7 @@ export function CostChart({ data }: { data: CostPoint[] }) {
           <YAxis
             yAxisId="job"
             tick={{ fontSize: 11, fill: "var(--muted-foreground)" }}
-            tickFormatter={(v: number) => `$${v}`}
+            tickFormatter={(v: number) => usd(v)}
             stroke="var(--border)"
             width={56}
           />
@@ -55,7 +57,7 @@ export function CostChart({ data }: { data: CostPoint[] }) {
             yAxisId="total"
             orientation="right"
             tick={{ fontSize: 11, fill: "var(--muted-foreground)" }}
-            tickFormatter={(v: number) => `$${v}`}
+            tickFormatter={(v: number) => usd(v)}
             stroke="var(--border)"
             width={56}
           />
@@ -71,10 +73,7 @@ export function CostChart({ data }: { data: CostPoint[] }) {
               const id = (payload?.[0]?.payload as CostPoint | undefined)?.job_id ?? "";
               return `${id} · ${new Date(Number(ts) * 1000).toLocaleString()}`;
             }}
-            formatter={(v, name) => [
-              `$${Number(v).toFixed(4)}`,
-              name === "cost" ? "Job cost" : "Running total",
-            ]}
+            formatter={(v, name) => [usd(Number(v)), name === "cost" ? "Job cost" : "Running total"]}
           />
           <Bar
             yAxisId="job"

@@ -10,9 +10,9 @@ const alertVariants = cva(
       variant: {
         default: "bg-card text-card-foreground",
         destructive:
-          "border-destructive/40 bg-destructive/5 text-destructive [&>svg]:text-current *:data-[slot=alert-description]:text-destructive/90",
+          "border-destructive/40 bg-destructive/5 text-destructive-ink [&>svg]:text-current *:data-[slot=alert-description]:text-current",
         warning:
-          "border-warning/50 bg-warning/10 text-amber-800 dark:text-warning *:data-[slot=alert-description]:text-current",
+          "border-warning/50 bg-warning/10 text-warning-ink *:data-[slot=alert-description]:text-current",
       },
     },
     defaultVariants: { variant: "default" },

@@ -11,10 +11,10 @@ const badgeVariants = cva(
         default: "border-transparent bg-primary text-primary-foreground",
         secondary: "border-transparent bg-secondary text-secondary-foreground",
         outline: "text-foreground",
-        success: "border-transparent bg-success/15 text-success",
-        warning: "border-transparent bg-warning/20 text-amber-700 dark:text-warning",
-        info: "border-transparent bg-info/15 text-info",
-        destructive: "border-transparent bg-destructive/15 text-destructive",
+        success: "border-transparent bg-success/15 text-success-ink",
+        warning: "border-transparent bg-warning/20 text-warning-ink",
+        info: "border-transparent bg-info/15 text-info-ink",
+        destructive: "border-transparent bg-destructive/15 text-destructive-ink",
         muted: "border-transparent bg-muted text-muted-foreground",
       },
     },
@@ -27,7 +27,14 @@ function Badge({
   variant,
   ...props
 }: React.ComponentProps<"span"> & VariantProps<typeof badgeVariants>) {
-  return <span data-slot="badge" className={cn(badgeVariants({ variant }), className)} {...props} />;
+  return (
+    <span
+      data-slot="badge"
+      data-tone={variant ?? "default"}
+      className={cn(badgeVariants({ variant }), className)}
+      {...props}
+    />
+  );
 }
 
 export { Badge, badgeVariants };
