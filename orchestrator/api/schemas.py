@@ -53,6 +53,8 @@ class JobSummary(BaseModel):
     updated_at: float
     task_count: int
     simulated: bool = Field(description="ours: answered by the built-in simulator")
+    budget_usd: float = Field(description="ours: the hard cap, as set (also on the detail)")
+    time_limit_s: float = Field(description="ours: each run's time limit, in seconds")
 
     @classmethod
     def of(cls, job: JobRecord, *, spent: float | None = None) -> JobSummary:
@@ -67,6 +69,8 @@ class JobSummary(BaseModel):
             updated_at=job.updated_at,
             task_count=job.task_count,
             simulated=job.simulated,
+            budget_usd=job.spec.budget_usd,
+            time_limit_s=job.spec.time_limit_s,
         )
 
 
@@ -100,9 +104,7 @@ class TaskSummary(BaseModel):
 class JobDetail(JobSummary):
     tasks: dict[str, TaskSummary]
     success_criteria: str
-    budget_usd: float
     # ours
-    time_limit_s: float
     concurrency: int
 
 

@@ -4,13 +4,15 @@ import { Loader2, Play } from "lucide-react";
 import { useRouter } from "next/navigation";
 import { useState } from "react";
 
-import { ConfirmDelete } from "@/components/confirm-delete";
+import { ConfirmCancel, ConfirmDelete } from "@/components/confirm-action";
+import { actionMessage, DuplicateLink } from "@/components/job-actions";
+import { ResumeDialog } from "@/components/resume-dialog";
 import { JobStatusBadge } from "@/components/status-badge";
 import { Button } from "@/components/ui/button";
 import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "@/components/ui/table";
-import { ApiError, api, type JobSummary } from "@/lib/api";
+import { api, type JobSummary } from "@/lib/api";
 import { dateTime, title, usd } from "@/lib/format";
-import { isActive } from "@/lib/status";
+import { isActive, nextAction } from "@/lib/status";
 
 /** Past jobs; a row opens its job; Resume and Delete act in place and say why they failed. */
 export function HistoryTable({ jobs, onChanged }: { jobs: JobSummary[]; onChanged: () => void }) {
@@ -19,23 +21,34 @@ export function HistoryTable({ jobs, onChanged }: { jobs: JobSummary[]; onChange
   const [error, setError] = useState<{ id: string; msg: string } | null>(null);
   const open = (id: string) => router.push(`/jobs/${id}/`);
 
-  const act = async (id: string, action: "resume" | "delete") => {
+  const act = async (id: string, action: "resume" | "delete" | "cancel") => {
     setBusy(id);
     setError(null);
     try {
       if (action === "resume") {
         await api.jobs.resume(id);
         open(id);
+      } else if (action === "cancel") {
+        await api.jobs.cancel(id);
+        onChanged();
       } else {
         await api.jobs.remove(id);
         onChanged();
       }
     } catch (e) {
-      const msg = e instanceof ApiError ? e.message : String(e);
-      setError({ id, msg: `Could not ${action} ${id}: ${msg}` });
+      setError({ id, msg: `${actionMessage(e, action)} (job ${id})` });
     } finally {
       setBusy(null);
     }
+  };
+
+  const resumeWith = (id: string) => async (budgetUsd: number | undefined) => {
+    try {
+      await api.jobs.resume(id, budgetUsd === undefined ? undefined : { budget_usd: budgetUsd });
+    } catch (e) {
+      throw new Error(actionMessage(e, "resume"));
+    }
+    open(id);
   };
 
   return (
@@ -89,28 +102,72 @@ export function HistoryTable({ jobs, onChanged }: { jobs: JobSummary[]; onChange
             <TableCell className="text-right tabular-nums">{usd(j.total_cost)}</TableCell>
             <TableCell className="text-xs whitespace-nowrap">{dateTime(j.created_at)}</TableCell>
             <TableCell onClick={(e) => e.stopPropagation()}>
-              <div className="flex gap-1">
-                <Button
-                  size="sm"
-                  variant="outline"
-                  disabled={busy === j.job_id || isActive(j.status)}
-                  onClick={() => act(j.job_id, "resume")}
-                  aria-label={`Resume job ${j.job_id}`}
-                  title={isActive(j.status) ? "Already running" : "Resume"}
-                >
-                  {busy === j.job_id ? <Loader2 className="animate-spin" /> : <Play />} Resume
-                </Button>
-                <ConfirmDelete
-                  jobId={j.job_id}
-                  description={j.project_description}
-                  disabled={busy === j.job_id}
-                  onConfirm={() => act(j.job_id, "delete")}
-                />
-              </div>
+              <RowActions
+                job={j}
+                busy={busy === j.job_id}
+                act={(action) => act(j.job_id, action)}
+                resumeWith={resumeWith(j.job_id)}
+              />
             </TableCell>
           </TableRow>
         ))}
       </TableBody>
     </Table>
+  );
+}
+
+function RowActions({
+  job,
+  busy,
+  act,
+  resumeWith,
+}: {
+  job: JobSummary;
+  busy: boolean;
+  act: (action: "resume" | "delete" | "cancel") => void;
+  resumeWith: (budgetUsd: number | undefined) => Promise<void>;
+}) {
+  const next = nextAction(job.status, job.final_status);
+  return (
+    <div className="flex flex-wrap gap-1" data-testid="row-actions" data-next={next}>
+      {next === "cancel" && (
+        <ConfirmCancel
+          jobId={job.job_id}
+          description={job.project_description}
+          disabled={busy}
+          onConfirm={() => act("cancel")}
+        />
+      )}
+      {next === "resume" && (
+        <Button
+          size="sm"
+          variant="outline"
+          disabled={busy}
+          onClick={() => act("resume")}
+          aria-label={`Resume job ${job.job_id}`}
+        >
+          {busy ? <Loader2 className="animate-spin" /> : <Play />} Resume
+        </Button>
+      )}
+      {(next === "more-budget" || next === "more-time") && (
+        <ResumeDialog
+          jobId={job.job_id}
+          kind={next}
+          spent={job.total_cost}
+          budget={job.budget_usd}
+          timeLimitS={job.time_limit_s}
+          disabled={busy}
+          onResume={resumeWith}
+        />
+      )}
+      {next === "duplicate" && <DuplicateLink jobId={job.job_id} />}
+      <ConfirmDelete
+        jobId={job.job_id}
+        description={job.project_description}
+        active={isActive(job.status)}
+        disabled={busy}
+        onConfirm={() => act("delete")}
+      />
+    </div>
   );
 }

@@ -1,40 +1,63 @@
 "use client";
 
-import { Loader2, Play, Square } from "lucide-react";
+import { CopyPlus, Loader2, Play } from "lucide-react";
+import Link from "next/link";
 import { useRouter } from "next/navigation";
 import { useState } from "react";
 
-import { ConfirmDelete } from "@/components/confirm-delete";
+import { ConfirmCancel, ConfirmDelete } from "@/components/confirm-action";
 import { InlineError } from "@/components/error-state";
+import { ResumeDialog } from "@/components/resume-dialog";
 import { Button } from "@/components/ui/button";
 import { ApiError, api } from "@/lib/api";
-import { isActive } from "@/lib/status";
+import { isActive, nextAction } from "@/lib/status";
 
 type Busy = "resume" | "cancel" | "delete" | null;
 
-function message(e: unknown, action: string): string {
+/** What a failed action says: the server's own reason for a 409 (e.g. nothing to run). */
+export function actionMessage(e: unknown, action: string): string {
   if (!(e instanceof ApiError)) return `Could not ${action}: ${String(e)}`;
   if (e.status === 409) return `Cannot ${action} now: ${e.message}`;
   if (e.status === 404) return `Cannot ${action}: the job no longer exists.`;
   return `Could not ${action}: ${e.message}`;
 }
 
-/** Resume, Cancel and Delete; every failure is said next to the buttons. */
+export interface ActionJob {
+  job_id: string;
+  project_description: string;
+  status: string;
+  final_status?: string | null;
+  total_cost: number;
+  budget_usd: number;
+  time_limit_s: number;
+}
+
+/** "Duplicate and edit": the New Job form, filled in from this job. */
+export function DuplicateLink({ jobId, size = "sm" }: { jobId: string; size?: "sm" | "default" }) {
+  return (
+    <Button variant="outline" size={size} asChild>
+      <Link href={`/new/?from=${encodeURIComponent(jobId)}`} aria-label={`Duplicate and edit job ${jobId}`}>
+        <CopyPlus /> Duplicate and edit
+      </Link>
+    </Button>
+  );
+}
+
+/** The actions that fit the job's state; every failure is said next to the buttons. */
 export function JobActions({
-  jobId,
-  description,
-  status,
+  job,
+  spent,
   onChanged,
 }: {
-  jobId: string;
-  description: string;
-  status: string;
+  job: ActionJob;
+  spent: number;
   onChanged: (action: "resume" | "cancel") => void;
 }) {
   const router = useRouter();
   const [busy, setBusy] = useState<Busy>(null);
   const [error, setError] = useState<string | null>(null);
-  const active = isActive(status);
+  const next = nextAction(job.status, job.final_status);
+  const jobId = job.job_id;
 
   const run = async (action: Exclude<Busy, null>, call: () => Promise<unknown>, after: () => void) => {
     setBusy(action);
@@ -43,31 +66,41 @@ export function JobActions({
       await call();
       after();
     } catch (e) {
-      setError(message(e, action));
+      setError(actionMessage(e, action));
     } finally {
       setBusy(null);
     }
   };
 
+  // In the dialog, a refused resume is said there (the dialog stays open).
+  const resumeWith = async (budgetUsd: number | undefined) => {
+    try {
+      await api.jobs.resume(jobId, budgetUsd === undefined ? undefined : { budget_usd: budgetUsd });
+    } catch (e) {
+      throw new Error(actionMessage(e, "resume"));
+    }
+    setError(null);
+    onChanged("resume");
+  };
+
   return (
-    <div className="space-y-2">
+    <div className="space-y-2" data-testid="job-actions" data-next={next}>
       <div className="flex flex-wrap gap-2">
-        {active ? (
-          <Button
-            variant="outline"
-            size="sm"
-            disabled={busy !== null || status === "cancelling"}
-            onClick={() =>
+        {next === "cancel" && (
+          <ConfirmCancel
+            jobId={jobId}
+            description={job.project_description}
+            disabled={busy !== null}
+            onConfirm={() =>
               run(
                 "cancel",
                 () => api.jobs.cancel(jobId),
                 () => onChanged("cancel"),
               )
             }
-          >
-            {busy === "cancel" ? <Loader2 className="animate-spin" /> : <Square />} Cancel
-          </Button>
-        ) : (
+          />
+        )}
+        {next === "resume" && (
           <Button
             variant="outline"
             size="sm"
@@ -83,9 +116,22 @@ export function JobActions({
             {busy === "resume" ? <Loader2 className="animate-spin" /> : <Play />} Resume
           </Button>
         )}
+        {(next === "more-budget" || next === "more-time") && (
+          <ResumeDialog
+            jobId={jobId}
+            kind={next}
+            spent={spent}
+            budget={job.budget_usd}
+            timeLimitS={job.time_limit_s}
+            disabled={busy !== null}
+            onResume={resumeWith}
+          />
+        )}
+        {next !== "cancel" && <DuplicateLink jobId={jobId} />}
         <ConfirmDelete
           jobId={jobId}
-          description={description}
+          description={job.project_description}
+          active={isActive(job.status)}
           disabled={busy !== null}
           onConfirm={() =>
             run(

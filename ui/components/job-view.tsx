@@ -108,12 +108,7 @@ export function JobView({ jobId }: { jobId: string }) {
 
       <BudgetBar spent={spent} budget={job.budget_usd} />
 
-      <JobActions
-        jobId={job.job_id}
-        description={job.project_description}
-        status={status}
-        onChanged={onChanged}
-      />
+      <JobActions job={{ ...job, status, final_status: finalStatus }} spent={spent} onChanged={onChanged} />
 
       <StreamBanner state={stream.state} retryIn={stream.retryIn} onReconnect={stream.reconnect} />
       {error && (

@@ -13,7 +13,8 @@ test("cancel a running job, then resume it to the end", async ({ page, api, shot
   await openJob(page, jobId);
   await expect(page.getByTestId("task-card").first()).toBeVisible();
 
-  await page.getByRole("button", { name: "Cancel" }).click();
+  await page.getByRole("button", { name: `Cancel job ${jobId}` }).click();
+  await page.getByTestId("confirm-cancel").click();
   await expect(page.locator("[data-final-status]")).toHaveAttribute("data-final-status", "CANCELLED", {
     timeout: 60_000,
   });
@@ -52,10 +53,11 @@ test.describe("with the stream blocked", () => {
     // Without the stream the page does not learn that the job ended: a stale Cancel button.
     await page.route("**/stream*", (route) => route.abort());
     await openJob(page, jobId);
-    await expect(page.getByRole("button", { name: "Cancel" })).toBeVisible();
+    await expect(page.getByRole("button", { name: `Cancel job ${jobId}` })).toBeVisible();
     expect((await api(`/api/jobs/${jobId}/cancel`, { method: "POST" })).status).toBe(202);
     await waitForJob(api, jobId, (s) => s === "cancelled");
-    await page.getByRole("button", { name: "Cancel" }).click();
+    await page.getByRole("button", { name: `Cancel job ${jobId}` }).click();
+    await page.getByTestId("confirm-cancel").click();
     await expect(page.getByRole("alert").filter({ hasText: "Cannot cancel now" })).toBeVisible();
   });
 });

@@ -447,7 +447,10 @@ export interface components {
         };
         /** JobDetail */
         JobDetail: {
-            /** Budget Usd */
+            /**
+             * Budget Usd
+             * @description ours: the hard cap, as set (also on the detail)
+             */
             budget_usd: number;
             /** Concurrency */
             concurrency: number;
@@ -472,7 +475,10 @@ export interface components {
             tasks: {
                 [key: string]: components["schemas"]["TaskSummary"];
             };
-            /** Time Limit S */
+            /**
+             * Time Limit S
+             * @description ours: each run's time limit, in seconds
+             */
             time_limit_s: number;
             /** Total Cost */
             total_cost: number;
@@ -487,6 +493,11 @@ export interface components {
         JobStatus: "pending" | "running" | "done" | "failed" | "cancelled";
         /** JobSummary */
         JobSummary: {
+            /**
+             * Budget Usd
+             * @description ours: the hard cap, as set (also on the detail)
+             */
+            budget_usd: number;
             /** Created At */
             created_at: number;
             final_status: components["schemas"]["ProjectStatus"] | null;
@@ -502,6 +513,11 @@ export interface components {
             status: components["schemas"]["JobStatus"];
             /** Task Count */
             task_count: number;
+            /**
+             * Time Limit S
+             * @description ours: each run's time limit, in seconds
+             */
+            time_limit_s: number;
             /** Total Cost */
             total_cost: number;
             /** Updated At */

@@ -14,10 +14,11 @@ type Ok<Op> = Op extends { responses: infer R }
         : never
   : never;
 export type SessionInfo = Ok<paths["/api/session"]["get"]>;
-type Body<Op> = Op extends { requestBody: { content: { "application/json": infer T } } } ? T : never;
+type Body<Op> = Op extends { requestBody?: { content: { "application/json": infer T } } } ? T : never;
 
 export type JobSummary = Ok<paths["/api/jobs"]["get"]>[number];
 export type JobCreate = Body<paths["/api/jobs"]["post"]>;
+export type ResumeBody = NonNullable<Body<paths["/api/jobs/{job_id}/resume"]["post"]>>;
 export type JobDetail = Ok<paths["/api/jobs/{job_id}"]["get"]>;
 export type TaskSummary = JobDetail["tasks"][string];
 export type TaskDetail = Ok<paths["/api/jobs/{job_id}/tasks/{task_id}"]["get"]>;
@@ -164,7 +165,12 @@ export const api = {
     get: (jobId: string) => json<JobDetail>(`/api/jobs/${id(jobId)}`),
     create: (body: JobCreate) =>
       json<{ job_id: string }>("/api/jobs", { method: "POST", body: JSON.stringify(body) }),
-    resume: (jobId: string) => json<unknown>(`/api/jobs/${id(jobId)}/resume`, { method: "POST" }),
+    /** Run what did not finish; `budget_usd` raises the cap first. */
+    resume: (jobId: string, body?: ResumeBody) =>
+      json<unknown>(`/api/jobs/${id(jobId)}/resume`, {
+        method: "POST",
+        ...(body ? { body: JSON.stringify(body) } : {}),
+      }),
     cancel: (jobId: string) => json<unknown>(`/api/jobs/${id(jobId)}/cancel`, { method: "POST" }),
     remove: (jobId: string) => json<void>(`/api/jobs/${id(jobId)}`, { method: "DELETE" }),
     task: (jobId: string, taskId: string) => json<TaskDetail>(`/api/jobs/${id(jobId)}/tasks/${id(taskId)}`),

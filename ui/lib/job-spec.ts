@@ -42,6 +42,23 @@ export const EMPTY_FORM: FormValues = {
   concurrency: String(DEFAULTS.concurrency),
 };
 
+/** The form as another job was set up ("Duplicate and edit"). */
+export function formFromJob(job: {
+  project_description: string;
+  success_criteria: string;
+  budget_usd: number;
+  time_limit_s: number;
+  concurrency: number;
+}): FormValues {
+  return {
+    project_description: job.project_description,
+    success_criteria: job.success_criteria,
+    budget_usd: String(job.budget_usd),
+    time_limit_s: String(job.time_limit_s),
+    concurrency: String(job.concurrency),
+  };
+}
+
 export type FieldErrors = Partial<Record<Field | "_", string>>;
 
 function checkNumber(

@@ -119,3 +119,18 @@ export function countOutcomes(
 export function outcomeText(counts: OutcomeCount[]): string {
   return counts.map((c) => `${c.count} ${c.label}`).join(" · ");
 }
+
+/**
+ * What a job can do next, from its state: a running job can be cancelled; one that reached
+ * its goal is duplicated (a resume would have nothing to run); one stopped by its cap or its
+ * clock is resumed with more budget or time; a cancelled or failed one is resumed as it is.
+ */
+export type NextAction = "cancel" | "duplicate" | "more-budget" | "more-time" | "resume";
+
+export function nextAction(status: string, finalStatus: string | null | undefined): NextAction {
+  if (isActive(status)) return "cancel";
+  if (finalStatus === "SUCCESS" || finalStatus === "PARTIAL_SUCCESS") return "duplicate";
+  if (finalStatus === "BUDGET_EXHAUSTED") return "more-budget";
+  if (finalStatus === "TIMEOUT") return "more-time";
+  return "resume";
+}

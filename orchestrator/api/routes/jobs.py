@@ -85,8 +85,6 @@ async def get_job(job_id: str, store: StoreDep) -> JobDetail:
         **summary.model_dump(),
         tasks={t.task_id: TaskSummary.of(t) for t in tasks},
         success_criteria=job.spec.success_criteria,
-        budget_usd=job.spec.budget_usd,
-        time_limit_s=job.spec.time_limit_s,
         concurrency=job.spec.concurrency,
     )
 

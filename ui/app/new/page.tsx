@@ -1,8 +1,8 @@
 "use client";
 
 import { Loader2, Play } from "lucide-react";
-import { useRouter } from "next/navigation";
-import { type FormEvent, useState } from "react";
+import { useRouter, useSearchParams } from "next/navigation";
+import { type FormEvent, Suspense, useEffect, useState } from "react";
 
 import { InlineError } from "@/components/error-state";
 import { JobForm } from "@/components/job-form";
@@ -12,17 +12,56 @@ import { Button } from "@/components/ui/button";
 import { Card, CardContent, CardHeader, CardTitle } from "@/components/ui/card";
 import { Tabs, TabsContent, TabsList, TabsTrigger } from "@/components/ui/tabs";
 import { ApiError, api, type JobCreate } from "@/lib/api";
-import { EMPTY_FORM, type Field, type FieldErrors, type FormValues, toJobCreate } from "@/lib/job-spec";
+import { Skeleton } from "@/components/ui/skeleton";
+import {
+  EMPTY_FORM,
+  type Field,
+  type FieldErrors,
+  type FormValues,
+  formFromJob,
+  toJobCreate,
+} from "@/lib/job-spec";
 
 type Tab = "form" | "yaml";
 
 export default function NewJobPage() {
+  return (
+    <Suspense fallback={<Skeleton className="h-96" />}>
+      <NewJob />
+    </Suspense>
+  );
+}
+
+function NewJob() {
   const router = useRouter();
+  const from = useSearchParams().get("from");
+  const [copied, setCopied] = useState<string | null>(null);
   const [tab, setTab] = useState<Tab>("form");
   const [form, setForm] = useState<FormValues>(EMPTY_FORM);
   const [yaml, setYaml] = useState<ParsedYaml | null>(null);
   const [errors, setErrors] = useState<Record<Tab, FieldErrors>>({ form: {}, yaml: {} });
   const [submitting, setSubmitting] = useState(false);
+
+  // "Duplicate and edit": the form starts as the other job was set up.
+  useEffect(() => {
+    if (!from) return;
+    let alive = true;
+    api.jobs
+      .get(from)
+      .then((job) => {
+        if (!alive) return;
+        setForm(formFromJob(job));
+        setCopied(job.job_id);
+      })
+      .catch((e: unknown) => {
+        if (!alive) return;
+        const msg = e instanceof ApiError ? e.message : String(e);
+        setErrors((prev) => ({ ...prev, form: { _: `Could not copy job ${from}: ${msg}` } }));
+      });
+    return () => {
+      alive = false;
+    };
+  }, [from]);
 
   const setField = (field: Field, value: string) => {
     setForm((f) => ({ ...f, [field]: value }));
@@ -74,7 +113,11 @@ export default function NewJobPage() {
     <div className="mx-auto max-w-2xl">
       <PageHeader
         title="New Job"
-        description="Plan a project into tasks and run them across several models."
+        description={
+          copied
+            ? `A copy of job ${copied}: edit what should change, then start it.`
+            : "Plan a project into tasks and run them across several models."
+        }
       />
       <form onSubmit={submit} noValidate aria-label="New job">
         <Tabs value={tab} onValueChange={(v) => setTab(v as Tab)}>
