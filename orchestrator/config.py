@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
 import yaml
 from pydantic import AliasChoices, BaseModel, Field, SecretStr, ValidationError, model_validator
@@ -16,6 +17,9 @@ from orchestrator.domain import Role, TaskType
 from orchestrator.errors import CatalogError
 
 DEFAULT_CATALOG = Path(__file__).with_name("catalog.yaml")
+# How generated code is isolated (engine/sandbox_choice.py): the strongest backend
+# available, one that must be, or none.
+SandboxMode = Literal["auto", "require", "bubblewrap", "landlock", "none"]
 
 
 class FaultRates(BaseModel):
@@ -93,6 +97,11 @@ class Settings(BaseSettings):
     retry_backoff_s: float = Field(default=0.5, ge=0)
     # A model's circuit breaker, once open, lets a probe call through after this long.
     breaker_cooldown_s: float = Field(default=30.0, gt=0)
+
+    # Isolation of generated code (ORCH_SANDBOX): auto | require | bubblewrap | landlock |
+    # none; and the bubblewrap program (ORCH_SANDBOX_BWRAP: a name on PATH or a path).
+    sandbox: SandboxMode = "auto"
+    sandbox_bwrap: str = "bwrap"
 
     # DBOS: a stable id per worker process (recovery picks up this id's unfinished workflows).
     executor_id: str = "local"

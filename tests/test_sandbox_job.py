@@ -3,14 +3,18 @@ ends, and the task that depends on it still runs. Through the real durable runti
 
 from __future__ import annotations
 
+import os
+import socket
 import time
 from dataclasses import dataclass, field
 
+import pytest
 from conftest import StartRuntime
 from fakes import MARKER, ScriptedClient, plan_task
 
 from orchestrator.config import Settings
-from orchestrator.domain import JobSpec, ProjectStatus, Role, TaskStatus
+from orchestrator.domain import JobSpec, ProjectStatus, Role, TaskStatus, ValidatorResult
+from orchestrator.engine.sandbox import SandboxLimits, isolation_of
 from orchestrator.providers import ClientSet, LLMRequest, LLMResponse
 
 # Hangs without burning CPU (a blocked read, a lost lock, a server that never answers):
@@ -86,3 +90,42 @@ async def test_lint_findings_reach_the_critic_without_capping_the_score(
     (task,) = await runtime.store.list_tasks(job_id)
     assert task.status is TaskStatus.COMPLETED and task.score == 0.99
     assert any("- ruff FAILED: 1 finding(s):\nmain.py:1:8: F401" in p for p in client.critiques)
+
+
+async def test_a_job_whose_code_tries_to_escape_goes_on_and_says_its_isolation(
+    start_runtime: StartRuntime, settings: Settings
+) -> None:
+    # Reads the store and the orchestrator's .env, and connects to a listener on loopback:
+    # isolated, each attempt fails; the program reports how, and the job ends.
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.setblocking(False)
+    store = (settings.data_dir / "orchestrator.db").resolve()
+    attempts = {
+        "store": f"open({str(store)!r}, 'rb').read(16)",
+        "env": f"open('/proc/{os.getpid()}/cwd/.env').read()",
+        "connect": f"socket.create_connection(('127.0.0.1', {listener.getsockname()[1]}))",
+    }
+    code = "import socket\n\n" + "".join(
+        f"try:\n    {what}\n    print('{name}: ok')\nexcept OSError as e:\n"
+        f"    print('{name}:', type(e).__name__)\n"
+        for name, what in attempts.items()
+    )
+    client = CodeWriter(settings.catalog, [code_task("escape")], code={"escape": code})
+    runtime = await start_runtime(ClientSet([client], settings.catalog))
+    job_id = await runtime.submit(JobSpec(project_description="escape", concurrency=1))
+
+    assert await runtime.wait(job_id) is ProjectStatus.SUCCESS
+    (first, *_) = await runtime.store.list_iterations(job_id, "escape")
+    checks = {v.name: v for v in first.validators}
+    isolation = isolation_of(SandboxLimits())
+    assert isolation.backend != "none", "CI installs bubblewrap; Landlock needs Linux 6.7+"
+    assert checks["isolation"] == ValidatorResult(
+        name="isolation", passed=True, detail=isolation.label
+    )
+    assert checks["python_run"].passed
+    shown = checks["python_run"].detail.split("stdout:\n", 1)[1].splitlines()
+    assert [line.split(":")[0] for line in shown] == list(attempts)
+    assert not [line for line in shown if line.endswith(": ok")]
+    with pytest.raises(BlockingIOError):
+        listener.accept()
+    listener.close()

@@ -40,6 +40,7 @@ async def test_hello_world_passes_every_check() -> None:
         "python_syntax",
         "python_run",
         "ruff",
+        "isolation",
         "placeholders",
     ]
     assert all(r.passed for r in results.values())

@@ -1,4 +1,14 @@
-"""Run a program on generated files in a throw-away directory, under resource limits.
+"""Run a program on generated files in a throw-away directory, isolated and under limits.
+
+Isolation (`sandbox_choice.py` picks it, `ORCH_SANDBOX` steers it; every run says which):
+- **bubblewrap** (`sandbox_bwrap.py`): new namespaces, only system directories and the
+  interpreter mounted read-only, the scratch directory the one writable place, a /proc of
+  its own, no network;
+- **landlock+seccomp** (`sandbox_landlock.py`): the kernel confines reads to the same
+  paths and writes to the scratch directory, and refuses TCP bind and connect;
+- **none**: only what follows.
+Under both backends a seccomp filter (`sandbox_seccomp.py`) also refuses non-UNIX sockets,
+leaving the process group (`setsid`, `setpgid`), `ptrace` and other kernel surfaces.
 
 What is enforced, for every run:
 - a fresh scratch directory per run (`<scratch>/work` is the working directory, HOME and
@@ -13,18 +23,18 @@ What is enforced, for every run:
   is killed after every run too, so nothing it started in the background outlives it;
 - a watchdog that kills the group when it holds more than `max_processes` processes.
 
-What is NOT prevented (no root tricks, no containers; say so rather than pretend):
+What is NOT prevented without isolation (`none`; say so rather than pretend):
 - Linux ignores RLIMIT_NPROC for root. Run as root, a process flood is bounded only by the
   watchdog, which polls every 50 ms, so a fast fork loop gets a few hundred processes in
-  before it is killed. As another user the rlimit binds at once.
+  before it is killed. As another user the rlimit binds at once. (The same holds under
+  both backends, where the seccomp filter at least keeps every process in the group.)
 - The program runs as the orchestrator's user: it can read any file that user can read and
   write, by absolute path or `../..`, anywhere that user can write (e.g. /tmp, or the
-  user's home). Only the working directory, HOME and TMPDIR steer it into the scratch
-  directory. It also has the network.
+  user's home), including the orchestrator's store and the `.env` of its working
+  directory (`/proc/<pid>/cwd/.env`). It also has the network, loopback included: it can
+  call the orchestrator's own API.
 - Reading another process's environment: as the same user (or root) the program can read
-  `/proc/<pid>/environ` of the orchestrator itself. Keys exported in the orchestrator's
-  environment at start are exposed that way; keys read from a `.env` file are not (they
-  never enter the process environment).
+  `/proc/<pid>/environ` of the orchestrator itself.
 - A process that leaves the process group (`setsid`, `setpgid`) escapes the group kill and
   the watchdog.
 """
@@ -33,6 +43,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import signal
 import sys
@@ -43,7 +54,25 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-__all__ = ["SANDBOX_LABEL", "SandboxLimits", "SandboxRun", "run_sandboxed", "sandbox_env"]
+from orchestrator.config import SandboxMode
+from orchestrator.engine import sandbox_landlock, sandbox_seccomp
+from orchestrator.engine.sandbox_bwrap import bwrap_argv
+from orchestrator.engine.sandbox_choice import (
+    Isolation,
+    choose_isolation,
+    landlock_rules,
+    read_only_paths,
+)
+
+__all__ = [
+    "SANDBOX_LABEL",
+    "Isolation",
+    "SandboxLimits",
+    "SandboxRun",
+    "isolation_of",
+    "run_sandboxed",
+    "sandbox_env",
+]
 
 SANDBOX_LABEL = "<sandbox>"
 _KEPT_ENV = ("PATH", "LANG")
@@ -62,17 +91,20 @@ class SandboxLimits(BaseModel):
     max_open_files: int = Field(default=256, ge=32)
     python: str = sys.executable
     scratch_root: Path | None = None  # where scratch directories go; None = the system's temp
+    isolation: SandboxMode = "auto"  # ORCH_SANDBOX
+    bwrap: str = "bwrap"  # ORCH_SANDBOX_BWRAP
 
 
 @dataclass(frozen=True)
 class SandboxRun:
     """How a run ended: `returncode` is None when the sandbox stopped it (`stopped` says why);
-    a negative code is the signal that killed it."""
+    a negative code is the signal that killed it. `isolation` names the backend."""
 
     returncode: int | None
     stdout: str
     stderr: str
     stopped: str = ""
+    isolation: str = ""
 
 
 def sandbox_env(source: Mapping[str, str]) -> dict[str, str]:
@@ -80,16 +112,19 @@ def sandbox_env(source: Mapping[str, str]) -> dict[str, str]:
     return {k: v for k, v in source.items() if k in _KEPT_ENV and not k.endswith(_SECRET_SUFFIXES)}
 
 
-# Sets the limits, then becomes the program. A launcher rather than `preexec_fn`, which is
-# unsafe when the parent has threads (the durable runtime does): the child may deadlock
-# between fork and exec. RLIMIT_NPROC counts every thread of the user, so the limit is what
-# the user runs now plus the allowance; root is exempt from it (see the module docstring).
+# Sets the limits, confines itself (the backend's modules, loaded by path: the program's
+# interpreter runs isolated, without our package), then becomes the program. A launcher
+# rather than `preexec_fn`, which is unsafe when the parent has threads (the durable runtime
+# does): the child may deadlock between fork and exec. RLIMIT_NPROC counts every thread of
+# the user, so the limit is what the user runs now plus the allowance; root is exempt from
+# it (see the module docstring).
 _LAUNCHER = """\
-import os, resource, sys
-memory, cpu, fsize, nproc, nofile = (int(v) for v in sys.argv[1:6])
+import json, os, resource, runpy, sys
+spec = json.loads(sys.argv[1])
 R = resource
-for kind, value in ((R.RLIMIT_AS, memory), (R.RLIMIT_CPU, cpu), (R.RLIMIT_CORE, 0),
-                    (R.RLIMIT_FSIZE, fsize), (R.RLIMIT_NOFILE, nofile)):
+for kind, value in ((R.RLIMIT_AS, spec["memory"]), (R.RLIMIT_CPU, spec["cpu"]),
+                    (R.RLIMIT_CORE, 0), (R.RLIMIT_FSIZE, spec["fsize"]),
+                    (R.RLIMIT_NOFILE, spec["nofile"])):
     R.setrlimit(kind, (value, value))
 if os.getuid() != 0:
     uid, used = os.getuid(), 0
@@ -99,9 +134,48 @@ if os.getuid() != 0:
                 used += len(os.listdir(f"/proc/{pid}/task"))
         except OSError:
             pass
-    R.setrlimit(R.RLIMIT_NPROC, (used + nproc, used + nproc))
-os.execv(sys.argv[6], sys.argv[6:])
+    nproc = used + spec["nproc"]
+    R.setrlimit(R.RLIMIT_NPROC, (nproc, nproc))
+steps = [(runpy.run_path(path)[name], args) for path, name, args in spec["confine"]]
+for function, args in steps:  # loaded first: Landlock hides the modules' own files
+    function(*args)
+os.environ.pop("PWD", None)  # bubblewrap sets it
+os.execv(sys.argv[2], sys.argv[2:])
 """
+
+
+def isolation_of(limits: SandboxLimits) -> Isolation:
+    """The isolation runs under `limits` get on this machine (may run `bwrap` once)."""
+    return choose_isolation(limits.isolation, limits.bwrap)
+
+
+def _command(
+    limits: SandboxLimits, isolation: Isolation, scratch: Path, argv: Sequence[str]
+) -> list[str]:
+    """The launcher's command line: limits and confinement for `isolation`, then `argv`."""
+    seccomp: list[list[object]] = [[sandbox_seccomp.__file__, "install", []]]
+    confine: list[list[object]] = []
+    if isolation.backend == "landlock+seccomp":
+        read_only, writable = landlock_rules(limits.python, str(scratch))
+        confine = [[sandbox_landlock.__file__, "restrict", [read_only, writable]], *seccomp]
+    elif isolation.backend == "bubblewrap" and sandbox_seccomp.supported():
+        confine = seccomp
+    spec = {
+        "memory": limits.memory_mb * 2**20,
+        "cpu": int(limits.timeout_s) + 2,  # CPU seconds: a backstop behind the wall clock
+        "fsize": limits.file_mb * 2**20,
+        "nproc": limits.max_processes,
+        "nofile": limits.max_open_files,
+        "confine": confine,
+    }
+    launch = [limits.python, "-I", "-c", _LAUNCHER, json.dumps(spec), *argv]
+    if isolation.backend != "bubblewrap":
+        return launch
+    mounts = [*read_only_paths(limits.python), sandbox_seccomp.__file__]
+    prefix = bwrap_argv(
+        limits.bwrap, read_only=mounts, writable=[str(scratch)], workdir=str(scratch / "work")
+    )
+    return [*prefix, *launch]
 
 
 def _prepare(scratch: Path, files: Mapping[str, str]) -> tuple[Path, int, int]:
@@ -195,18 +269,15 @@ async def run_sandboxed(
 
     Never raises for anything the program does; only for a broken host (e.g. no interpreter).
     """
-    limit_args = [
-        str(limits.memory_mb * 2**20),
-        str(int(limits.timeout_s) + 2),  # CPU seconds: a backstop behind the wall clock
-        str(limits.file_mb * 2**20),
-        str(limits.max_processes),
-        str(limits.max_open_files),
-    ]
+    isolation = await asyncio.to_thread(isolation_of, limits)
+    if isolation.refused:
+        return SandboxRun(None, "", "", f"not run: {isolation.why}", isolation.label)
     # ignore_cleanup_errors: whatever the program did to its directory must not raise here.
     with tempfile.TemporaryDirectory(
         prefix="orch-validate-", dir=limits.scratch_root, ignore_cleanup_errors=True
     ) as tmp:
-        scratch = Path(tmp)
+        # The real path: the one bubblewrap mounts and Landlock compares.
+        scratch = Path(await asyncio.to_thread(os.path.realpath, tmp))
         workdir, out_fd, err_fd = await asyncio.to_thread(_prepare, scratch, files)
         child_env = {
             **sandbox_env(os.environ),
@@ -214,14 +285,10 @@ async def run_sandboxed(
             "TMPDIR": str(workdir / ".tmp"),
             **(env or {}),
         }
+        command = _command(limits, isolation, scratch, argv)
         try:
             proc = await asyncio.create_subprocess_exec(
-                limits.python,
-                "-I",
-                "-c",
-                _LAUNCHER,
-                *limit_args,
-                *argv,
+                *command,
                 cwd=workdir,
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=out_fd,
@@ -235,4 +302,5 @@ async def run_sandboxed(
         stopped = await _wait(proc, limits)
         stdout = await asyncio.to_thread(_read_head, scratch, "stdout.txt", limits.capture_bytes)
         stderr = await asyncio.to_thread(_read_head, scratch, "stderr.txt", limits.capture_bytes)
-    return SandboxRun(None if stopped else proc.returncode, stdout, stderr, stopped)
+    returncode = None if stopped else proc.returncode
+    return SandboxRun(returncode, stdout, stderr, stopped, isolation.label)

@@ -23,7 +23,7 @@ from orchestrator.engine.code_checks import (
     run_ruff,
 )
 from orchestrator.engine.json_schema import check_against_schema, find_schema
-from orchestrator.engine.sandbox import SANDBOX_LABEL, SandboxLimits, sandbox_env
+from orchestrator.engine.sandbox import SANDBOX_LABEL, SandboxLimits, isolation_of, sandbox_env
 
 __all__ = [
     "MAX_OUTPUT_CHARS",
@@ -42,8 +42,9 @@ MAX_OUTPUT_CHARS = 200_000
 # Failures of these inform the critic and the evaluator but do not cap the score. Lint
 # findings are style and likely bugs (unused imports, undefined names), not proof that the
 # code is wrong: a wrong program fails python_run or pytest, which stay hard. A syntax
-# error is hard under any name (python_syntax gates ruff; see also ruff_syntax).
-SOFT_VALIDATORS = frozenset({"placeholders", "python_imports", "ruff"})
+# error is hard under any name (python_syntax gates ruff; see also ruff_syntax). The
+# isolation the code ran under fails when there was none: a warning, not a verdict on it.
+SOFT_VALIDATORS = frozenset({"isolation", "placeholders", "python_imports", "ruff"})
 _PLACEHOLDER_LINES = frozenset({"...", "…", "# ...", "// ..."})
 
 
@@ -134,16 +135,20 @@ def check_placeholders(output: str) -> ValidatorResult:
 
 async def check_code(code: str, *, prompt: str, limits: SandboxLimits) -> list[ValidatorResult]:
     """Syntax; then, on parseable code, the script run, pytest (when there are tests) and
-    ruff, concurrently, reported in that order."""
+    ruff, concurrently, reported in that order, and the isolation they ran under."""
     syntax = check_python_syntax(code)
     if not syntax.passed:
         return [syntax]
+    isolation = await asyncio.to_thread(isolation_of, limits)
     tests = given_tests(prompt)
     runs = [run_python(code, limits)]
     if tests or defines_tests(code):
         runs.append(run_pytest(code, tests, limits))
     runs.append(run_ruff(code, limits))
-    return [syntax, *await asyncio.gather(*runs)]
+    sandbox = ValidatorResult(
+        name="isolation", passed=isolation.backend != "none", detail=isolation.label
+    )
+    return [syntax, *await asyncio.gather(*runs), sandbox]
 
 
 async def run_validators(
