@@ -93,7 +93,11 @@ export function JobView({ jobId }: { jobId: string }) {
             <span className="font-mono">{job.job_id}</span>
             <span>
               Elapsed{" "}
-              <ElapsedTimer start={job.created_at} end={running ? null : (state.endedAt ?? job.updated_at)} />
+              <ElapsedTimer
+                start={job.created_at}
+                end={running ? null : (state.endedAt ?? job.updated_at)}
+                runs={state.runs}
+              />
             </span>
             {job.success_criteria && (
               <span className="truncate">Criteria: {title(job.success_criteria, 80)}</span>
@@ -160,7 +164,11 @@ export function JobView({ jobId }: { jobId: string }) {
         <h2 id="log-title" className="mb-2 font-semibold">
           Live Logs
         </h2>
-        <LogStream logs={state.logs} waiting={running ? "Waiting for logs…" : "No log lines."} />
+        <LogStream
+          logs={state.logs}
+          runs={state.runs}
+          waiting={running ? "Waiting for logs…" : "No log lines."}
+        />
       </section>
 
       <section aria-labelledby="files-title">

@@ -1,11 +1,11 @@
 "use client";
 
 import { ArrowDown } from "lucide-react";
-import { useEffect, useLayoutEffect, useRef, useState } from "react";
+import { Fragment, useEffect, useLayoutEffect, useRef, useState } from "react";
 
 import { Button } from "@/components/ui/button";
-import { clock } from "@/lib/format";
-import type { LogLine } from "@/lib/use-job";
+import { clock, usd, usdExact } from "@/lib/format";
+import type { LogLine, Run } from "@/lib/use-job";
 import { cn } from "@/lib/utils";
 
 const LEVEL_COLOR: Record<string, string> = {
@@ -22,7 +22,17 @@ const STICKY_PX = 24;
  * Terminal-style log. Follows new lines while the reader is at the bottom; once they scroll
  * up, it stays where they are and offers a button to jump back to the live end.
  */
-export function LogStream({ logs, waiting }: { logs: LogLine[]; waiting: string }) {
+/** "Run 2 — resumed 02:14:16, budget +$1.00 (now $1.50)". */
+export function runLabel(run: Run): string {
+  const verb = run.n === 1 ? "started" : "resumed";
+  const raised =
+    run.budget !== null && run.budgetBefore !== null && run.budget > run.budgetBefore
+      ? `, budget +${usd(run.budget - run.budgetBefore)} (now ${usdExact(run.budget)})`
+      : "";
+  return `Run ${run.n} — ${verb} ${clock(run.start)}${raised}`;
+}
+
+export function LogStream({ logs, runs, waiting }: { logs: LogLine[]; runs: Run[]; waiting: string }) {
   const boxRef = useRef<HTMLDivElement>(null);
   const [follow, setFollow] = useState(true);
   const [unseen, setUnseen] = useState(0);
@@ -70,11 +80,24 @@ export function LogStream({ logs, waiting }: { logs: LogLine[]; waiting: string 
       >
         {logs.length === 0 && <p className="text-gray-400">{waiting}</p>}
         {logs.map((line, i) => (
-          <div key={line.id || `i${i}`} className="flex gap-2" data-level={line.level} data-testid="log-line">
-            <span className="shrink-0 text-gray-400 select-none">{clock(line.ts)}</span>
-            <span className={cn("shrink-0", LEVEL_COLOR[line.level] ?? "text-gray-400")}>[{line.level}]</span>
-            <span className="break-words whitespace-pre-wrap">{line.msg}</span>
-          </div>
+          <Fragment key={line.id || `i${i}`}>
+            {runs.length > 1 && line.run !== logs[i - 1]?.run && runs[line.run - 1] && (
+              <div
+                className="my-1 border-y border-gray-700 py-0.5 font-semibold text-sky-300"
+                data-testid="log-run"
+                data-run={line.run}
+              >
+                {runLabel(runs[line.run - 1] as Run)}
+              </div>
+            )}
+            <div className="flex gap-2" data-level={line.level} data-testid="log-line" data-run={line.run}>
+              <span className="shrink-0 text-gray-400 select-none">{clock(line.ts)}</span>
+              <span className={cn("shrink-0", LEVEL_COLOR[line.level] ?? "text-gray-400")}>
+                [{line.level}]
+              </span>
+              <span className="break-words whitespace-pre-wrap">{line.msg}</span>
+            </div>
+          </Fragment>
         ))}
       </div>
       {!follow && (

@@ -16,7 +16,11 @@ export type StreamState = "idle" | "connecting" | "open" | "reconnecting" | "end
 export interface SSEOptions {
   /** Called once per event, in id order, never twice for the same id. */
   onEvent: (event: StreamEvent) => void;
-  /** Called on `done`; the stream is closed. Return true to reopen it (the job was resumed). */
+  /**
+   * Called when the stream ends after a `done` (the server closes it after the job's last
+   * one; a `done` followed by a resumed run is simply followed). Return true to reopen it:
+   * the job was resumed meanwhile.
+   */
   onDone?: () => Promise<boolean> | boolean;
 }
 
@@ -61,6 +65,8 @@ export function useSSE(url: string | null, options: SSEOptions): SSEHandle {
     let stopped = false;
     let ended = false;
     let offline = false;
+    // The last event was a `done`: if the server closes now, the job's history is complete.
+    let atDone = false;
 
     const open = () => {
       ended = false;
@@ -79,9 +85,14 @@ export function useSSE(url: string | null, options: SSEOptions): SSEHandle {
         const event = parseEvent(msg.data);
         if (!event) return;
         optionsRef.current.onEvent({ ...event, id: Number.isFinite(id) ? id : 0 });
-        if (event.type === "done") finish();
+        // Not closed here: after a resume, the stream goes on with the next run's events.
+        atDone = event.type === "done";
       };
       es.onerror = () => {
+        if (atDone) {
+          finish();
+          return;
+        }
         // CONNECTING: the browser retries by itself with Last-Event-ID. CLOSED: it gave up.
         if (es?.readyState === EventSource.CONNECTING) {
           setState("reconnecting");
@@ -117,6 +128,7 @@ export function useSSE(url: string | null, options: SSEOptions): SSEHandle {
 
     const finish = () => {
       ended = true;
+      atDone = false;
       es?.close();
       setState("ended");
       const reopen = optionsRef.current.onDone?.();

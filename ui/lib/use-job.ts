@@ -13,6 +13,21 @@ export interface LogLine {
   level: LogLevel;
   msg: string;
   ts: number;
+  /** Which run of the job wrote it: 1, then 2 after the first resume, ... */
+  run: number;
+}
+
+/** One run of the job: the first, then one per resume. Times are epoch seconds. */
+export interface Run {
+  n: number;
+  start: number;
+  /** When it ended; null while it runs. */
+  end: number | null;
+  /** The outcome its `done` reported. */
+  outcome: FinalStatus | null;
+  /** The cap during this run (from its cost events) and during the run before it. */
+  budget: number | null;
+  budgetBefore: number | null;
 }
 
 /** A task as the page knows it: a task event may arrive before the snapshot that has its plan. */
@@ -26,6 +41,9 @@ interface State {
   finalStatus: FinalStatus | null;
   totalCost: number | null;
   endedAt: number | null;
+  runs: Run[];
+  /** The time of the latest event seen (a `done` carries none). */
+  lastTs: number | null;
 }
 
 type Action =
@@ -38,10 +56,14 @@ const INITIAL: State = {
   finalStatus: null,
   totalCost: null,
   endedAt: null,
+  runs: [],
+  lastTs: null,
 };
 
 // The log keeps the most recent lines; a browser tab should not hold a million rows.
 const MAX_LOG_LINES = 5000;
+// How often the page of an ended job checks whether it was resumed elsewhere.
+const ENDED_POLL_MS = 5000;
 
 function reduce(state: State, action: Action): State {
   if (action.kind === "reset") return INITIAL;
@@ -59,10 +81,40 @@ function reduce(state: State, action: Action): State {
       endedAt: terminal ? job.updated_at : null,
     };
   }
-  const { event } = action;
+  const state2 = trackRuns(state, action.event);
+  return applyEvent(state2, action.event);
+}
+
+/**
+ * Runs from the stream: the first event opens run 1; after a `done`, the next event opens
+ * the next run (a resume). A run ends at its `done`, at the time of the last event before it.
+ */
+function trackRuns(state: State, event: StreamEvent): State {
+  const ts = "ts" in event ? event.ts : state.lastTs;
+  const runs = [...state.runs];
+  let last = runs[runs.length - 1];
+  if (event.type !== "done" && (!last || last.end !== null) && ts !== null) {
+    const budgetBefore = last?.budget ?? null;
+    last = { n: runs.length + 1, start: ts, end: null, outcome: null, budget: budgetBefore, budgetBefore };
+    runs.push(last);
+  }
+  if (last && event.type === "cost") runs[runs.length - 1] = { ...last, budget: event.budget_usd };
+  if (last && event.type === "done") {
+    runs[runs.length - 1] = { ...last, end: ts ?? last.start, outcome: event.status };
+  }
+  return { ...state, runs, lastTs: ts };
+}
+
+function applyEvent(state: State, event: StreamEvent): State {
   switch (event.type) {
     case "log": {
-      const line: LogLine = { id: event.id, level: event.level, msg: event.msg, ts: event.ts };
+      const line: LogLine = {
+        id: event.id,
+        level: event.level,
+        msg: event.msg,
+        ts: event.ts,
+        run: Math.max(1, state.runs.length),
+      };
       const logs = state.logs.length >= MAX_LOG_LINES ? state.logs.slice(-MAX_LOG_LINES + 1) : state.logs;
       return { ...state, logs: [...logs, line] };
     }
@@ -149,6 +201,19 @@ export function useJob(jobId: string | null): JobHandle {
       return fresh !== null && ["pending", "running"].includes(fresh.status);
     },
   });
+
+  // An ended job can be resumed from elsewhere (the CLI, another tab): look now and then,
+  // and follow the new run's events when one starts.
+  const { state: streamState, reconnect } = stream;
+  useEffect(() => {
+    if (streamState !== "ended") return;
+    const timer = setInterval(() => {
+      void refresh().then((fresh) => {
+        if (fresh && ["pending", "running"].includes(fresh.status)) reconnect();
+      });
+    }, ENDED_POLL_MS);
+    return () => clearInterval(timer);
+  }, [streamState, refresh, reconnect]);
 
   return { job, state, error, stream, refresh };
 }
