@@ -147,16 +147,41 @@ class JobSpec(BaseModel):
     concurrency: int = Field(default=3, ge=1, le=10)
 
 
+TITLE_MAX_CHARS = 60
+
+
+def short_title(text: str, limit: int = TITLE_MAX_CHARS) -> str:
+    """One line of at most `limit` characters, cut at a word with "…" when longer."""
+    line = " ".join(text.split())
+    if len(line) <= limit:
+        return line
+    cut = line[: limit - 1]
+    if " " in cut[limit // 2 :]:
+        cut = cut[: cut.rindex(" ")]
+    return cut.rstrip(" ,;:.-") + "…"
+
+
 class PlannedTask(BaseModel):
     """One node of the plan, as the decomposition model must produce it."""
 
     model_config = ConfigDict(extra="ignore")
 
     id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
+    title: str = Field(
+        default="",
+        max_length=TITLE_MAX_CHARS,
+        description=f"What the task does, in a few words (at most {TITLE_MAX_CHARS} characters)",
+    )
     type: TaskType
     prompt: str = Field(min_length=1, max_length=MAX_DESCRIPTION_CHARS)
     dependencies: list[str] = Field(default_factory=list)
     acceptance_threshold: float | None = Field(default=None, ge=0.0, le=1.0)
+
+    @field_validator("title", mode="before")
+    @classmethod
+    def _shorten_title(cls, value: object) -> object:
+        # A long title is shortened, not a reason to reject the whole plan.
+        return short_title(value) if isinstance(value, str) else value
 
 
 class Plan(BaseModel):
@@ -269,6 +294,7 @@ class TaskState(BaseModel):
     prompt: str
     dependencies: list[str] = Field(default_factory=list)
     acceptance_threshold: float
+    title: str = ""
     status: TaskStatus = TaskStatus.PENDING
     score: float | None = None
     model: str | None = None

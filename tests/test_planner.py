@@ -212,3 +212,35 @@ async def test_the_simulator_plans_the_project(catalog: Catalog) -> None:
     tasks = plan_to_tasks("job1", outcome.plan, catalog)
     assert all(0.5 <= t.acceptance_threshold <= 1.0 for t in tasks)
     assert len(seen) == 1
+
+
+async def test_tasks_have_titles_from_the_plan_or_their_prompt(catalog: Catalog) -> None:
+    long = "Parse the CSV input, validate every row and report the bad ones with line numbers"
+    answer = plan_json(
+        task("task_001", title="Parse the input file"),
+        task("task_002", ["task_001"], title=long),
+        task("task_003", ["task_002"]),
+    )
+    caller = ScriptedCaller(answer)
+    outcome = await make_plan(SPEC, call=caller, catalog=catalog)
+    assert not outcome.fallback, outcome.errors
+    # The structured output asks for a title.
+    assert "title" in caller.specs[0].json_schema["$defs"]["PlannedTask"]["properties"]
+    titles = [t.title for t in plan_to_tasks("job1", outcome.plan, catalog)]
+    assert titles[0] == "Parse the input file"
+    # A long title is shortened at a word, not a reason to reject the plan.
+    assert len(titles[1]) <= 60 and titles[1].endswith("…")
+    assert titles[1].startswith("Parse the CSV input, validate every row")
+    # No title given: the prompt's opening words stand in.
+    assert titles[2] == "do task_003"
+
+
+async def test_the_simulator_and_the_fallback_give_titles(catalog: Catalog) -> None:
+    call, _ = simulator_caller(catalog)
+    outcome = await make_plan(SPEC, call=call, catalog=catalog)
+    titles = [t.title for t in outcome.plan.tasks]
+    assert all(0 < len(t) <= 60 for t in titles), titles
+    assert len(set(titles)) == len(titles), titles
+    fallback = await make_plan(SPEC, call=ScriptedCaller("no", "no", "no"), catalog=catalog)
+    assert fallback.fallback
+    assert fallback.plan.tasks[0].title == SPEC.project_description

@@ -5,7 +5,8 @@ import { defineConfig } from "@playwright/test";
 // Debian's chromium: `npx playwright install` cannot download browsers here.
 export default defineConfig({
   testDir: "./e2e",
-  outputDir: "./test-results",
+  // E2E_OUTPUT_DIR: a run of its own beside another in the same checkout.
+  outputDir: process.env.E2E_OUTPUT_DIR ?? "./test-results",
   globalSetup: "./e2e/global-setup.ts",
   globalTeardown: "./e2e/global-teardown.ts",
   // One server, one browser: files run in order, one at a time (2 cores in CI).

@@ -82,6 +82,7 @@ class TaskSummary(BaseModel):
     cost: float
     iterations: int
     # ours
+    title: str = Field(description="ours: what the task does, in a few words (from the plan)")
     type: TaskType
     dependencies: list[str]
     reason: str = Field(description="ours: why the task ended as it did")
@@ -95,6 +96,7 @@ class TaskSummary(BaseModel):
             model=task.model,
             cost=task.cost_usd,
             iterations=task.iterations,
+            title=task.title,
             type=task.type,
             dependencies=task.dependencies,
             reason=task.reason,

@@ -62,12 +62,13 @@ def budget_bar(job: JobRecord, spent: float) -> Group:
 
 def task_table(tasks: list[TaskState]) -> Table:
     table = Table(expand=False)
-    for column in ("task", "type", "status", "score", "iter", "model", "cost"):
+    for column in ("task", "title", "type", "status", "score", "iter", "model", "cost"):
         table.add_column(column)
     for t in tasks:
         style = STATUS_STYLE[t.status]
         table.add_row(
             t.task_id,
+            t.title,
             t.type,
             Text(t.status, style=style),
             f"{t.score:.2f}" if t.score is not None else "",

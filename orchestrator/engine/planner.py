@@ -12,7 +12,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ValidationError
 
 from orchestrator.config import Catalog
-from orchestrator.domain import JobSpec, Plan, PlannedTask, Role, TaskState, TaskType
+from orchestrator.domain import JobSpec, Plan, PlannedTask, Role, TaskState, TaskType, short_title
 from orchestrator.engine import prompts
 from orchestrator.engine.calls_api import Caller, CallSpec, CallStatus
 from orchestrator.engine.validators import unwrap_fence
@@ -67,7 +67,8 @@ def fallback_plan(spec: JobSpec) -> Plan:
     if spec.success_criteria:
         prompt += f"\n\nSuccess criteria:\n{spec.success_criteria}"
     task_type = guess_task_type(spec.project_description)
-    return Plan(tasks=[PlannedTask(id="task_001", type=task_type, prompt=prompt)])
+    title = short_title(spec.project_description)
+    return Plan(tasks=[PlannedTask(id="task_001", title=title, type=task_type, prompt=prompt)])
 
 
 def parse_plan(text: str) -> Plan:
@@ -157,6 +158,8 @@ def plan_to_tasks(job_id: str, plan: Plan, catalog: Catalog) -> list[TaskState]:
             TaskState(
                 job_id=job_id,
                 task_id=node.id,
+                # A model that gave no title: the prompt's opening words stand in.
+                title=node.title or short_title(node.prompt),
                 type=node.type,
                 prompt=node.prompt,
                 dependencies=list(node.dependencies),

@@ -83,9 +83,12 @@ def decompose(spec: JobSpec) -> Prompt:
         "be self-contained: name the files, functions, inputs and outputs it must deliver.\n\n"
         f"Task types:\n{types}\n\n"
         "Answer with one JSON object and nothing else, of this shape:\n"
-        '{"tasks": [{"id": "task_001", "type": "code_generation", "prompt": "...", '
-        '"dependencies": [], "acceptance_threshold": 0.85}, ...]}\n'
-        "Rules: ids are task_001, task_002, ... in execution order; `type` is one of the "
+        '{"tasks": [{"id": "task_001", "title": "Parse the input file", '
+        '"type": "code_generation", "prompt": "...", "dependencies": [], '
+        '"acceptance_threshold": 0.85}, ...]}\n'
+        "Rules: ids are task_001, task_002, ... in execution order; `title` says what the "
+        "task does in a few words (at most 60 characters), for people watching the plan "
+        "run; `type` is one of the "
         "task types above; `dependencies` lists ids of earlier tasks whose output this task "
         "needs (no cycles, no unknown ids); `acceptance_threshold` (0.5 to 1.0) is optional "
         "and defaults to the task type's."

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from random import Random
 from typing import NamedTuple
 
-from orchestrator.domain import Plan, PlannedTask, TaskType
+from orchestrator.domain import Plan, PlannedTask, TaskType, short_title
 from orchestrator.providers.sim_code import labelled, topic
 
 __all__ = ["critique", "markdown", "plan", "project_brief"]
@@ -127,6 +127,7 @@ def plan(prompt: str, rng: Random, thresholds: Mapping[TaskType, float]) -> Plan
     tasks = [
         PlannedTask(
             id=ids[s.key],
+            title=_title(s.instruction),
             type=s.type,
             prompt=s.instruction + context,
             dependencies=[ids[d] for d in s.deps if d in ids],
@@ -135,6 +136,11 @@ def plan(prompt: str, rng: Random, thresholds: Mapping[TaskType, float]) -> Plan
         for s in chosen
     ]
     return Plan(tasks=tasks)
+
+
+def _title(instruction: str) -> str:
+    """The instruction's first clause: "Write test_main.py", "Design the solution"."""
+    return short_title(re.split(r"[:;,] |\. ", instruction, maxsplit=1)[0].rstrip("."))
 
 
 _HEADINGS = {

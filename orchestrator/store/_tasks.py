@@ -25,6 +25,7 @@ def task_from_row(row: RowMapping) -> TaskState:
         task_id=row["task_id"],
         type=TaskType(row["type"]),
         prompt=row["prompt"],
+        title=row["title"],
         dependencies=row["dependencies"],
         acceptance_threshold=row["acceptance_threshold"],
         status=TaskStatus(row["status"]),

@@ -36,6 +36,7 @@ metadata = MetaData(
 
 JOB_ID = 8  # the API hands out 8-character ids
 TASK_ID = 64  # PlannedTask.id max length
+TITLE = 64  # PlannedTask.title: 60 characters, with room
 MODEL = 128
 SHORT = 32  # statuses, roles, outcomes, event types
 PATH = 1024
@@ -91,6 +92,8 @@ tasks = Table(
     Column("position", Integer, nullable=False),
     Column("type", String(SHORT), nullable=False),
     Column("prompt", Text, nullable=False),
+    # What the task does in a few words (PlannedTask.title, at most 60 characters).
+    Column("title", String(TITLE), nullable=False, server_default=""),
     Column("dependencies", JSON, nullable=False),
     Column("acceptance_threshold", Double, nullable=False),
     Column("status", String(SHORT), nullable=False),

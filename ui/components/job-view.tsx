@@ -2,6 +2,7 @@
 
 import { GitBranch, LayoutGrid } from "lucide-react";
 import Link from "next/link";
+import dynamic from "next/dynamic";
 import { useMemo, useState } from "react";
 
 import { SimulatedBadge } from "@/components/app-sidebar";
@@ -15,13 +16,18 @@ import { JobStatusBadge, TaskCounts } from "@/components/status-badge";
 import { StreamBanner } from "@/components/stream-banner";
 import { TaskCard } from "@/components/task-card";
 import { TaskDetailDialog } from "@/components/task-detail";
-import { TaskGraph } from "@/components/task-graph";
 import { Button } from "@/components/ui/button";
 import { Skeleton } from "@/components/ui/skeleton";
 import { Tabs, TabsContent, TabsList, TabsTrigger } from "@/components/ui/tabs";
 import { title } from "@/lib/format";
 import { isActive } from "@/lib/status";
 import { useJob } from "@/lib/use-job";
+
+// The graph and its layout library load when the Graph tab is first opened.
+const TaskGraph = dynamic(() => import("@/components/task-graph").then((m) => m.TaskGraph), {
+  ssr: false,
+  loading: () => <Skeleton className="h-48" />,
+});
 
 export function JobView({ jobId }: { jobId: string }) {
   const { job, state, error, stream, refresh } = useJob(jobId);
@@ -153,7 +159,7 @@ export function JobView({ jobId }: { jobId: string }) {
                 </div>
               </TabsContent>
               <TabsContent value="graph">
-                <TaskGraph tasks={tasks} onOpen={setOpenTask} />
+                <TaskGraph tasks={tasks} jobEnded={!running} onOpen={setOpenTask} />
               </TabsContent>
             </>
           )}

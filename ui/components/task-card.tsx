@@ -21,6 +21,7 @@ export function TaskCard({
   onOpen: (taskId: string) => void;
 }) {
   const outcome = taskOutcome(task, jobEnded);
+  const name = task.title || task.task_id;
   return (
     <button
       type="button"
@@ -29,11 +30,16 @@ export function TaskCard({
       data-task-id={task.task_id}
       data-status={task.status}
       data-outcome={outcome}
-      aria-label={`Task ${task.task_id}, ${outcome}. Open details`}
+      aria-label={`Task ${task.task_id}${task.title ? `: ${task.title}` : ""}, ${outcome}. Open details`}
       className="flex min-w-0 flex-col gap-1.5 rounded-xl border bg-card p-4 text-left text-sm shadow-sm transition-colors outline-none hover:border-primary/40 focus-visible:ring-[3px] focus-visible:ring-ring"
     >
       <div className="flex items-start justify-between gap-2">
-        <span className="truncate font-mono font-semibold">{task.task_id}</span>
+        <span className="min-w-0">
+          <span className="line-clamp-2 font-semibold" data-testid="task-title" title={name}>
+            {name}
+          </span>
+          {task.title && <span className="font-mono text-xs text-muted-foreground">{task.task_id}</span>}
+        </span>
         <TaskStatusBadge status={outcome} />
       </div>
       <div className="truncate text-xs text-muted-foreground" title={task.model ?? undefined}>

@@ -125,7 +125,8 @@ export function TaskDetailDialog({
       <DialogContent className="sm:max-w-4xl" data-testid="task-detail">
         <DialogHeader>
           <DialogTitle className="flex flex-wrap items-center gap-2">
-            <span className="font-mono">{taskId}</span>
+            {detail?.task_id === taskId && detail.title && <span>{detail.title}</span>}
+            <span className="font-mono text-muted-foreground">{taskId}</span>
             {detail && detail.task_id === taskId && <TaskStatusBadge status={detail.status} />}
           </DialogTitle>
           <DialogDescription>

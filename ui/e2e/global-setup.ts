@@ -3,7 +3,10 @@ import { join, resolve } from "node:path";
 
 import { startServer } from "./server";
 
-export const STATE_FILE = join(resolve(__dirname, ".."), "test-results", "e2e-server.json");
+export const RESULTS = process.env.E2E_OUTPUT_DIR
+  ? resolve(process.env.E2E_OUTPUT_DIR)
+  : join(resolve(__dirname, ".."), "test-results");
+export const STATE_FILE = join(RESULTS, "e2e-server.json");
 
 export default async function globalSetup(): Promise<void> {
   const server = await startServer("server");

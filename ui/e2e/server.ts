@@ -51,8 +51,9 @@ export async function startServer(name: string, env: Record<string, string> = {}
   }
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), "orch-e2e-"));
-  mkdirSync(join(UI, "test-results"), { recursive: true });
-  const log = createWriteStream(join(UI, "test-results", `${name}.log`));
+  const results = process.env.E2E_OUTPUT_DIR ? resolve(process.env.E2E_OUTPUT_DIR) : join(UI, "test-results");
+  mkdirSync(results, { recursive: true });
+  const log = createWriteStream(join(results, `${name}.log`));
   const python = process.env.ORCH_BIN ?? join(ROOT, ".venv", "bin", "orchestrator");
   const fullEnv: NodeJS.ProcessEnv = {
     ...process.env,

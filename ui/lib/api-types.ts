@@ -670,6 +670,11 @@ export interface components {
             status: components["schemas"]["TaskStatus"];
             /** Task Id */
             task_id: string;
+            /**
+             * Title
+             * @description ours: what the task does, in a few words (from the plan)
+             */
+            title: string;
             type: components["schemas"]["TaskType"];
         };
         /** TaskEvent */
@@ -733,6 +738,11 @@ export interface components {
             status: components["schemas"]["TaskStatus"];
             /** Task Id */
             task_id: string;
+            /**
+             * Title
+             * @description ours: what the task does, in a few words (from the plan)
+             */
+            title: string;
             type: components["schemas"]["TaskType"];
         };
         /**

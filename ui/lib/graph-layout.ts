@@ -1,10 +1,11 @@
-// A layered left-to-right layout for the task graph: a task's column is the length of the
-// longest dependency chain above it; within a column, tasks sit near their parents.
+// The task graph's layout, by dagre (a layered, left-to-right Sugiyama layout): nodes in
+// columns by dependency depth, ordered to keep crossings few, and edges routed around the
+// boxes (as polylines through dagre's bend points) instead of straight through them.
+import { graphlib, layout } from "@dagrejs/dagre";
 
 export interface GraphNode {
   id: string;
-  layer: number;
-  row: number;
+  /** Top-left corner. */
   x: number;
   y: number;
 }
@@ -12,6 +13,7 @@ export interface GraphNode {
 export interface GraphEdge {
   from: string;
   to: string;
+  points: { x: number; y: number }[];
 }
 
 export interface GraphLayout {
@@ -21,63 +23,73 @@ export interface GraphLayout {
   height: number;
 }
 
-export const NODE_W = 168;
-export const NODE_H = 48;
-const GAP_X = 56;
-const GAP_Y = 16;
-const PAD = 8;
+export const NODE_W = 232;
+export const NODE_H = 68;
+const PAD = 12;
 
 export function layoutGraph(ids: string[], deps: Record<string, string[]>): GraphLayout {
+  const g = new graphlib.Graph();
+  g.setGraph({ rankdir: "LR", nodesep: 20, ranksep: 56, edgesep: 12, marginx: PAD, marginy: PAD });
+  g.setDefaultEdgeLabel(() => ({}));
   const known = new Set(ids);
-  const layer = new Map<string, number>();
-  const visiting = new Set<string>();
-
-  const depth = (id: string): number => {
-    const cached = layer.get(id);
-    if (cached !== undefined) return cached;
-    if (visiting.has(id)) return 0; // a cycle cannot come from a valid plan; do not hang on one
-    visiting.add(id);
-    const parents = (deps[id] ?? []).filter((d) => known.has(d));
-    const value = parents.length === 0 ? 0 : 1 + Math.max(...parents.map(depth));
-    visiting.delete(id);
-    layer.set(id, value);
-    return value;
-  };
-  for (const id of ids) depth(id);
-
-  const columns: string[][] = [];
+  for (const id of ids) g.setNode(id, { width: NODE_W, height: NODE_H });
+  const edges: { from: string; to: string }[] = [];
   for (const id of ids) {
-    const l = layer.get(id) ?? 0;
-    (columns[l] ??= []).push(id);
-  }
-
-  const row = new Map<string, number>();
-  columns.forEach((column, l) => {
-    if (l > 0) {
-      // Order by the mean row of the parents, to keep edges short and crossings few.
-      const weight = (id: string) => {
-        const parents = (deps[id] ?? []).filter((d) => row.has(d));
-        return parents.length ? parents.reduce((s, p) => s + (row.get(p) ?? 0), 0) / parents.length : 0;
-      };
-      column.sort((a, b) => weight(a) - weight(b) || a.localeCompare(b));
+    for (const d of deps[id] ?? []) {
+      if (!known.has(d) || d === id) continue;
+      g.setEdge(d, id);
+      edges.push({ from: d, to: id });
     }
-    column.forEach((id, r) => row.set(id, r));
-  });
-
-  const tallest = Math.max(1, ...columns.map((c) => c?.length ?? 0));
-  const height = PAD * 2 + tallest * NODE_H + (tallest - 1) * GAP_Y;
-  const nodes: GraphNode[] = [];
-  columns.forEach((column, l) => {
-    const columnHeight = column.length * NODE_H + (column.length - 1) * GAP_Y;
-    const top = (height - columnHeight) / 2;
-    column.forEach((id, r) => {
-      nodes.push({ id, layer: l, row: r, x: PAD + l * (NODE_W + GAP_X), y: top + r * (NODE_H + GAP_Y) });
-    });
-  });
-  const edges: GraphEdge[] = [];
-  for (const id of ids) {
-    for (const d of deps[id] ?? []) if (known.has(d)) edges.push({ from: d, to: id });
   }
-  const width = PAD * 2 + columns.length * NODE_W + Math.max(0, columns.length - 1) * GAP_X;
-  return { nodes, edges, width, height };
+  layout(g);
+  const nodes = ids.map((id) => {
+    const n = g.node(id);
+    return { id, x: (n?.x ?? 0) - NODE_W / 2, y: (n?.y ?? 0) - NODE_H / 2 };
+  });
+  const graph = g.graph();
+  const at = new Map(nodes.map((n) => [n.id, n]));
+  return {
+    nodes,
+    edges: edges.map((e) => ({
+      ...e,
+      points: ported(g.edge(e.from, e.to)?.points ?? [], at.get(e.from), at.get(e.to)),
+    })),
+    width: Math.ceil(graph.width ?? NODE_W + 2 * PAD),
+    height: Math.ceil(graph.height ?? NODE_H + 2 * PAD),
+  };
+}
+
+type Point = { x: number; y: number };
+
+const clamp = (v: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, v));
+
+/**
+ * Dagre aims an edge's ends at the boxes' centres, so its last leg can cut through a
+ * neighbour's corner. Instead, an edge leaves its source's right side and enters its target's
+ * left side, level with the nearest bend: both legs then stay in the gap between columns.
+ */
+function ported(points: Point[], from: GraphNode | undefined, to: GraphNode | undefined): Point[] {
+  if (!from || !to || points.length < 2) return points;
+  const inner = points.slice(1, -1);
+  const first = inner[0] ?? points[points.length - 1];
+  const last = inner[inner.length - 1] ?? points[0];
+  const port = (n: GraphNode, y: number | undefined, side: number): Point => ({
+    x: n.x + side,
+    y: clamp(y ?? n.y + NODE_H / 2, n.y + 10, n.y + NODE_H - 10),
+  });
+  return [port(from, first?.y, NODE_W), ...inner, port(to, last?.y, 0)];
+}
+
+/** An SVG path through the points: each leg an S-curve with level ends, within its own span. */
+export function edgePath(points: Point[]): string {
+  const [first, ...rest] = points;
+  if (!first) return "";
+  let d = `M${first.x},${first.y}`;
+  let prev = first;
+  for (const p of rest) {
+    const mx = (prev.x + p.x) / 2;
+    d += ` C${mx},${prev.y} ${mx},${p.y} ${p.x},${p.y}`;
+    prev = p;
+  }
+  return d;
 }

@@ -31,8 +31,8 @@ export interface Run {
 }
 
 /** A task as the page knows it: a task event may arrive before the snapshot that has its plan. */
-export type LiveTask = Omit<TaskSummary, "type" | "dependencies"> &
-  Partial<Pick<TaskSummary, "type" | "dependencies">>;
+export type LiveTask = Omit<TaskSummary, "type" | "dependencies" | "title"> &
+  Partial<Pick<TaskSummary, "type" | "dependencies" | "title">>;
 
 interface State {
   tasks: Record<string, LiveTask>;
@@ -64,6 +64,8 @@ const INITIAL: State = {
 const MAX_LOG_LINES = 5000;
 // How often the page of an ended job checks whether it was resumed elsewhere.
 const ENDED_POLL_MS = 5000;
+// After the task events of a new plan, how long to wait before reading their details.
+const PLAN_REFRESH_MS = 300;
 
 function reduce(state: State, action: Action): State {
   if (action.kind === "reset") return INITIAL;
@@ -193,8 +195,24 @@ export function useJob(jobId: string | null): JobHandle {
   }, [jobId, refresh]);
 
   // Open the stream only once the job is known to exist (a 404 shows a message instead).
+  // A task event of a task the snapshot did not have (the plan was just made): its title,
+  // type and dependencies are in the job's detail, read once the burst of events is over.
+  const known = useRef(new Set<string>());
+  useEffect(() => {
+    known.current = new Set(Object.keys(job?.tasks ?? {}));
+  }, [job]);
+  const planTimer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
+  useEffect(() => () => clearTimeout(planTimer.current), []);
+
   const stream = useSSE(job && jobId ? api.jobs.streamUrl(jobId) : null, {
-    onEvent: (event) => dispatch({ kind: "event", event }),
+    onEvent: (event) => {
+      dispatch({ kind: "event", event });
+      if (event.type === "task" && !known.current.has(event.task_id)) {
+        known.current.add(event.task_id);
+        clearTimeout(planTimer.current);
+        planTimer.current = setTimeout(() => void refresh(), PLAN_REFRESH_MS);
+      }
+    },
     onDone: async () => {
       // `done` closes the stream. If the job was resumed meanwhile, follow the new run.
       const fresh = await refresh();
