@@ -10,13 +10,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import socket
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from api_fixtures import ApiServer, start_server
+from api_fixtures import ORCHESTRATOR, ApiServer, server_env, start_process, start_server
 from sandbox_fixtures import (
     BACKENDS,
     dies_soon,
@@ -268,3 +269,21 @@ def test_require_falls_back_to_landlock_without_bubblewrap(tmp_path: Path) -> No
     assert choose_isolation("landlock", "bwrap").label == label_of("landlock")
     off = choose_isolation("none", "bwrap")
     assert off.backend == "none" and not off.refused
+
+
+def test_the_server_refuses_to_start_without_the_isolation_it_must_have(tmp_path: Path) -> None:
+    # ORCH_SANDBOX=require on a machine with neither backend takes the same path: a server
+    # that could only run generated code unisolated does not start, so no job runs any.
+    missing = tmp_path / "no-bwrap"
+    proc, output, found = start_process(
+        [ORCHESTRATOR, "serve", "--port", "0"],
+        server_env(tmp_path / "data", ORCH_SANDBOX="bubblewrap", ORCH_SANDBOX_BWRAP=str(missing)),
+        tmp_path,
+        re.compile(r"Uvicorn running|refusing to start"),
+    )
+    if found[0] != "refusing to start":
+        proc.kill()
+    assert proc.wait(timeout=60) != 0
+    assert f"refusing to start: ORCH_SANDBOX=bubblewrap, but '{missing}' not found" in "".join(
+        output
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -19,6 +20,7 @@ from orchestrator.api.config import ApiSettings
 from orchestrator.api.deps import Services, require_token
 from orchestrator.api.errors import errors, install_error_handlers
 from orchestrator.api.feed import SharedReads
+from orchestrator.api.hosts import HostOriginGuard
 from orchestrator.api.metrics import MeteredHealthBook, Metrics
 from orchestrator.api.middleware import BodySizeLimit
 from orchestrator.api.ratelimit import RateLimiter
@@ -26,9 +28,13 @@ from orchestrator.api.routes import API_ROUTERS, OPEN_ROUTERS
 from orchestrator.api.schemas import StreamEvent
 from orchestrator.api.ui import mount_ui
 from orchestrator.config import Settings
+from orchestrator.engine.sandbox import SandboxLimits, isolation_of
+from orchestrator.errors import OrchestratorError
 from orchestrator.providers import ClientSet
 from orchestrator.runtime import Runtime
 from orchestrator.runtime.memory import freeze_startup_objects
+
+logger = logging.getLogger(__name__)
 
 # Enough for a person mistyping; far too few to guess a token.
 LOGIN_RATE_PER_MIN = 30
@@ -53,6 +59,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await _check_isolation(settings)
         metrics = Metrics(settings.catalog)
         runtime = await Runtime.start(
             settings,
@@ -103,8 +110,21 @@ def create_app(
         allow_headers=["*"],
         expose_headers=["X-Total-Count"],
     )
+    # Outermost: a foreign Host or Origin gets no further (not even CORS headers).
+    app.add_middleware(HostOriginGuard, api=api)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
+
+
+async def _check_isolation(settings: Settings) -> None:
+    """Say how generated code will be isolated; refuse to start when ORCH_SANDBOX demands
+    isolation this machine cannot give (before any job could run code)."""
+    limits = SandboxLimits(isolation=settings.sandbox, bwrap=settings.sandbox_bwrap)
+    isolation = await asyncio.to_thread(isolation_of, limits)
+    if isolation.refused:
+        raise OrchestratorError(f"refusing to start: {isolation.why}")
+    level = logging.WARNING if isolation.backend == "none" else logging.INFO
+    logger.log(level, "generated code isolation: %s", isolation.label)
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:

@@ -6,9 +6,10 @@ Kept beside the API because only the server reads them; `Settings` ignores these
 from __future__ import annotations
 
 import ipaddress
+from typing import Annotated
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from orchestrator.errors import InvalidInput
 
@@ -27,6 +28,9 @@ class ApiSettings(BaseSettings):
     # 0 turns the limit off. In-process: each worker counts its own requests.
     create_rate_per_min: float = Field(default=300, ge=0)
     cors_origins: list[str] = Field(default_factory=lambda: list(DEFAULT_ORIGINS))
+    # Without a token the server answers only to Host headers of its loopback names
+    # (api/hosts.py); ORCH_ALLOWED_HOSTS adds names, comma-separated: "name" or "name:port".
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     # Keep-alive comments on idle event streams: proxies drop silent connections.
     sse_ping_s: float = Field(default=15.0, gt=0, le=15)
@@ -35,6 +39,13 @@ class ApiSettings(BaseSettings):
     sse_poll_s: float = Field(default=1.0, gt=0, le=10)
     # How long DELETE waits for a running job to stop after cancelling it.
     delete_timeout_s: float = Field(default=30.0, gt=0)
+
+    @field_validator("allowed_hosts", mode="before")
+    @classmethod
+    def _split_hosts(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [h.strip() for h in value.split(",") if h.strip()]
+        return value
 
     @property
     def token(self) -> str | None:

@@ -1,3 +1,5 @@
+import { chromium } from "@playwright/test";
+
 import { expect, test } from "./fixtures";
 import { type RunningServer, startServer, stopServer } from "./server";
 
@@ -86,5 +88,81 @@ test.describe("a server with an API token", () => {
     expect(out.status()).toBe(204);
     await page.goto(`${server.baseURL}/history/`);
     await expect(form).toBeVisible();
+  });
+});
+
+test.describe("a web page of another site cannot drive the local server", () => {
+  const ATTACKER = "attacker.example";
+  const PLANTED = "planted by another site";
+  const BODY = JSON.stringify({ project_description: PLANTED, budget_usd: 0.5 });
+  // Chrome logs the 400 and 403 these tests provoke on purpose.
+  test.use({ allowConsole: /status of 40[03]/ });
+
+  /** A browser in which the attacker's name resolves to this machine: the rebinding. */
+  async function attackersBrowser() {
+    return chromium.launch({
+      executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
+      args: [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        `--host-resolver-rules=MAP ${ATTACKER} 127.0.0.1`,
+      ],
+    });
+  }
+
+  async function planted(api: (path: string) => Promise<Response>): Promise<number> {
+    const jobs = (await (await api("/api/jobs")).json()) as { project_description: string }[];
+    return jobs.filter((j) => j.project_description === PLANTED).length;
+  }
+
+  test("DNS rebinding: the browser reaches 127.0.0.1 under the attacker's name and gets 400", async ({
+    baseURL,
+    api,
+  }) => {
+    const port = new URL(baseURL ?? "").port;
+    const browser = await attackersBrowser();
+    try {
+      const page = await browser.newPage();
+      const answer = await page.goto(`http://${ATTACKER}:${port}/`);
+      expect(answer?.status()).toBe(400);
+      // The page's scripts see this server as their own origin, and still get nothing.
+      const statuses = await page.evaluate(async (body) => {
+        const headers = { "Content-Type": "application/json" };
+        const create = await fetch("/api/jobs", { method: "POST", headers, body });
+        const list = await fetch("/api/jobs");
+        return [create.status, list.status];
+      }, BODY);
+      expect(statuses).toEqual([400, 400]);
+    } finally {
+      await browser.close();
+    }
+    expect(await planted(api)).toBe(0);
+  });
+
+  // (A cross-origin POST or DELETE from a page is refused by the Origin check, which
+  // tests/test_host_origin.py proves; in Chromium, CORS preflights and Local Network Access
+  // already stop those before the server would see them.)
+  test("the dashboard served by the server, its own origin, still creates, cancels and deletes", async ({
+    page,
+    api,
+  }) => {
+    // Each of these is a state-changing request carrying the dashboard's Origin.
+    await page.goto("/new/");
+    await page.getByLabel("Project description").fill("Weigh the options for heating a small house");
+    await page.getByRole("button", { name: "Start Job" }).click();
+    await expect(page).toHaveURL(/\/jobs\/[0-9a-z]{8}\/$/);
+    const jobId = /\/jobs\/([^/]+)\//.exec(page.url())?.[1] ?? "";
+    await page.getByRole("button", { name: `Cancel job ${jobId}` }).click();
+    await page.getByTestId("confirm-cancel").click();
+    await expect(page.locator("[data-final-status]")).toHaveAttribute("data-final-status", /.+/, {
+      timeout: 60_000,
+    });
+    await page.goto("/history/");
+    const row = page.locator(`[data-testid="history-row"][data-job-id="${jobId}"]`);
+    await row.getByRole("button", { name: `Delete job ${jobId}` }).click();
+    await page.getByTestId("confirm-delete").click();
+    await expect(row).toHaveCount(0);
+    expect((await api(`/api/jobs/${jobId}`)).status).toBe(404);
   });
 });
