@@ -6,6 +6,14 @@ import { Input, Textarea } from "@/components/ui/input";
 import { Label } from "@/components/ui/label";
 import { type Field, type FieldErrors, type FormValues, LIMITS } from "@/lib/job-spec";
 
+export const FIELD_LABEL: Record<Field, string> = {
+  project_description: "Project description",
+  success_criteria: "Success criteria",
+  budget_usd: "Budget (USD)",
+  time_limit_s: "Time limit",
+  concurrency: "Concurrency",
+};
+
 function FieldError({ id, message }: { id: string; message?: string }) {
   if (!message) return null;
   return (
@@ -17,22 +25,24 @@ function FieldError({ id, message }: { id: string; message?: string }) {
 
 function FieldBox({
   name,
-  label,
   hint,
   error,
   children,
 }: {
   name: Field;
-  label: string;
   hint?: string;
   error?: string;
   children: React.ReactNode;
 }) {
   return (
     <div className="flex flex-col gap-1.5">
-      <Label htmlFor={name}>{label}</Label>
+      <Label htmlFor={name}>{FIELD_LABEL[name]}</Label>
       {children}
-      {hint && !error && <p className="text-xs text-muted-foreground">{hint}</p>}
+      {hint && !error && (
+        <p id={`${name}-hint`} className="text-xs text-muted-foreground" data-testid={`hint-${name}`}>
+          {hint}
+        </p>
+      )}
       <FieldError id={`${name}-error`} message={error} />
     </div>
   );
@@ -43,16 +53,22 @@ export function JobForm({
   values,
   errors,
   onChange,
+  onBlur,
+  budgetHint,
 }: {
   values: FormValues;
   errors: FieldErrors;
   onChange: (field: Field, value: string) => void;
+  /** A field was left: check it now, not only on submit. */
+  onBlur: (field: Field) => void;
+  budgetHint: string;
 }) {
   const aria = (name: Field) => ({
     id: name,
     name,
+    onBlur: () => onBlur(name),
     "aria-invalid": errors[name] ? true : undefined,
-    "aria-describedby": errors[name] ? `${name}-error` : undefined,
+    "aria-describedby": errors[name] ? `${name}-error` : `${name}-hint`,
   });
   const set = (name: Field) => (e: React.ChangeEvent<HTMLInputElement | HTMLTextAreaElement>) =>
     onChange(name, e.target.value);
@@ -61,7 +77,6 @@ export function JobForm({
     <div className="space-y-4">
       <FieldBox
         name="project_description"
-        label="Project description"
         hint="What should be built? One sentence is enough."
         error={errors.project_description}
       >
@@ -77,7 +92,6 @@ export function JobForm({
       </FieldBox>
       <FieldBox
         name="success_criteria"
-        label="Success criteria"
         hint="How the result is judged (optional)."
         error={errors.success_criteria}
       >
@@ -91,36 +105,28 @@ export function JobForm({
         />
       </FieldBox>
       <div className="grid grid-cols-1 gap-3 sm:grid-cols-3">
-        <FieldBox name="budget_usd" label="Budget (USD)" hint="Hard cap, > 0" error={errors.budget_usd}>
+        {/* Text inputs: what was typed is what is checked ("abc" is an error, not empty). */}
+        <FieldBox name="budget_usd" hint={budgetHint} error={errors.budget_usd}>
           <Input
             {...aria("budget_usd")}
-            type="number"
+            type="text"
             inputMode="decimal"
-            step="0.1"
-            min="0.01"
-            max={LIMITS.budgetMax}
+            autoComplete="off"
+            required
             value={values.budget_usd}
             onChange={set("budget_usd")}
           />
         </FieldBox>
-        <FieldBox name="time_limit_s" label="Time limit (s)" hint="Default 5400" error={errors.time_limit_s}>
+        <FieldBox name="time_limit_s" hint="Minutes, or like 1h 30m" error={errors.time_limit_s}>
           <Input
             {...aria("time_limit_s")}
-            type="number"
-            inputMode="numeric"
-            step="60"
-            min="1"
-            max={LIMITS.timeLimitMax}
+            type="text"
+            autoComplete="off"
             value={values.time_limit_s}
             onChange={set("time_limit_s")}
           />
         </FieldBox>
-        <FieldBox
-          name="concurrency"
-          label="Concurrency"
-          hint="1 to 10 tasks at once"
-          error={errors.concurrency}
-        >
+        <FieldBox name="concurrency" hint="1 to 10 tasks at once" error={errors.concurrency}>
           <Input
             {...aria("concurrency")}
             type="number"

@@ -4,7 +4,7 @@ import { FileUp } from "lucide-react";
 import { useId, useState } from "react";
 
 import { Alert, AlertDescription, AlertTitle } from "@/components/ui/alert";
-import { FIELDS, type FieldErrors, parseProjectYaml } from "@/lib/job-spec";
+import { FIELDS, type FieldErrors, nearestField, parseProjectYaml } from "@/lib/job-spec";
 import { cn } from "@/lib/utils";
 
 const MAX_BYTES = 256 * 1024;
@@ -137,9 +137,25 @@ export function YamlUpload({
             ))}
           </dl>
           {parsed.unknown && parsed.unknown.length > 0 && (
-            <p className="border-t px-4 py-2 text-xs text-destructive-ink" data-testid="yaml-unknown">
-              Not job fields: {parsed.unknown.join(", ")}
-            </p>
+            <div className="border-t px-4 py-2 text-xs text-destructive-ink" data-testid="yaml-unknown">
+              <p>Not job fields:</p>
+              <ul className="list-disc pl-5">
+                {parsed.unknown.map((key) => {
+                  const near = nearestField(key);
+                  return (
+                    <li key={key}>
+                      <code>{key}</code>
+                      {near && (
+                        <>
+                          {" "}
+                          — did you mean <code>{near}</code>?
+                        </>
+                      )}
+                    </li>
+                  );
+                })}
+              </ul>
+            </div>
           )}
         </div>
       )}

@@ -29,7 +29,7 @@ test("a job from the form runs live to SUCCESS; task detail, graph, files, reloa
   await page.getByLabel("Project description").fill("Write a hello world Python script");
   await page.getByLabel("Success criteria").fill("Script prints Hello World");
   await page.getByLabel("Budget (USD)").fill("0.5");
-  await page.getByLabel("Time limit (s)").fill(""); // cleared: the server default applies, not 0
+  await page.getByLabel("Time limit").fill(""); // cleared: the server default applies, not 0
   await shot("04-new-filled");
 
   const request = page.waitForRequest((r) => r.url().endsWith("/api/jobs") && r.method() === "POST");

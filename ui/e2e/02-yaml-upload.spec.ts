@@ -48,7 +48,9 @@ test("a bad YAML file shows its error with the line; wrong fields are named", as
   const error = page.getByTestId("yaml-error");
   await expect(error).toContainText("broken.yaml cannot be used");
   await expect(error).toContainText(/line \d+, column \d+/);
-  await expect(page.getByRole("button", { name: "Start Job" })).toBeDisabled();
+  await page.getByRole("button", { name: "Start Job" }).click();
+  await expect(page.getByRole("alert").filter({ hasText: "The file cannot be used" })).toBeVisible();
+  await expect(page).toHaveURL(/\/new\/$/);
   await shot("04-new-yaml-error");
 
   await input.setInputFiles(yamlFile("- just\n- a list\n", "list.yaml"));
@@ -58,9 +60,11 @@ test("a bad YAML file shows its error with the line; wrong fields are named", as
     yamlFile("project_description: Build a CLI\nbudget_usd: -2\nconcurency: 3\n", "fields.yaml"),
   );
   await expect(page.getByTestId("error-budget_usd")).toHaveText("must be greater than 0");
-  await expect(page.getByTestId("yaml-unknown")).toContainText("concurency");
+  // Listed once, with the key it most likely meant.
+  await expect(page.getByTestId("yaml-unknown")).toContainText("concurency — did you mean concurrency?");
   await page.getByRole("button", { name: "Start Job" }).click();
-  await expect(page.getByRole("alert").filter({ hasText: "Not job fields: concurency" })).toBeVisible();
+  await expect(page.getByRole("alert").filter({ hasText: "marks as unknown" })).toBeVisible();
+  await expect(page.getByText("concurency", { exact: true })).toHaveCount(1);
   await expect(page).toHaveURL(/\/new\/$/);
 });
 

@@ -23,7 +23,11 @@ export const LIMITS = {
   concurrencyMax: 10,
 };
 
+/** The server's defaults (JobSpec) for fields left out. */
 export const DEFAULTS = { budget_usd: 8, time_limit_s: 5400, concurrency: 3 };
+
+/** The form's starting budget: enough for a first job, far below the server's $8. */
+export const FORM_BUDGET = 1;
 
 /** What the form holds: text as typed, so an emptied number field stays empty (not 0). */
 export interface FormValues {
@@ -37,10 +41,63 @@ export interface FormValues {
 export const EMPTY_FORM: FormValues = {
   project_description: "",
   success_criteria: "",
-  budget_usd: String(DEFAULTS.budget_usd),
-  time_limit_s: String(DEFAULTS.time_limit_s),
+  budget_usd: FORM_BUDGET.toFixed(2),
+  time_limit_s: formatDuration(DEFAULTS.time_limit_s),
   concurrency: String(DEFAULTS.concurrency),
 };
+
+const UNIT_S: Record<string, number> = { h: 3600, m: 60, s: 1 };
+
+/**
+ * A time limit as people write it: "90" (minutes), "90m", "1h 30m", "1.5h", "45s" → seconds.
+ * null when it is not one of those.
+ */
+export function parseDuration(text: string): number | null {
+  const t = text.trim().toLowerCase();
+  if (/^\d+(\.\d+)?$/.test(t)) return Number(t) * 60;
+  const parts = [...t.matchAll(/(\d+(?:\.\d+)?)\s*(h|m|s)\s*/g)];
+  if (parts.length === 0 || parts.map((p) => p[0]).join("") !== t.replace(/^\s+/, "")) return null;
+  return parts.reduce((sum, p) => sum + Number(p[1]) * (UNIT_S[p[2] ?? "s"] ?? 1), 0);
+}
+
+/** 5400 → "1h 30m", 60 → "1m", 90 → "1m 30s". */
+export function formatDuration(seconds: number): string {
+  const s = Math.round(seconds);
+  const parts: string[] = [];
+  if (s >= 3600) parts.push(`${Math.floor(s / 3600)}h`);
+  if (s % 3600 >= 60) parts.push(`${Math.floor((s % 3600) / 60)}m`);
+  if (s % 60 > 0 || parts.length === 0) parts.push(`${s % 60}s`);
+  return parts.join(" ");
+}
+
+function distance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0] ?? 0;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const here = row[j] ?? 0;
+      row[j] = Math.min(here + 1, (row[j - 1] ?? 0) + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = here;
+    }
+  }
+  return row[b.length] ?? 0;
+}
+
+/** The job field an unknown key most likely meant ("budget" → "budget_usd"), if any is close. */
+export function nearestField(key: string): Field | null {
+  const k = key.toLowerCase();
+  let best: Field | null = null;
+  let bestScore = Infinity;
+  for (const f of FIELDS) {
+    const d = f.startsWith(k) || k.startsWith(f) ? 1 : distance(k, f);
+    if (d < bestScore) {
+      bestScore = d;
+      best = f;
+    }
+  }
+  return bestScore <= Math.max(2, Math.floor(k.length / 3)) ? best : null;
+}
 
 /** The form as another job was set up ("Duplicate and edit"). */
 export function formFromJob(job: {
@@ -54,12 +111,19 @@ export function formFromJob(job: {
     project_description: job.project_description,
     success_criteria: job.success_criteria,
     budget_usd: String(job.budget_usd),
-    time_limit_s: String(job.time_limit_s),
+    time_limit_s: formatDuration(job.time_limit_s),
     concurrency: String(job.concurrency),
   };
 }
 
 export type FieldErrors = Partial<Record<Field | "_", string>>;
+
+function typeName(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "a list";
+  if (typeof value === "object") return "a mapping";
+  return `a ${typeof value}`;
+}
 
 function checkNumber(
   raw: unknown,
@@ -72,7 +136,7 @@ function checkNumber(
 ): string | null {
   const n = typeof raw === "number" ? raw : Number(raw);
   if (typeof raw === "string" && raw.trim() === "") return null;
-  if (typeof raw !== "number" && typeof raw !== "string") return "must be a number";
+  if (typeof raw !== "number" && typeof raw !== "string") return `must be a number, not ${typeName(raw)}`;
   if (!Number.isFinite(n)) return "must be a number";
   if (integer && !Number.isInteger(n)) return "must be a whole number";
   if (exclusiveMin ? n <= min : n < min)
@@ -85,28 +149,47 @@ function checkNumber(
  * Validates field values (form text or parsed YAML) and builds the request body. Empty number
  * fields are left out so the server's defaults apply.
  */
-export function toJobCreate(values: Record<string, unknown>): { body?: JobCreate; errors: FieldErrors } {
+export function toJobCreate(
+  values: Record<string, unknown>,
+  source: "form" | "yaml" = "yaml",
+): { body?: JobCreate; errors: FieldErrors } {
   const errors: FieldErrors = {};
-  const description = values.project_description;
-  if (typeof description !== "string" || description.trim() === "") {
+  const form = source === "form";
+  // The form's time limit is written as a duration ("1h 30m"); a YAML file gives seconds.
+  const input = { ...values };
+  if (form && typeof input.time_limit_s === "string" && input.time_limit_s.trim() !== "") {
+    const seconds = parseDuration(input.time_limit_s);
+    if (seconds === null) errors.time_limit_s = "must be minutes, or like 1h 30m";
+    else input.time_limit_s = seconds;
+  }
+  const description = input.project_description;
+  if (
+    description === undefined ||
+    description === null ||
+    (typeof description === "string" && description.trim() === "")
+  ) {
     errors.project_description = "is required";
+  } else if (typeof description !== "string") {
+    errors.project_description = `must be text, not ${typeName(description)}`;
   } else if (description.length > LIMITS.descriptionMax) {
     errors.project_description = `must be at most ${LIMITS.descriptionMax} characters`;
   }
-  const criteria = values.success_criteria ?? "";
-  if (typeof criteria !== "string") errors.success_criteria = "must be text";
+  const criteria = input.success_criteria ?? "";
+  if (typeof criteria !== "string") errors.success_criteria = `must be text, not ${typeName(criteria)}`;
   else if (criteria.length > LIMITS.descriptionMax) {
     errors.success_criteria = `must be at most ${LIMITS.descriptionMax} characters`;
   }
-  const budget = checkNumber(values.budget_usd ?? "", { min: 0, max: LIMITS.budgetMax, exclusiveMin: true });
-  if (budget) errors.budget_usd = budget;
-  const time = checkNumber(values.time_limit_s ?? "", {
+  // The form asks for a budget: an empty one is not silently the server's $8.
+  if (form && String(input.budget_usd ?? "").trim() === "") errors.budget_usd = "is required";
+  const budget = checkNumber(input.budget_usd ?? "", { min: 0, max: LIMITS.budgetMax, exclusiveMin: true });
+  if (budget) errors.budget_usd ??= budget;
+  const time = checkNumber(input.time_limit_s ?? "", {
     min: 0,
     max: LIMITS.timeLimitMax,
     exclusiveMin: true,
   });
-  if (time) errors.time_limit_s = time;
-  const conc = checkNumber(values.concurrency ?? "", {
+  if (time) errors.time_limit_s ??= form ? time.replace(/(\d+)$/, (n) => formatDuration(Number(n))) : time;
+  const conc = checkNumber(input.concurrency ?? "", {
     integer: true,
     min: LIMITS.concurrencyMin,
     max: LIMITS.concurrencyMax,
@@ -117,7 +200,7 @@ export function toJobCreate(values: Record<string, unknown>): { body?: JobCreate
   const body: JobCreate = { project_description: String(description).trim() };
   if (typeof criteria === "string" && criteria.trim()) body.success_criteria = criteria.trim();
   for (const key of ["budget_usd", "time_limit_s", "concurrency"] as const) {
-    const raw = values[key];
+    const raw = input[key];
     if (raw === undefined || raw === null || (typeof raw === "string" && raw.trim() === "")) continue;
     body[key] = Number(raw);
   }

@@ -5,16 +5,18 @@ import { useRouter, useSearchParams } from "next/navigation";
 import { type FormEvent, Suspense, useEffect, useState } from "react";
 
 import { InlineError } from "@/components/error-state";
-import { JobForm } from "@/components/job-form";
+import { FIELD_LABEL, JobForm } from "@/components/job-form";
 import { PageHeader } from "@/components/page-header";
 import { type ParsedYaml, YamlUpload } from "@/components/yaml-upload";
 import { Button } from "@/components/ui/button";
 import { Card, CardContent, CardHeader, CardTitle } from "@/components/ui/card";
 import { Tabs, TabsContent, TabsList, TabsTrigger } from "@/components/ui/tabs";
 import { ApiError, api, type JobCreate } from "@/lib/api";
+import { usd } from "@/lib/format";
 import { Skeleton } from "@/components/ui/skeleton";
 import {
   EMPTY_FORM,
+  FIELDS,
   type Field,
   type FieldErrors,
   type FormValues,
@@ -63,6 +65,14 @@ function NewJob() {
     };
   }, [from]);
 
+  const budgetHint = useBudgetHint();
+
+  // On leaving a field, its own check (the others keep what they showed).
+  const checkField = (field: Field) => {
+    const message = toJobCreate({ ...form }, "form").errors[field];
+    setErrors((e) => ({ ...e, form: { ...e.form, [field]: message } }));
+  };
+
   const setField = (field: Field, value: string) => {
     setForm((f) => ({ ...f, [field]: value }));
     setErrors((e) => ({ ...e, form: { ...e.form, [field]: undefined, _: undefined } }));
@@ -79,16 +89,22 @@ function NewJob() {
     let body: JobCreate | undefined;
     let found: FieldErrors = {};
     if (tab === "form") {
-      ({ body, errors: found } = toJobCreate({ ...form }));
+      ({ body, errors: found } = toJobCreate({ ...form }, "form"));
     } else if (!yaml?.values) {
-      found = { _: yaml?.error ?? "Choose a YAML file first." };
+      found = {
+        _: yaml?.error ? "The file cannot be used: see the error above." : "Choose a YAML file first.",
+      };
     } else if (yaml.unknown && yaml.unknown.length > 0) {
-      found = { _: `Not job fields: ${yaml.unknown.join(", ")}` };
+      // The unknown keys are listed once, in the preview; here only what to do about them.
+      found = { _: "Remove or rename the fields the preview marks as unknown." };
     } else {
       ({ body, errors: found } = toJobCreate(yaml.values));
     }
     if (!body) {
       setErrors((e) => ({ ...e, [tab]: found }));
+      // Focus the first field to fix (the summary lists them all).
+      const first = FIELDS.find((f) => found[f]);
+      if (tab === "form" && first) document.getElementById(first)?.focus();
       return;
     }
     setSubmitting(true);
@@ -107,7 +123,7 @@ function NewJob() {
   };
 
   const current = errors[tab];
-  const canSubmit = tab === "form" ? form.project_description.trim() !== "" : Boolean(yaml?.values);
+  const invalid = FIELDS.filter((f) => current[f]);
 
   return (
     <div className="mx-auto max-w-2xl">
@@ -131,7 +147,13 @@ function NewJob() {
                 <CardTitle>Project Details</CardTitle>
               </CardHeader>
               <CardContent>
-                <JobForm values={form} errors={errors.form} onChange={setField} />
+                <JobForm
+                  values={form}
+                  errors={errors.form}
+                  onChange={setField}
+                  onBlur={checkField}
+                  budgetHint={budgetHint}
+                />
               </CardContent>
             </Card>
           </TabsContent>
@@ -147,8 +169,23 @@ function NewJob() {
           </TabsContent>
         </Tabs>
         <div className="mt-4 space-y-2">
+          {tab === "form" && invalid.length > 0 && (
+            <div role="alert" className="text-sm text-destructive-ink" data-testid="form-summary">
+              <p>{invalid.length === 1 ? "One field needs" : `${invalid.length} fields need`} attention:</p>
+              <ul className="list-disc pl-5">
+                {invalid.map((f) => (
+                  <li key={f}>
+                    <a href={`#${f}`} className="underline underline-offset-2">
+                      {FIELD_LABEL[f]}
+                    </a>{" "}
+                    {current[f]}
+                  </li>
+                ))}
+              </ul>
+            </div>
+          )}
           <InlineError message={current._} />
-          <Button type="submit" className="w-full" disabled={submitting || !canSubmit}>
+          <Button type="submit" className="w-full" disabled={submitting}>
             {submitting ? <Loader2 className="animate-spin" /> : <Play />}
             {submitting ? "Starting…" : "Start Job"}
           </Button>
@@ -156,4 +193,37 @@ function NewJob() {
       </form>
     </div>
   );
+}
+
+/**
+ * What jobs cost here: the median of the finished jobs this server has run (until a forecast
+ * from recorded calls exists), or a plain word for a first job.
+ */
+function useBudgetHint(): string {
+  const [hint, setHint] = useState("A hard cap. A first job usually costs well under $1.");
+  useEffect(() => {
+    let alive = true;
+    api.jobs
+      .list({ limit: 100 })
+      .then(({ items }) => {
+        const costs = items
+          .filter((j) => j.final_status === "SUCCESS" || j.final_status === "PARTIAL_SUCCESS")
+          .map((j) => j.total_cost)
+          .sort((a, b) => a - b);
+        if (!alive || costs.length === 0) return;
+        const mid = Math.floor(costs.length / 2);
+        const median = costs.length % 2 ? (costs[mid] ?? 0) : ((costs[mid - 1] ?? 0) + (costs[mid] ?? 0)) / 2;
+        const n = costs.length;
+        setHint(
+          `A hard cap. Finished jobs here cost ${usd(median)} (median of ${n} job${n === 1 ? "" : "s"}).`,
+        );
+      })
+      .catch(() => {
+        // No history to go by: the plain hint stays.
+      });
+    return () => {
+      alive = false;
+    };
+  }, []);
+  return hint;
 }
