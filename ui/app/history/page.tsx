@@ -22,7 +22,7 @@ import { usePoll } from "@/lib/use-poll";
 // Recharts loads with the chart, after the table: it stays out of the page's first load.
 const CostChart = dynamic(() => import("@/components/charts/cost-chart").then((m) => m.CostChart), {
   ssr: false,
-  loading: () => <Skeleton className="h-[220px]" />,
+  loading: () => <Skeleton className="h-[260px]" />,
 });
 
 const PAGE_SIZES = [10, 20, 50, 100];
@@ -63,7 +63,8 @@ function HistoryView() {
     10_000,
     [q, status, page, pageSize],
   );
-  const recent = usePoll(() => api.jobs.list({ limit: CHART_JOBS }), 30_000, []);
+  // The chart shows the jobs the filters select, like the table (all pages of them).
+  const recent = usePoll(() => api.jobs.list({ q, status, limit: CHART_JOBS }), 30_000, [q, status]);
 
   const chart: CostPoint[] = useMemo(() => {
     const items = [...(recent.data?.items ?? [])].sort((a, b) => a.created_at - b.created_at);
@@ -90,7 +91,12 @@ function HistoryView() {
       {chart.length > 1 && (
         <Card>
           <CardHeader>
-            <CardTitle className="text-sm">Cost over time ({chart.length} most recent jobs)</CardTitle>
+            <CardTitle className="text-sm" data-testid="chart-title">
+              Cost over time:{" "}
+              {chart.length < (recent.data?.total ?? 0)
+                ? `the ${chart.length} most recent of ${recent.data?.total} matching jobs`
+                : `${chart.length} ${q || status ? "matching " : ""}jobs`}
+            </CardTitle>
           </CardHeader>
           <CardContent>
             <CostChart data={chart} />

@@ -4,6 +4,7 @@ import {
   Bar,
   CartesianGrid,
   ComposedChart,
+  Legend,
   Line,
   ResponsiveContainer,
   Tooltip,
@@ -20,46 +21,79 @@ export interface CostPoint {
   cumulative: number;
 }
 
-const DAY_S = 24 * 3600;
+const HOUR_S = 3600;
+const DAY_S = 24 * HOUR_S;
+const MAX_TICKS = 6;
 
-/** Dates on the axis, or times of day when every job falls within a day or two. */
+/** Labels as fine as the span needs: seconds within an hour, minutes within two days, dates. */
 function tickFormat(data: CostPoint[]): (ts: number) => string {
-  const span = data.length > 1 ? (data[data.length - 1]?.ts ?? 0) - (data[0]?.ts ?? 0) : 0;
-  if (span < 2 * DAY_S) {
-    return (ts) => new Date(ts * 1000).toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit" });
-  }
-  return (ts) => new Date(ts * 1000).toLocaleDateString(undefined, { month: "short", day: "numeric" });
+  const span = (data[data.length - 1]?.ts ?? 0) - (data[0]?.ts ?? 0);
+  const at = (ts: number, o: Intl.DateTimeFormatOptions) => new Date(ts * 1000).toLocaleString(undefined, o);
+  if (span < HOUR_S)
+    return (ts) => at(ts, { hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false });
+  if (span < 2 * DAY_S) return (ts) => at(ts, { hour: "2-digit", minute: "2-digit", hour12: false });
+  return (ts) => at(ts, { month: "short", day: "numeric" });
 }
 
-/** Cost of each past job (bars) and the running total (line), oldest to newest. */
+/** Up to MAX_TICKS jobs, spread evenly, whose labels all differ: no time shown twice. */
+export function distinctTicks(data: CostPoint[], format: (ts: number) => string): number[] {
+  const step = Math.max(1, Math.ceil(data.length / MAX_TICKS));
+  const seen = new Set<string>();
+  const ticks: number[] = [];
+  for (let i = 0; i < data.length; i += step) {
+    const ts = data[i]?.ts;
+    if (ts === undefined) continue;
+    const label = format(ts);
+    if (seen.has(label)) continue;
+    seen.add(label);
+    ticks.push(ts);
+  }
+  return ticks;
+}
+
+const AXIS_TICK = { fontSize: 11, fill: "var(--muted-foreground)" };
+const AXIS_LABEL = { fontSize: 11, fill: "var(--muted-foreground)" };
+
+/** Cost of each job (bars, left axis) and the running total (line, right axis), oldest first. */
 export function CostChart({ data }: { data: CostPoint[] }) {
-  const day = tickFormat(data);
+  const format = tickFormat(data);
+  const total = data[data.length - 1]?.cumulative ?? 0;
   return (
-    <div role="img" aria-label="Cost of past jobs over time" data-testid="cost-chart">
-      <ResponsiveContainer width="100%" height={220}>
-        <ComposedChart data={data} margin={{ left: 4, right: 16, top: 8, bottom: 4 }}>
+    <div
+      role="img"
+      aria-label={`Cost of ${data.length} jobs over time, ${usd(total)} in all`}
+      data-testid="cost-chart"
+      data-points={data.length}
+    >
+      <ResponsiveContainer width="100%" height={260}>
+        <ComposedChart data={data} margin={{ left: 8, right: 8, top: 8, bottom: 8 }}>
           <CartesianGrid vertical={false} stroke="var(--border)" />
           <XAxis
             dataKey="ts"
-            tickFormatter={day}
-            tick={{ fontSize: 11, fill: "var(--muted-foreground)" }}
+            ticks={distinctTicks(data, format)}
+            interval={0}
+            tickFormatter={format}
+            tick={{ ...AXIS_TICK, className: "time-tick" }}
             stroke="var(--border)"
-            minTickGap={24}
+            height={44}
+            label={{ value: "Job started (local time)", position: "insideBottom", ...AXIS_LABEL }}
           />
           <YAxis
             yAxisId="job"
-            tick={{ fontSize: 11, fill: "var(--muted-foreground)" }}
+            tick={AXIS_TICK}
             tickFormatter={(v: number) => usd(v)}
             stroke="var(--border)"
-            width={56}
+            width={72}
+            label={{ value: "Job cost (USD)", angle: -90, position: "insideLeft", ...AXIS_LABEL }}
           />
           <YAxis
             yAxisId="total"
             orientation="right"
-            tick={{ fontSize: 11, fill: "var(--muted-foreground)" }}
+            tick={AXIS_TICK}
             tickFormatter={(v: number) => usd(v)}
             stroke="var(--border)"
-            width={56}
+            width={72}
+            label={{ value: "Running total (USD)", angle: 90, position: "insideRight", ...AXIS_LABEL }}
           />
           <Tooltip
             contentStyle={{
@@ -73,11 +107,13 @@ export function CostChart({ data }: { data: CostPoint[] }) {
               const id = (payload?.[0]?.payload as CostPoint | undefined)?.job_id ?? "";
               return `${id} · ${new Date(Number(ts) * 1000).toLocaleString()}`;
             }}
-            formatter={(v, name) => [usd(Number(v)), name === "cost" ? "Job cost" : "Running total"]}
+            formatter={(v, name) => [usd(Number(v)), name]}
           />
+          <Legend verticalAlign="top" height={28} wrapperStyle={{ fontSize: 12 }} />
           <Bar
             yAxisId="job"
             dataKey="cost"
+            name="Job cost (left axis)"
             fill="var(--info)"
             radius={[3, 3, 0, 0]}
             isAnimationActive={false}
@@ -86,6 +122,7 @@ export function CostChart({ data }: { data: CostPoint[] }) {
           <Line
             yAxisId="total"
             dataKey="cumulative"
+            name="Running total (right axis)"
             stroke="var(--success)"
             strokeWidth={2}
             dot={false}
