@@ -29,7 +29,7 @@ export function SimulatedBadge() {
     <Badge
       variant="warning"
       className="gap-1"
-      title="No API keys are set: every model call is answered by the built-in simulator, at no cost"
+      title="No API keys are set: every model call is answered by the built-in simulator; amounts are what the calls would cost at each model's list price"
       data-testid="simulated-badge"
     >
       <FlaskConical /> Simulated providers
@@ -54,7 +54,7 @@ export function AppSidebar() {
             "aria-[current=page]:bg-accent aria-[current=page]:text-foreground",
           )}
         >
-          <Icon className="size-4" /> <span className="hidden sm:inline">{label}</span>
+          <Icon className="size-4" aria-hidden /> <span className="max-sm:sr-only">{label}</span>
         </Link>
       ))}
     </nav>
@@ -71,7 +71,8 @@ export function AppSidebar() {
           <div className="md:hidden">{nav}</div>
         </div>
         <div className="hidden md:block">{nav}</div>
-        {simulated && (
+        {/* A job page says it for its own job, in its header: once is enough. */}
+        {simulated && !pathname.startsWith("/jobs/") && (
           <div>
             <SimulatedBadge />
           </div>

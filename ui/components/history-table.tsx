@@ -52,8 +52,9 @@ export function HistoryTable({ jobs, onChanged }: { jobs: JobSummary[]; onChange
   };
 
   return (
-    <Table data-testid="history-table">
-      <TableHeader>
+    // On a phone each row stacks: description, then status and cost, then the actions.
+    <Table data-testid="history-table" className="max-md:block">
+      <TableHeader className="max-md:sr-only">
         <TableRow>
           <TableHead>ID</TableHead>
           <TableHead>Description</TableHead>
@@ -63,16 +64,16 @@ export function HistoryTable({ jobs, onChanged }: { jobs: JobSummary[]; onChange
           <TableHead>Actions</TableHead>
         </TableRow>
       </TableHeader>
-      <TableBody>
+      <TableBody className="max-md:block">
         {jobs.map((j) => (
           <TableRow
             key={j.job_id}
-            className="cursor-pointer"
+            className="cursor-pointer max-md:grid max-md:grid-cols-[1fr_auto] max-md:items-center max-md:gap-x-3 max-md:gap-y-1 max-md:py-2"
             onClick={() => open(j.job_id)}
             data-testid="history-row"
             data-job-id={j.job_id}
           >
-            <TableCell className="font-mono text-xs">
+            <TableCell className="font-mono text-xs max-md:order-1 max-md:p-0">
               {/* The link makes the row reachable by keyboard; the row click is for the mouse. */}
               <a
                 href={`/jobs/${j.job_id}/`}
@@ -86,7 +87,7 @@ export function HistoryTable({ jobs, onChanged }: { jobs: JobSummary[]; onChange
                 {j.job_id}
               </a>
             </TableCell>
-            <TableCell className="max-w-md">
+            <TableCell className="max-w-md max-md:order-first max-md:col-span-2 max-md:max-w-none max-md:p-0">
               <span className="line-clamp-1" title={j.project_description}>
                 {title(j.project_description, 100)}
               </span>
@@ -96,12 +97,16 @@ export function HistoryTable({ jobs, onChanged }: { jobs: JobSummary[]; onChange
                 </span>
               )}
             </TableCell>
-            <TableCell>
+            <TableCell className="max-md:p-0">
               <JobStatusBadge status={j.status} finalStatus={j.final_status} />
             </TableCell>
-            <TableCell className="text-right tabular-nums">{usd(j.total_cost)}</TableCell>
-            <TableCell className="text-xs whitespace-nowrap">{dateTime(j.created_at)}</TableCell>
-            <TableCell onClick={(e) => e.stopPropagation()}>
+            <TableCell className="text-right tabular-nums max-md:p-0" data-testid="row-cost">
+              {usd(j.total_cost)}
+            </TableCell>
+            <TableCell className="text-xs whitespace-nowrap max-md:order-2 max-md:p-0 max-md:text-right">
+              {dateTime(j.created_at)}
+            </TableCell>
+            <TableCell onClick={(e) => e.stopPropagation()} className="max-md:col-span-2 max-md:p-0">
               <RowActions
                 job={j}
                 busy={busy === j.job_id}

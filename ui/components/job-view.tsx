@@ -142,10 +142,15 @@ export function JobView({ jobId }: { jobId: string }) {
               </TabsTrigger>
             </TabsList>
           </div>
+          {/* The panels are always there: a tab must control one, even before the plan. */}
           {tasks.length === 0 ? (
-            <p className="text-sm text-muted-foreground">
-              {running ? "Planning the tasks…" : "This job has no tasks."}
-            </p>
+            ["cards", "graph"].map((v) => (
+              <TabsContent key={v} value={v}>
+                <p className="text-sm text-muted-foreground">
+                  {running ? "Planning the tasks…" : "This job has no tasks."}
+                </p>
+              </TabsContent>
+            ))
           ) : (
             <>
               <TabsContent value="cards">

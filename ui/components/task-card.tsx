@@ -22,22 +22,30 @@ export function TaskCard({
 }) {
   const outcome = taskOutcome(task, jobEnded);
   const name = task.title || task.task_id;
+  // The title is the button (named by what it shows); it stretches over the whole card.
   return (
-    <button
-      type="button"
+    <div
       onClick={() => onOpen(task.task_id)}
       data-testid="task-card"
       data-task-id={task.task_id}
       data-status={task.status}
       data-outcome={outcome}
-      aria-label={`Task ${task.task_id}${task.title ? `: ${task.title}` : ""}, ${outcome}. Open details`}
-      className="flex min-w-0 flex-col gap-1.5 rounded-xl border bg-card p-4 text-left text-sm shadow-sm transition-colors outline-none hover:border-primary/40 focus-visible:ring-[3px] focus-visible:ring-ring"
+      className="relative flex min-w-0 cursor-pointer flex-col gap-1.5 rounded-xl border bg-card p-4 text-left text-sm shadow-sm transition-colors hover:border-primary/40 has-[button:focus-visible]:ring-[3px] has-[button:focus-visible]:ring-ring"
     >
       <div className="flex items-start justify-between gap-2">
         <span className="min-w-0">
-          <span className="line-clamp-2 font-semibold" data-testid="task-title" title={name}>
+          <button
+            type="button"
+            onClick={(e) => {
+              e.stopPropagation();
+              onOpen(task.task_id);
+            }}
+            className="line-clamp-2 text-left font-semibold outline-none after:absolute after:inset-0 after:content-['']"
+            data-testid="task-title"
+            title={name}
+          >
             {name}
-          </span>
+          </button>
           {task.title && <span className="font-mono text-xs text-muted-foreground">{task.task_id}</span>}
         </span>
         <TaskStatusBadge status={outcome} />
@@ -57,6 +65,6 @@ export function TaskCard({
         </span>
       </div>
       {task.reason && <p className="line-clamp-2 text-xs text-muted-foreground">{task.reason}</p>}
-    </button>
+    </div>
   );
 }

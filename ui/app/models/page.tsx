@@ -2,7 +2,6 @@
 
 import dynamic from "next/dynamic";
 
-import { SimulatedBadge } from "@/components/app-sidebar";
 import { ErrorState } from "@/components/error-state";
 import { ModelCard } from "@/components/model-card";
 import { PageHeader } from "@/components/page-header";
@@ -26,7 +25,6 @@ export default function ModelsPage() {
   const models = usePoll(() => api.models.list(), 15_000, []);
   const list = models.data ?? [];
   const providers = [...new Set(list.map((m) => m.provider))];
-  const simulated = list.some((m) => m.simulated);
   const prices = list.map((m) => ({ model: m.model, provider: m.provider, value: m.cost_per_1m_input }));
   const latency = list
     .filter((m) => m.call_count > 0)
@@ -37,7 +35,6 @@ export default function ModelsPage() {
       <PageHeader
         title="Model Telemetry"
         description="Measured from every recorded call: success, trust, latency and price per model."
-        actions={simulated ? <SimulatedBadge /> : undefined}
       />
       {models.error && <ErrorState error={models.error} onRetry={models.refresh} />}
       {!models.data && models.loading ? (
