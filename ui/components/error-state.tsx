@@ -11,11 +11,14 @@ export function ErrorState({
   error,
   onRetry,
   title,
+  description,
   children,
 }: {
   error: ApiError;
   onRetry?: () => void;
   title?: string;
+  /** Said instead of the server's message, when the title already says that. */
+  description?: string;
   children?: React.ReactNode;
 }) {
   const Icon = error.unreachable ? WifiOff : AlertTriangle;
@@ -26,7 +29,7 @@ export function ErrorState({
         {title ?? (error.unreachable ? "The orchestrator API is not reachable" : "Something went wrong")}
       </AlertTitle>
       <AlertDescription>
-        <p>{error.message}</p>
+        <p>{description ?? error.message}</p>
         <div className="mt-2 flex flex-wrap gap-2">
           {onRetry && (
             <Button size="sm" variant="outline" onClick={onRetry}>

@@ -42,6 +42,12 @@ export function JobView({ jobId }: { jobId: string }) {
     [state.tasks],
   );
 
+  const logTasks = useMemo(() => tasks.map((t) => ({ id: t.task_id, title: t.title })), [tasks]);
+  const logModels = useMemo(
+    () => [...new Set(tasks.map((t) => t.model).filter((m): m is string => Boolean(m)))].sort(),
+    [tasks],
+  );
+
   if (error && !job) {
     const notFound = error.status === 404;
     return (
@@ -49,6 +55,7 @@ export function JobView({ jobId }: { jobId: string }) {
         <ErrorState
           error={error}
           title={notFound ? `There is no job “${jobId}”` : undefined}
+          description={notFound ? "It may have been deleted, or the address is mistyped." : undefined}
           onRetry={notFound ? undefined : () => void refresh()}
         >
           <Button size="sm" variant="ghost" asChild>
@@ -178,6 +185,9 @@ export function JobView({ jobId }: { jobId: string }) {
         <LogStream
           logs={state.logs}
           runs={state.runs}
+          tasks={logTasks}
+          models={logModels}
+          onOpenTask={setOpenTask}
           waiting={running ? "Waiting for logs…" : "No log lines."}
         />
       </section>

@@ -1,10 +1,13 @@
 "use client";
 
 import { ArrowDown } from "lucide-react";
-import { Fragment, useEffect, useLayoutEffect, useRef, useState } from "react";
+import { Fragment, useEffect, useLayoutEffect, useMemo, useRef, useState } from "react";
+
+import { LogFilters } from "@/components/log-filters";
 
 import { Button } from "@/components/ui/button";
 import { clock, usd, usdExact } from "@/lib/format";
+import { filterLogs, type LogFilter, NO_FILTER, splitTaskIds } from "@/lib/log-filter";
 import type { LogLine, Run } from "@/lib/use-job";
 import { cn } from "@/lib/utils";
 
@@ -32,7 +35,25 @@ export function runLabel(run: Run): string {
   return `Run ${run.n} — ${verb} ${clock(run.start)}${raised}`;
 }
 
-export function LogStream({ logs, runs, waiting }: { logs: LogLine[]; runs: Run[]; waiting: string }) {
+export function LogStream({
+  logs: all,
+  runs,
+  waiting,
+  tasks,
+  models,
+  onOpenTask,
+}: {
+  logs: LogLine[];
+  runs: Run[];
+  waiting: string;
+  /** Task ids with their titles, for the task filter and the task ids that open a task. */
+  tasks: { id: string; title?: string }[];
+  models: string[];
+  onOpenTask: (taskId: string) => void;
+}) {
+  const [filter, setFilter] = useState<LogFilter>(NO_FILTER);
+  const logs = useMemo(() => filterLogs(all, filter), [all, filter]);
+  const ids = useMemo(() => tasks.map((t) => t.id), [tasks]);
   const boxRef = useRef<HTMLDivElement>(null);
   const [follow, setFollow] = useState(true);
   const [unseen, setUnseen] = useState(0);
@@ -68,49 +89,77 @@ export function LogStream({ logs, runs, waiting }: { logs: LogLine[]; runs: Run[
   };
 
   return (
-    <div className="relative">
-      <div
-        ref={boxRef}
-        data-testid="log-stream"
-        role="log"
-        aria-live="polite"
-        aria-label="Job log"
-        tabIndex={0}
-        className="h-80 overflow-y-auto rounded-lg bg-gray-950 p-4 font-mono text-xs leading-relaxed text-gray-200 outline-none focus-visible:ring-[3px] focus-visible:ring-ring"
-      >
-        {logs.length === 0 && <p className="text-gray-400">{waiting}</p>}
-        {logs.map((line, i) => (
-          <Fragment key={line.id || `i${i}`}>
-            {runs.length > 1 && line.run !== logs[i - 1]?.run && runs[line.run - 1] && (
-              <div
-                className="my-1 border-y border-gray-700 py-0.5 font-semibold text-sky-300"
-                data-testid="log-run"
-                data-run={line.run}
-              >
-                {runLabel(runs[line.run - 1] as Run)}
-              </div>
-            )}
-            <div className="flex gap-2" data-level={line.level} data-testid="log-line" data-run={line.run}>
-              <span className="shrink-0 text-gray-400 select-none">{clock(line.ts)}</span>
-              <span className={cn("shrink-0", LEVEL_COLOR[line.level] ?? "text-gray-400")}>
-                [{line.level}]
-              </span>
-              <span className="break-words whitespace-pre-wrap">{line.msg}</span>
-            </div>
-          </Fragment>
-        ))}
-      </div>
-      {!follow && (
-        <Button
-          size="sm"
-          variant="secondary"
-          onClick={jump}
-          className="absolute right-4 bottom-4 shadow"
-          data-testid="log-jump"
+    <div className="space-y-2">
+      <LogFilters
+        filter={filter}
+        onChange={setFilter}
+        tasks={tasks}
+        models={models}
+        shown={logs.length}
+        total={all.length}
+      />
+      <div className="relative">
+        <div
+          ref={boxRef}
+          data-testid="log-stream"
+          role="log"
+          aria-live="polite"
+          aria-label="Job log"
+          tabIndex={0}
+          className="h-80 overflow-y-auto rounded-lg bg-gray-950 p-4 font-mono text-xs leading-relaxed text-gray-200 outline-none focus-visible:ring-[3px] focus-visible:ring-ring"
         >
-          <ArrowDown /> {unseen > 0 ? `${unseen} new line${unseen === 1 ? "" : "s"}` : "Follow"}
-        </Button>
-      )}
+          {logs.length === 0 && (
+            <p className="text-gray-400">{all.length > 0 ? "No line matches these filters." : waiting}</p>
+          )}
+          {logs.map((line, i) => (
+            <Fragment key={line.id || `i${i}`}>
+              {runs.length > 1 && line.run !== logs[i - 1]?.run && runs[line.run - 1] && (
+                <div
+                  className="my-1 border-y border-gray-700 py-0.5 font-semibold text-sky-300"
+                  data-testid="log-run"
+                  data-run={line.run}
+                >
+                  {runLabel(runs[line.run - 1] as Run)}
+                </div>
+              )}
+              <div className="flex gap-2" data-level={line.level} data-testid="log-line" data-run={line.run}>
+                <span className="shrink-0 text-gray-400 select-none">{clock(line.ts)}</span>
+                <span className={cn("shrink-0", LEVEL_COLOR[line.level] ?? "text-gray-400")}>
+                  [{line.level}]
+                </span>
+                <span className="min-w-0 break-words whitespace-pre-wrap">
+                  {splitTaskIds(line.msg, ids).map((part, k) =>
+                    part.task ? (
+                      <button
+                        key={k}
+                        type="button"
+                        onClick={() => onOpenTask(part.task ?? "")}
+                        className="rounded-sm text-sky-300 underline underline-offset-2 outline-none focus-visible:ring-2 focus-visible:ring-sky-300"
+                        aria-label={`Open task ${part.task}`}
+                      >
+                        {part.text}
+                      </button>
+                    ) : (
+                      <Fragment key={k}>{part.text}</Fragment>
+                    ),
+                  )}
+                </span>
+              </div>
+            </Fragment>
+          ))}
+        </div>
+        {!follow && (
+          <Button
+            size="sm"
+            variant="secondary"
+            onClick={jump}
+            className="absolute right-4 bottom-4 shadow"
+            data-testid="log-jump"
+          >
+            <ArrowDown /> {unseen > 0 ? `${unseen} new line${unseen === 1 ? "" : "s"}` : "Follow"}
+          </Button>
+        )}
+      </div>
     </div>
   );
 }

@@ -6,6 +6,8 @@ test.describe("the way on when things go wrong", () => {
   test("an unknown job id says so and offers a way on", async ({ page, shot }) => {
     await page.goto("/jobs/nosuchjb/");
     await expect(page.getByText("There is no job “nosuchjb”")).toBeVisible();
+    // Said once: the title, then what may have happened (not "job 'nosuchjb' not found" again).
+    await expect(page.getByTestId("error-state")).not.toContainText("not found");
     await shot("12-unknown-job");
     await page.getByRole("link", { name: "Open the history" }).click();
     await expect(page).toHaveURL(/\/history\/$/);

@@ -1,0 +1,39 @@
+import { createJob, expect, openJob, test, waitForJob } from "./fixtures";
+
+// The log is a tool: search it, filter it by level, task and model, and open a task from a
+// line that names it.
+
+test("search and filter the log; a task id in a line opens that task", async ({ page, api }) => {
+  const jobId = await createJob(api, {
+    project_description: "Write a python script that prints hello world",
+    budget_usd: 0.5,
+  });
+  await waitForJob(api, jobId, (s) => s !== "pending" && s !== "running");
+  await openJob(page, jobId);
+  const lines = page.getByTestId("log-line");
+  await expect(lines.first()).toBeVisible();
+  const total = await lines.count();
+  await expect(page.getByTestId("log-count")).toHaveText(`${total} lines`);
+
+  await page.getByLabel("Search the log").fill("plan");
+  await expect(page.getByTestId("log-count")).toHaveText(new RegExp(`^\\d+ of ${total} lines$`));
+  for (const text of await lines.allTextContents()) expect(text.toLowerCase()).toContain("plan");
+  await page.getByLabel("Search the log").fill("");
+
+  await page.getByLabel("Task", { exact: true }).selectOption("task_002");
+  await expect(page.getByTestId("log-count")).not.toHaveText(`${total} lines`);
+  for (const text of await lines.allTextContents()) expect(text).toContain("task_002");
+
+  await page.getByLabel("Lowest level shown").selectOption("ERROR");
+  for (const level of await lines.evaluateAll((els) => els.map((e) => e.getAttribute("data-level")))) {
+    expect(level).toBe("ERROR");
+  }
+  await page.getByLabel("Lowest level shown").selectOption("");
+  await page.getByLabel("Task", { exact: true }).selectOption("");
+  await expect(page.getByTestId("log-count")).toHaveText(`${total} lines`);
+
+  await page.getByTestId("log-stream").getByRole("button", { name: "Open task task_002" }).first().click();
+  const dialog = page.getByTestId("task-detail");
+  await expect(dialog).toBeVisible();
+  await expect(dialog).toContainText("task_002");
+});
