@@ -1,9 +1,36 @@
 "use client";
 
 import { Search } from "lucide-react";
+import type * as React from "react";
 
 import { Input, NativeSelect } from "@/components/ui/input";
 import type { LogFilter } from "@/lib/log-filter";
+
+function Choice({
+  label,
+  all,
+  value,
+  onChange,
+  children,
+}: {
+  label: string;
+  all: string;
+  value: string;
+  onChange: (value: string) => void;
+  children: React.ReactNode;
+}) {
+  return (
+    <NativeSelect
+      aria-label={label}
+      className="w-auto max-w-56"
+      value={value}
+      onChange={(e) => onChange(e.target.value)}
+    >
+      <option value="">{all}</option>
+      {children}
+    </NativeSelect>
+  );
+}
 
 /** Search and filters over the job log: level, task, model, text. */
 export function LogFilters({
@@ -47,33 +74,21 @@ export function LogFilters({
         <option value="WARNING">WARNING and up</option>
         <option value="ERROR">ERROR only</option>
       </NativeSelect>
-      <NativeSelect
-        aria-label="Task"
-        className="w-auto max-w-56"
-        value={filter.task}
-        onChange={(e) => set("task", e.target.value)}
-      >
-        <option value="">All tasks</option>
+      <Choice label="Task" all="All tasks" value={filter.task} onChange={(v) => set("task", v)}>
         {tasks.map((t) => (
           <option key={t.id} value={t.id}>
             {t.title ? `${t.id} · ${t.title}` : t.id}
           </option>
         ))}
-      </NativeSelect>
+      </Choice>
       {models.length > 0 && (
-        <NativeSelect
-          aria-label="Model"
-          className="w-auto max-w-56"
-          value={filter.model}
-          onChange={(e) => set("model", e.target.value)}
-        >
-          <option value="">All models</option>
+        <Choice label="Model" all="All models" value={filter.model} onChange={(v) => set("model", v)}>
           {models.map((m) => (
             <option key={m} value={m}>
               {m}
             </option>
           ))}
-        </NativeSelect>
+        </Choice>
       )}
       <span className="text-xs text-muted-foreground tabular-nums" data-testid="log-count" aria-live="polite">
         {shown === total ? `${total} lines` : `${shown} of ${total} lines`}

@@ -1,4 +1,4 @@
-import { createJob, expect, openJob, test, waitForJob } from "./fixtures";
+import { createJob, ended, expect, JOBS, openJob, test, waitForJob } from "./fixtures";
 
 // Every figure on the page says exactly what the API knows: amounts by magnitude (a tiny cap
 // is not "$0.00"), tasks counted by outcome, scores as the engine's reasons state them.
@@ -16,16 +16,11 @@ interface ApiJob {
   tasks: Record<string, ApiTask>;
 }
 
-const ended = (s: string) => s !== "pending" && s !== "running";
-
 test("a $0.003 cap reads $0.003, the spend is never $0.00, tasks are counted by outcome", async ({
   page,
   api,
 }) => {
-  const jobId = await createJob(api, {
-    project_description: "Write a python script that prints the fibonacci numbers",
-    budget_usd: 0.003,
-  });
+  const jobId = await createJob(api, JOBS.tinyBudget);
   await waitForJob(api, jobId, ended);
   const job = (await (await api(`/api/jobs/${jobId}`)).json()) as ApiJob;
   expect(job.total_cost).toBeGreaterThan(0);
@@ -59,8 +54,7 @@ test("a $0.003 cap reads $0.003, the spend is never $0.00, tasks are counted by 
 
 test("a task a cancel stopped is grey 'cancelled', not red 'failed'", async ({ page, api }) => {
   const jobId = await createJob(api, {
-    project_description: "Build a command line todo app in Python with add, list, done and delete commands",
-    budget_usd: 1,
+    ...JOBS.todo,
     concurrency: 2,
   });
   await openJob(page, jobId);

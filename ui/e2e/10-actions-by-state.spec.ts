@@ -1,9 +1,7 @@
-import { createJob, expect, openJob, test, waitForJob } from "./fixtures";
+import { createJob, ended, expect, JOBS, openJob, test, waitForJob } from "./fixtures";
 
 // The buttons fit the job's state: a finished job is duplicated, not resumed into an empty
 // run; a job stopped by its cap is resumed with more money; Cancel and Delete ask first.
-
-const ended = (s: string) => s !== "pending" && s !== "running";
 
 test("a successful job offers 'Duplicate and edit' (prefilled), never Resume", async ({ page, api }) => {
   const description = "Write a python script that prints hello world";
@@ -36,10 +34,7 @@ test("a successful job offers 'Duplicate and edit' (prefilled), never Resume", a
 });
 
 test("a job out of budget resumes with the new cap asked for", async ({ page, api }) => {
-  const jobId = await createJob(api, {
-    project_description: "Write a python script that prints the fibonacci numbers",
-    budget_usd: 0.003,
-  });
+  const jobId = await createJob(api, JOBS.tinyBudget);
   await waitForJob(api, jobId, ended);
   const before = (await (await api(`/api/jobs/${jobId}`)).json()) as {
     final_status: string;
@@ -72,8 +67,7 @@ test("a job out of budget resumes with the new cap asked for", async ({ page, ap
 
 test("Cancel and Delete ask first and say what they do", async ({ page, api }) => {
   const jobId = await createJob(api, {
-    project_description: "Build a command line todo app in Python with add, list, done and delete commands",
-    budget_usd: 1,
+    ...JOBS.todo,
     concurrency: 1,
   });
   await openJob(page, jobId);

@@ -1,9 +1,7 @@
-import { createJob, expect, openJob, test, waitForJob } from "./fixtures";
+import { createJob, ended, expect, JOBS, openJob, test, waitForJob } from "./fixtures";
 
 // A resumed job's page shows every run: the stream goes on past the first `done`, each run is
 // marked in the log, and a reload shows the same lines as the stream holds.
-
-const ended = (s: string) => s !== "pending" && s !== "running";
 
 async function streamLogCount(api: (path: string) => Promise<Response>, jobId: string): Promise<number> {
   // A finished job's stream replays its history and ends after the last `done`.
@@ -15,10 +13,7 @@ test("after a resume, the page (and a reload of it) shows every run's log, runs 
   page,
   api,
 }) => {
-  const jobId = await createJob(api, {
-    project_description: "Write a python script that prints the fibonacci numbers",
-    budget_usd: 0.003,
-  });
+  const jobId = await createJob(api, JOBS.tinyBudget);
   await openJob(page, jobId);
   await expect(page.locator("[data-final-status]")).toHaveAttribute("data-final-status", "BUDGET_EXHAUSTED", {
     timeout: 60_000,

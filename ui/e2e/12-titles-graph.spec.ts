@@ -1,4 +1,4 @@
-import { createJob, expect, openJob, test, waitForJob } from "./fixtures";
+import { createJob, ended, expect, JOBS, openJob, test, waitForJob } from "./fixtures";
 
 // Tasks say what they are for (the planner's titles), and the graph is laid out so that no
 // edge runs through another task's box; nodes show title, model, score and cost.
@@ -11,8 +11,7 @@ interface ApiTask {
 
 test("cards and graph nodes carry the plan's titles; edges go around the boxes", async ({ page, api }) => {
   const jobId = await createJob(api, {
-    project_description: "Build a command line todo app in Python with add, list, done and delete commands",
-    budget_usd: 1,
+    ...JOBS.todo,
     concurrency: 3,
   });
   await openJob(page, jobId);
@@ -21,7 +20,7 @@ test("cards and graph nodes carry the plan's titles; edges go around the boxes",
   await expect(running).toBeVisible({ timeout: 60_000 });
   await expect(running).not.toContainText("not routed yet");
 
-  await waitForJob(api, jobId, (s) => s !== "pending" && s !== "running");
+  await waitForJob(api, jobId, ended);
   const tasks = Object.values(
     ((await (await api(`/api/jobs/${jobId}`)).json()) as { tasks: Record<string, ApiTask> }).tasks,
   );

@@ -1,4 +1,4 @@
-import { createJob, expect, test, waitForJob } from "./fixtures";
+import { createJob, ended, expect, test, waitForJob } from "./fixtures";
 
 // The history chart explains itself (axis titles with units, a legend, time ticks that do not
 // repeat) and shows the jobs the filters select, like the table under it.
@@ -19,7 +19,7 @@ test("the chart follows the filters, with labelled axes, a legend and distinct t
   ids.push(
     await createJob(api, { project_description: "Write a python script that prints pi", budget_usd: 0.001 }),
   );
-  for (const id of ids) await waitForJob(api, id, (s) => s !== "pending" && s !== "running");
+  for (const id of ids) await waitForJob(api, id, ended);
 
   const res = await api("/api/jobs?status=cancelled&limit=1");
   const cancelled = Number(res.headers.get("X-Total-Count"));

@@ -1,12 +1,10 @@
 import AxeBuilder from "@axe-core/playwright";
 import type { Page } from "@playwright/test";
 
-import { createJob, expect, test, waitForJob } from "./fixtures";
+import { createJob, ended, expect, JOBS, test, waitForJob } from "./fixtures";
 
 // WCAG 2.2 AA by axe-core on every page, light and dark, with a job in each state; and every
 // page on a phone (390×844) without sideways scrolling.
-
-const ended = (s: string) => s !== "pending" && s !== "running";
 
 // The not-found page is checked too: Chrome logs its 404 as a console error.
 test.use({ allowConsole: /status of 404/ });
@@ -22,14 +20,8 @@ let jobs: Jobs | null = null;
 
 async function setUp(api: (path: string, init?: RequestInit) => Promise<Response>): Promise<Jobs> {
   if (jobs) return jobs;
-  const success = await createJob(api, {
-    project_description: "Write a python script that prints hello world",
-    budget_usd: 0.5,
-  });
-  const budget = await createJob(api, {
-    project_description: "Write a python script that prints the fibonacci numbers",
-    budget_usd: 0.003,
-  });
+  const success = await createJob(api, JOBS.hello);
+  const budget = await createJob(api, JOBS.tinyBudget);
   const cancelled = await createJob(api, {
     project_description: "Write a haiku about queues",
     budget_usd: 0.2,
@@ -38,8 +30,7 @@ async function setUp(api: (path: string, init?: RequestInit) => Promise<Response
   for (const id of [success, budget, cancelled]) await waitForJob(api, id, ended);
   // Concurrency 1 and a larger project: still running while the pages are checked.
   const running = await createJob(api, {
-    project_description: "Build a command line todo app in Python with add, list, done and delete commands",
-    budget_usd: 1,
+    ...JOBS.todo,
     concurrency: 1,
   });
   jobs = { running, success, budget, cancelled };

@@ -1,14 +1,11 @@
-import { createJob, expect, openJob, test, waitForJob } from "./fixtures";
+import { createJob, ended, expect, JOBS, openJob, test, waitForJob } from "./fixtures";
 
 // The log is a tool: search it, filter it by level, task and model, and open a task from a
 // line that names it.
 
 test("search and filter the log; a task id in a line opens that task", async ({ page, api }) => {
-  const jobId = await createJob(api, {
-    project_description: "Write a python script that prints hello world",
-    budget_usd: 0.5,
-  });
-  await waitForJob(api, jobId, (s) => s !== "pending" && s !== "running");
+  const jobId = await createJob(api, JOBS.hello);
+  await waitForJob(api, jobId, ended);
   await openJob(page, jobId);
   const lines = page.getByTestId("log-line");
   await expect(lines.first()).toBeVisible();

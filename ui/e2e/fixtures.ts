@@ -90,3 +90,22 @@ export async function openJob(page: Page, jobId: string): Promise<void> {
   await page.goto(`/jobs/${jobId}/`);
   await expect(page.getByTestId("job-title")).toBeVisible();
 }
+
+/** A job has ended: any status but pending and running. */
+export const ended = (status: string) => status !== "pending" && status !== "running";
+
+/** Jobs the simulator runs the same way every time. */
+export const JOBS = {
+  /** Out of its $0.003 within seconds: BUDGET_EXHAUSTED, its tasks done, degraded, failed, skipped. */
+  tinyBudget: {
+    project_description: "Write a python script that prints the fibonacci numbers",
+    budget_usd: 0.003,
+  },
+  /** SUCCESS within seconds. */
+  hello: { project_description: "Write a python script that prints hello world", budget_usd: 0.5 },
+  /** Long enough to act on while it runs. */
+  todo: {
+    project_description: "Build a command line todo app in Python with add, list, done and delete commands",
+    budget_usd: 1,
+  },
+};

@@ -161,7 +161,7 @@ function HistoryView() {
               </Label>
               <NativeSelect
                 id="history-limit"
-                className="h-8 w-24"
+                className="h-8 w-28"
                 value={String(pageSize)}
                 onChange={(e) =>
                   setParams({

@@ -71,7 +71,9 @@ export function CostChart({ data }: { data: CostPoint[] }) {
           <XAxis
             dataKey="ts"
             ticks={distinctTicks(data, format)}
-            interval={0}
+            // Of those distinct labels, the ones that do not overlap (a phone has room for few).
+            interval="preserveStartEnd"
+            minTickGap={12}
             tickFormatter={format}
             tick={{ ...AXIS_TICK, className: "time-tick" }}
             stroke="var(--border)"
