@@ -12,6 +12,7 @@ from orchestrator.engine.validators import (
     MAX_OUTPUT_CHARS,
     SANDBOX_LABEL,
     SandboxLimits,
+    check_python_syntax,
     hard_failures,
     normalize_output,
     run_python,
@@ -257,3 +258,9 @@ def test_without_jsonschema_the_schema_is_reported_unchecked() -> None:
     assert done.returncode == 0, done.stderr
     assert "('json', True, \"valid JSON; the task's schema was not checked" in done.stdout
     assert "json_schema" not in done.stdout
+
+
+def test_a_line_the_parser_cannot_hold_fails_the_syntax_check() -> None:
+    # CPython raises MemoryError (not SyntaxError) on a few thousand bare names in a row.
+    result = check_python_syntax(" ".join(["word"] * 3000))
+    assert not result.passed and "memory" in result.detail

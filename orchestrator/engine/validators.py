@@ -91,6 +91,9 @@ def check_python_syntax(code: str) -> ValidatorResult:
         return ValidatorResult(name="python_syntax", passed=False, detail=detail)
     except (ValueError, RecursionError) as e:
         return ValidatorResult(name="python_syntax", passed=False, detail=str(e))
+    except MemoryError:  # CPython's parser gives up on some long degenerate lines
+        detail = "the parser ran out of memory: not a Python program it can read"
+        return ValidatorResult(name="python_syntax", passed=False, detail=detail)
     return ValidatorResult(name="python_syntax", passed=True)
 
 
