@@ -30,6 +30,7 @@ from orchestrator.engine.calls_api import Caller, CallResult, CallSpec, CallStat
 from orchestrator.engine.loop import run_task
 from orchestrator.engine.outcome import final_status, halting_status
 from orchestrator.engine.planner import make_plan, plan_to_tasks
+from orchestrator.engine.sandbox import SandboxLimits
 from orchestrator.engine.scheduler import ReadyQueue
 from orchestrator.errors import OrchestratorError
 from orchestrator.runtime.jobrun import JobRuns, RuntimeDeps
@@ -183,6 +184,9 @@ class JobRunner(DBOSConfiguredInstance):
             policy=policy,
             call=self._caller(job_id, deadline),
             on_iteration=on_iteration,
+            sandbox=SandboxLimits(
+                isolation=self.deps.settings.sandbox, bwrap=self.deps.settings.sandbox_bwrap
+            ),
         )
         await self.finish_task(job_id, result)
         return result
