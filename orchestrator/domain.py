@@ -5,6 +5,7 @@ Everything here is plain data shared by every layer; nothing here does I/O.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated
 
@@ -121,6 +122,17 @@ class CallOutcome(StrEnum):
     RATE_LIMITED = "rate_limited"
     TIMEOUT = "timeout"
     MALFORMED = "malformed"
+    # Recorded before the request goes out, with its reservation; replaced by the attempt's
+    # outcome when it returns.
+    IN_FLIGHT = "in_flight"
+    # An attempt whose process died while it was in flight: the provider may have billed
+    # it, so it is charged its reservation (the most it could have cost).
+    INTERRUPTED = "interrupted"
+
+    @property
+    def says_about_model(self) -> bool:
+        """Whether the outcome tells how the model behaves (telemetry counts it)."""
+        return self not in (CallOutcome.IN_FLIGHT, CallOutcome.INTERRUPTED)
 
 
 class StopReason(StrEnum):
@@ -317,6 +329,19 @@ class TaskState(BaseModel):
         )
 
 
+class JobBudget(BaseModel):
+    """A job's money as the database holds it: the cap, what was spent, what calls in flight
+    have reserved."""
+
+    budget_usd: Decimal
+    spent_usd: Decimal
+    reserved_usd: Decimal
+
+    @property
+    def available_usd(self) -> Decimal:
+        return max(self.budget_usd - self.spent_usd - self.reserved_usd, Decimal(0))
+
+
 class JobRecord(BaseModel):
     """A job as stored."""
 
@@ -354,6 +379,7 @@ class CallRecord(BaseModel):
     input_tokens: int = 0
     output_tokens: int = 0
     cost_usd: float = 0.0
+    reserved_usd: float = 0.0  # the worst case reserved for it (held while in flight)
     latency_ms: float = 0.0
     outcome: CallOutcome
     error: str = ""

@@ -19,6 +19,8 @@ OrchestratorError
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 __all__ = [
     "AuthFailed",
     "BudgetExceeded",
@@ -35,6 +37,7 @@ __all__ = [
     "ProviderUnavailable",
     "RateLimited",
     "TaskNotFound",
+    "Where",
 ]
 
 
@@ -81,15 +84,37 @@ class CatalogError(OrchestratorError):
     pass
 
 
+class Where(TypedDict):
+    """Which provider and model an error is about (`**where` into a ProviderError)."""
+
+    provider: str
+    model: str
+
+
 class ProviderError(OrchestratorError):
-    """An LLM call failed. `retryable` says whether trying again may help."""
+    """An LLM call failed. `retryable` says whether trying again may help.
+
+    `usage` is what the provider reported, and will bill, for a failed attempt it answered
+    (input and output tokens of a cut-off or invalid answer); `billed` says that the attempt
+    may have been billed even without a report (a request sent whose answer never arrived in
+    time), so it is charged its reservation.
+    """
 
     retryable = False
+    billed = False
 
-    def __init__(self, message: str, *, provider: str = "", model: str = "") -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str = "",
+        model: str = "",
+        usage: tuple[int, int] | None = None,
+    ) -> None:
         super().__init__(message)
         self.provider = provider
         self.model = model
+        self.usage = usage
 
 
 class RateLimited(ProviderError):
@@ -108,6 +133,7 @@ class ProviderUnavailable(ProviderError):
 
 class ProviderTimeout(ProviderError):
     retryable = True
+    billed = True  # the provider may have answered, and billed, after we stopped waiting
 
 
 class AuthFailed(ProviderError):
@@ -120,3 +146,4 @@ class ModelNotFound(ProviderError):
 
 class MalformedOutput(ProviderError):
     retryable = True
+    billed = True  # the provider answered: it bills the answer even when we cannot use it

@@ -10,6 +10,11 @@ services fail: 429 with Retry-After, 500, 401/403/404 in each service's error sh
 slower than the client's timeout, a body that is not JSON, and answers that ignore the
 requested structure. Faults come from a script (`server.script.append("rate_limit")`) or at a
 seeded random rate.
+
+It also bills like a provider: every answer it produces is a line of `server.bill` (model,
+input and output tokens), a malformed one too, and one it finished after the client had
+stopped waiting ("slow"). Refused requests (429, 5xx, 4xx) are not billed. `latency_s` holds
+answers back for a random time in a range, so the calls of one job overlap.
 """
 
 from __future__ import annotations
@@ -76,6 +81,16 @@ class WireRequest:
 Responder = Callable[[WireRequest], Answer]
 
 
+@dataclass(frozen=True)
+class BillLine:
+    """One billed answer, in the provider's own counts."""
+
+    model: str
+    input_tokens: int
+    output_tokens: int
+    fault: str | None  # "malformed", "slow"..., None for a good answer
+
+
 def clear_provider_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in PROVIDER_ENV:
         monkeypatch.delenv(name, raising=False)
@@ -100,6 +115,7 @@ class FakeLLMServer:
         seed: int = 0,
         retry_after: dict[str, str] | None = None,
         slow_s: float = 30.0,
+        latency_s: tuple[float, float] = (0.0, 0.0),
     ) -> None:
         self.responder = responder
         self.api_key = api_key
@@ -110,6 +126,10 @@ class FakeLLMServer:
         self.script: deque[str | None] = deque()  # the next requests' faults; None = answer
         self.requests: list[WireRequest] = []
         self.faults: Counter[str] = Counter()
+        self.latency_s = latency_s
+        self.bill: list[BillLine] = []
+        self.in_flight = 0  # answers being prepared now
+        self.most_in_flight = 0
         self._rng = random.Random(seed)
         self._lock = threading.Lock()
         self._release = threading.Event()  # lets slow answers go when the server stops
@@ -153,6 +173,25 @@ class FakeLLMServer:
     def wait_slow(self) -> None:
         self._release.wait(self.slow_s)
 
+    def charge(self, line: BillLine) -> None:
+        with self._lock:
+            self.bill.append(line)
+
+    def hold_back(self) -> None:
+        """Wait the answer's latency, counting how many answers are held at once."""
+        low, high = self.latency_s
+        if high <= 0:
+            return
+        with self._lock:
+            delay = self._rng.uniform(low, high)
+            self.in_flight += 1
+            self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        try:
+            self._release.wait(delay)
+        finally:
+            with self._lock:
+                self.in_flight -= 1
+
 
 def _handler(server: FakeLLMServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
@@ -167,17 +206,19 @@ def _handler(server: FakeLLMServer) -> type[BaseHTTPRequestHandler]:
             fault = server.next_fault()
             if server.api_key is not None and request.api_key != server.api_key:
                 fault = "unauthorized"
-            if fault == "slow":
-                server.wait_slow()
-                fault = None
             if fault in _STATUS:
                 status = _STATUS[fault]
                 headers = server.retry_after if status == 429 else {}
                 return self._send(status, _error(request, status, fault), headers)
+            server.hold_back()
+            answer = server.responder(request)
+            reply = _reply(request, answer, malformed=fault == "malformed", size=len(raw))
+            server.charge(BillLine(request.model, *_usage_of(request.wire, reply), fault))
+            if fault == "slow":  # finished, and billed, after the client stopped waiting
+                server.wait_slow()
             if fault == "bad_json":
                 return self._send(200, '{"id": "cut-off", "choices": [{"index')
-            answer = server.responder(request)
-            self._send(200, _reply(request, answer, malformed=fault == "malformed", size=len(raw)))
+            self._send(200, reply)
 
         def _send(self, status: int, body: object, headers: dict[str, str] | None = None) -> None:
             data = (body if isinstance(body, str) else json.dumps(body)).encode()
@@ -195,6 +236,16 @@ def _handler(server: FakeLLMServer) -> type[BaseHTTPRequestHandler]:
             pass  # quiet: the tests read `server.requests` instead
 
     return Handler
+
+
+def _usage_of(wire: Wire, reply: dict[str, Any]) -> tuple[int, int]:
+    """The input and output tokens a reply reports (what the provider bills)."""
+    if wire == "openai":
+        return reply["usage"]["prompt_tokens"], reply["usage"]["completion_tokens"]
+    if wire == "anthropic":
+        return reply["usage"]["input_tokens"], reply["usage"]["output_tokens"]
+    meta = reply["usageMetadata"]
+    return meta["promptTokenCount"], meta["candidatesTokenCount"]
 
 
 def _text(content: object) -> str:

@@ -40,8 +40,10 @@ def billed(log: Path) -> int:
 
 
 def recorded(server: ApiServer) -> int:
+    """Attempts that returned: not those in flight, nor those a crash cut off."""
+    query = "select count(*) from llm_calls where outcome not in ('in_flight', 'interrupted')"
     with server.db() as db:
-        return int(db.execute("select count(*) from llm_calls").fetchone()[0])
+        return int(db.execute(query).fetchone()[0])
 
 
 def ok_count(server: ApiServer) -> int:

@@ -17,7 +17,7 @@ from orchestrator.domain import CallOutcome, CallRecord, Role, TaskType
 from orchestrator.engine.calls_api import CallSpec, CallStatus
 from orchestrator.engine.executor import CallExecutor
 from orchestrator.engine.health import BreakerState, HealthBook
-from orchestrator.engine.ledger import BudgetLedger
+from orchestrator.engine.ledger import MemoryLedger
 from orchestrator.engine.routing import Router
 from orchestrator.errors import AuthFailed, ProviderError, RateLimited
 from orchestrator.providers.base import LLMClient, LLMRequest, LLMResponse
@@ -58,29 +58,20 @@ def make_catalog() -> Catalog:
     )
 
 
-class MemoryRecorder:
-    """The store's `llm_calls` as a list, with its unique key enforced."""
+class CheckedLedger(MemoryLedger):
+    """A MemoryLedger that runs `check` after every reservation and settlement."""
 
-    def __init__(self, check: Callable[[], None] = lambda: None) -> None:
-        self.rows: list[CallRecord] = []
+    def __init__(self, budget: str, check: Callable[[MemoryLedger], None]) -> None:
+        super().__init__(budget)
         self._check = check
 
-    async def record(self, call: CallRecord) -> None:
-        await asyncio.sleep(0)  # a real store yields here, letting other calls run
-        key = (call.job_id, call.task_id, call.iteration, call.role, call.slot, call.attempt)
-        assert key not in {(*self._key(r), r.attempt) for r in self.rows}, "duplicate row"
-        self.rows.append(call)
-        self._check()
+    async def reserve(self, call: CallRecord, amount: Decimal) -> None:
+        await super().reserve(call, amount)
+        self._check(self)
 
-    async def attempts(
-        self, *, job_id: str, task_id: str, iteration: int, role: Role, slot: int
-    ) -> list[CallRecord]:
-        key = (job_id, task_id, iteration, role, slot)
-        return sorted((r for r in self.rows if self._key(r) == key), key=lambda r: r.attempt)
-
-    @staticmethod
-    def _key(r: CallRecord) -> tuple[str, str, int, Role, int]:
-        return (r.job_id, r.task_id, r.iteration, r.role, r.slot)
+    async def settle(self, call: CallRecord) -> None:
+        await super().settle(call)
+        self._check(self)
 
 
 class Control:
@@ -146,19 +137,17 @@ class Rig:
         self,
         *,
         budget: str = "10",
-        spent: str = "0",
         client: LLMClient | None = None,
         per_model: dict[str, LLMClient] | None = None,
-        recorder: MemoryRecorder | None = None,
+        ledger: MemoryLedger | None = None,
         control: Control | None = None,
         health_clock: Callable[[], float] = lambda: 0.0,  # frozen: an open breaker stays open
         **settings: float,
     ) -> None:
         self.catalog = make_catalog()
         self.pricing = Pricing(self.catalog, lookup=no_genai_price)
-        self.ledger = BudgetLedger(Decimal(budget), Decimal(spent))
+        self.ledger = ledger or MemoryLedger(budget)
         self.health = HealthBook(health_clock, cooldown_s=30)
-        self.recorder = recorder or MemoryRecorder()
         self.control = control or Control()
         self.sleep = RecordingSleep()
         self.executor = CallExecutor(
@@ -171,7 +160,6 @@ class Rig:
             pricing=self.pricing,
             ledger=self.ledger,
             health=self.health,
-            recorder=self.recorder,
             control=self.control,
             settings=Settings(_env_file=None, **settings),  # type: ignore[call-arg, arg-type]
             sleep=self.sleep,
@@ -203,7 +191,7 @@ async def test_ok_path_records_one_row_and_settles_the_real_cost() -> None:
     result = await rig.executor(gen())
     assert result.status is CallStatus.OK and result.text
     assert result.model == "alpha-big"
-    [row] = rig.recorder.rows
+    [row] = rig.ledger.rows
     assert (row.outcome, row.attempt, row.model, row.provider) == (
         CallOutcome.OK, 0, "alpha-big", "alpha",
     )  # fmt: skip
@@ -226,7 +214,7 @@ async def test_a_rate_limited_model_falls_back_to_another_provider() -> None:
     result = await rig.executor(gen())
     assert result.status is CallStatus.OK
     assert result.provider == "beta"
-    outcomes = [(r.attempt, r.model, r.outcome) for r in rig.recorder.rows]
+    outcomes = [(r.attempt, r.model, r.outcome) for r in rig.ledger.rows]
     assert outcomes == [
         (0, "alpha-big", CallOutcome.RATE_LIMITED),
         (1, "alpha-big", CallOutcome.RATE_LIMITED),
@@ -234,7 +222,7 @@ async def test_a_rate_limited_model_falls_back_to_another_provider() -> None:
         (3, "beta-mid", CallOutcome.OK),
     ]
     assert len(rig.sleep.delays) == 2  # backoff between the three tries of alpha
-    assert rig.ledger.spent == Decimal(str(result.cost_usd))  # failures cost nothing
+    assert rig.ledger.spent == Decimal(str(result.cost_usd))  # a 429 is not billed
 
 
 async def test_retry_after_is_honoured() -> None:
@@ -261,12 +249,12 @@ async def test_a_recorded_answer_is_never_paid_twice() -> None:
     first = Rig()
     answer = await first.executor(gen())
     spent = first.ledger.spent
-    # The job restarts: a new executor over the same recorded calls, spend carried over.
+    # The job restarts: a new executor over the same recorded calls and budget.
     scripted = ScriptedClient(sim(), {})
-    again = Rig(recorder=first.recorder, spent=str(spent), client=scripted)
+    again = Rig(ledger=first.ledger, client=scripted)
     result = await again.executor(gen())
     assert result == answer
-    assert len(again.recorder.rows) == 1
+    assert len(again.ledger.rows) == 1
     assert again.ledger.spent == spent
     assert sum(scripted.calls.values()) == 0
     other = await again.executor(gen(task_id="t2"))  # another logical call is paid for
@@ -277,10 +265,10 @@ async def test_attempt_numbers_continue_after_a_restart() -> None:
     failing = ScriptedClient(sim(), {m: [RateLimited("429")] for m in MODELS})
     first = Rig(client=failing, call_retries=0)
     assert (await first.executor(gen())).status is CallStatus.FAILED
-    again = Rig(recorder=first.recorder)
+    again = Rig(ledger=first.ledger)
     result = await again.executor(gen())
     assert result.ok
-    assert [r.attempt for r in again.recorder.rows] == [0, 1, 2, 3]
+    assert [r.attempt for r in again.ledger.rows] == [0, 1, 2, 3]
 
 
 async def test_an_auth_failure_takes_the_model_out_for_the_job() -> None:
@@ -297,7 +285,7 @@ async def test_a_model_no_client_serves_is_skipped_for_the_job() -> None:
     result = await rig.executor(gen())
     assert result.ok and result.model == "beta-mid"
     assert "no configured client" in rig.executor.unavailable["alpha-big"]
-    assert [r.model for r in rig.recorder.rows] == ["beta-mid"]  # nothing was called
+    assert [r.model for r in rig.ledger.rows] == ["beta-mid"]  # nothing was called
 
 
 async def test_a_hanging_provider_times_out_and_falls_back() -> None:
@@ -309,7 +297,7 @@ async def test_a_hanging_provider_times_out_and_falls_back() -> None:
     rig = Rig(per_model={"alpha-big": Hanging(make_catalog())}, call_timeout_s=0.01, call_retries=0)
     result = await rig.executor(gen())
     assert result.ok and result.model == "beta-mid"
-    assert rig.recorder.rows[0].outcome is CallOutcome.TIMEOUT
+    assert rig.ledger.rows[0].outcome is CallOutcome.TIMEOUT
 
 
 async def test_a_cancelled_job_makes_no_call() -> None:
@@ -317,36 +305,32 @@ async def test_a_cancelled_job_makes_no_call() -> None:
     rig.control.stop = True
     result = await rig.executor(gen())
     assert result.status is CallStatus.CANCELLED
-    assert rig.recorder.rows == []
+    assert rig.ledger.rows == []
 
 
 async def test_a_job_past_its_deadline_makes_no_call() -> None:
     rig = Rig(control=Control(deadline=time.time() - 1))
     result = await rig.executor(gen())
     assert result.status is CallStatus.TIMEOUT
-    assert rig.recorder.rows == []
+    assert rig.ledger.rows == []
 
 
 async def test_mixed_faults_never_overspend_and_open_the_breaker() -> None:
     faults = FaultRates(rate_limit=0.1, server_error=0.1, timeout=0.05, malformed=0.05)
     flaky = sim(seed=5, faults=faults)
     broken = sim(faults=FaultRates(server_error=1))
-    ledgers: list[BudgetLedger] = []
     now = [0.0]
 
-    def check() -> None:
-        ledger = ledgers[0]
-        assert ledger.spent + ledger.reserved <= ledger.budget
+    def check(ledger: MemoryLedger) -> None:
+        assert ledger.spent + ledger.reserved <= Decimal("0.04")
 
     rig = Rig(
-        budget="0.04",
         client=flaky,
         per_model={"alpha-big": broken},
-        recorder=MemoryRecorder(check),
+        ledger=CheckedLedger("0.04", check),
         health_clock=lambda: now[0],
         call_retries=2,
     )
-    ledgers.append(rig.ledger)
     results = []
     for batch in range(20):  # 200 calls, 10 at a time (a job's concurrency)
         specs = [gen(f"t{batch}-{i}") for i in range(10)]
@@ -356,16 +340,16 @@ async def test_mixed_faults_never_overspend_and_open_the_breaker() -> None:
     statuses = Counter(r.status for r in results)
     assert statuses[CallStatus.OK] > 20
     assert statuses[CallStatus.BUDGET_EXHAUSTED] > 0  # the budget ran out before the end
-    assert rig.ledger.spent <= rig.ledger.budget
-    assert rig.ledger.overruns == 0 and rig.ledger.reserved == 0
-    paid = sum(Decimal(str(r.cost_usd)) for r in rig.recorder.rows)
+    assert rig.ledger.spent <= Decimal("0.04")
+    assert rig.executor.overruns == 0 and rig.ledger.reserved == 0
+    paid = sum(Decimal(str(r.cost_usd)) for r in rig.ledger.rows)
     assert abs(paid - rig.ledger.spent) < Decimal("1e-9")
-    assert {r.outcome for r in rig.recorder.rows} >= {
+    assert {r.outcome for r in rig.ledger.rows} >= {
         CallOutcome.OK, CallOutcome.RATE_LIMITED, CallOutcome.ERROR, CallOutcome.TIMEOUT,
         CallOutcome.MALFORMED,
     }  # fmt: skip
     assert rig.health.state("alpha-big") is not BreakerState.CLOSED
-    alpha_rows = [r for r in rig.recorder.rows if r.model == "alpha-big"]
+    alpha_rows = [r for r in rig.ledger.rows if r.model == "alpha-big"]
     # The first batch's 10 calls each try it once before the breaker stops them; after that
     # only one probe per cool-down (every 6 batches) reaches it.
     assert 3 <= len(alpha_rows) <= 10 + 20 // 6
@@ -379,4 +363,4 @@ async def test_every_attempt_is_charged_to_the_logical_call(retries: int) -> Non
     result = await rig.executor(gen())
     assert result.status is CallStatus.FAILED
     assert "429" in result.error and result.cost_usd == 0
-    assert len(rig.recorder.rows) == 3 * (retries + 1)
+    assert len(rig.ledger.rows) == 3 * (retries + 1)

@@ -17,7 +17,7 @@ async def test_no_model_fits_the_budget() -> None:
     result = await rig.executor(gen())
     assert result.status is CallStatus.BUDGET_EXHAUSTED
     assert "only $" in result.error
-    assert rig.recorder.rows == [] and sum(scripted.calls.values()) == 0
+    assert rig.ledger.rows == [] and sum(scripted.calls.values()) == 0
     assert rig.ledger.spent == 0 and rig.ledger.reserved == 0
 
 
@@ -28,7 +28,7 @@ async def test_a_budget_that_fits_only_the_cheap_model_uses_it() -> None:
     rig = Rig(budget=str(budget))
     result = await rig.executor(gen())
     assert result.status is CallStatus.OK and result.model == "gamma-small"
-    assert [r.model for r in rig.recorder.rows] == ["gamma-small"]
+    assert [r.model for r in rig.ledger.rows] == ["gamma-small"]
     assert rig.ledger.spent <= budget
 
 

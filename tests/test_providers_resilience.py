@@ -13,14 +13,14 @@ from decimal import Decimal
 
 import pytest
 from fake_llm_servers import FakeLLMServer, clear_provider_env
-from test_executor import Control, MemoryRecorder, RecordingSleep
+from test_executor import Control, RecordingSleep
 
 from orchestrator.config import DEFAULT_CATALOG, Settings, load_catalog
 from orchestrator.domain import CallOutcome, Evaluation, Role, TaskType
 from orchestrator.engine.calls_api import CallSpec
 from orchestrator.engine.executor import CallExecutor
 from orchestrator.engine.health import BreakerState, HealthBook
-from orchestrator.engine.ledger import BudgetLedger
+from orchestrator.engine.ledger import MemoryLedger
 from orchestrator.engine.routing import Router
 from orchestrator.providers import Pricing, build_clients
 
@@ -57,8 +57,7 @@ class Rig:
         settings = Settings(_env_file=None, **fields)  # type: ignore[arg-type, call-arg]
         self.clock = Clock()
         self.health = HealthBook(self.clock, cooldown_s=30)
-        self.ledger = BudgetLedger(Decimal("1"))
-        self.recorder = MemoryRecorder()
+        self.ledger = MemoryLedger("1")
         self.sleep = RecordingSleep()
         self.executor = CallExecutor(
             job_id="job1",
@@ -67,7 +66,6 @@ class Rig:
             pricing=PRICING,
             ledger=self.ledger,
             health=self.health,
-            recorder=self.recorder,
             control=Control(),
             settings=settings,
             sleep=self.sleep,
@@ -107,7 +105,7 @@ async def test_breaker_opens_falls_back_to_another_provider_and_closes_after_coo
 
     first = await rig.executor(gen("t1"))
     assert (first.model, first.provider) == ("claude-haiku-4-5", "anthropic")
-    outcomes = [(r.model, r.outcome) for r in rig.recorder.rows]
+    outcomes = [(r.model, r.outcome) for r in rig.ledger.rows]
     assert outcomes == [("gpt-4o", CallOutcome.ERROR)] * 3 + [("claude-haiku-4-5", CallOutcome.OK)]
     assert len(rig.sleep.delays) == 2  # two retries of gpt-4o, then the fallback
     assert rig.health.state("gpt-4o") is BreakerState.OPEN
@@ -122,8 +120,8 @@ async def test_breaker_opens_falls_back_to_another_provider_and_closes_after_coo
     assert rig.health.state("gpt-4o") is BreakerState.CLOSED
     assert len(openai.requests) == 4
 
-    assert rig.ledger.spent == sum(Decimal(str(r.cost_usd)) for r in rig.recorder.rows)
-    assert rig.ledger.spent > 0 and rig.ledger.overruns == 0
+    assert rig.ledger.spent == sum(Decimal(str(r.cost_usd)) for r in rig.ledger.rows)
+    assert rig.ledger.spent > 0 and rig.executor.overruns == 0
 
 
 async def test_retry_after_is_honoured_then_the_same_model_answers(
@@ -134,7 +132,7 @@ async def test_retry_after_is_honoured_then_the_same_model_answers(
     openai.script.append("rate_limit")  # with `retry-after: 2`
     result = await rig.executor(gen("t1"))
     assert result.model == "gpt-4o"
-    assert [r.outcome for r in rig.recorder.rows] == [CallOutcome.RATE_LIMITED, CallOutcome.OK]
+    assert [r.outcome for r in rig.ledger.rows] == [CallOutcome.RATE_LIMITED, CallOutcome.OK]
     assert len(rig.sleep.delays) == 1 and rig.sleep.delays[0] >= 2.0
     assert anthropic.requests == []
 
@@ -167,7 +165,7 @@ async def test_a_slow_provider_times_out_and_another_answers(
     openai.script.append("slow")
     result = await rig.executor(gen("t1"))
     assert result.model == "claude-haiku-4-5"
-    assert [r.outcome for r in rig.recorder.rows] == [CallOutcome.TIMEOUT, CallOutcome.OK]
+    assert [r.outcome for r in rig.ledger.rows] == [CallOutcome.TIMEOUT, CallOutcome.OK]
 
 
 async def test_malformed_structured_output_is_retried(
@@ -180,7 +178,7 @@ async def test_malformed_structured_output_is_retried(
     spec = gen("t1", role=Role.EVALUATE, json_schema=Evaluation.model_json_schema())
     result = await rig.executor(spec)
     assert Evaluation.model_validate_json(result.text).score == 0.9
-    assert [r.outcome for r in rig.recorder.rows] == [CallOutcome.MALFORMED, CallOutcome.OK]
+    assert [r.outcome for r in rig.ledger.rows] == [CallOutcome.MALFORMED, CallOutcome.OK]
 
 
 async def test_with_one_provider_configured_its_own_critic_answers_quietly(
@@ -201,4 +199,4 @@ async def test_with_one_provider_configured_its_own_critic_answers_quietly(
     assert result.ok and result.provider == "openai"
     assert caplog.records == []  # unconfigured providers are no outage: nothing to warn about
     assert "gemini-2.5-flash" in rig.executor.unavailable  # skipped, never called
-    assert {r.model for r in rig.recorder.rows} == {result.model}
+    assert {r.model for r in rig.ledger.rows} == {result.model}

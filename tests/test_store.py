@@ -133,7 +133,7 @@ async def test_unknown_job_raises_everywhere(store: Store) -> None:
         store.set_job_status(missing, status=JobStatus.RUNNING, now=T0),
         store.set_job_fields(missing, total_cost=1.0, now=T0),
         store.set_job_fields(missing, budget_usd=1.0, now=T0),
-        store.bump_attempt(missing, now=T0),
+        store.bump_attempt(missing, seen=0, now=T0),
         store.delete_job(missing),
         store.save_plan(missing, plan(missing)),
         store.append_events(missing, [LogEvent(msg="x", ts=T0)]),
@@ -230,7 +230,9 @@ async def test_set_job_fields_and_attempts(store: Store) -> None:
     with pytest.raises(InvalidInput):
         await store.set_job_fields(job, time_limit_s=-1, now=T0)
     assert (await store.get_job(job)).spec.budget_usd == 3.0
-    assert [await store.bump_attempt(job, now=T0) for _ in range(3)] == [1, 2, 3]
+    assert [await store.bump_attempt(job, seen=n, now=T0) for n in range(3)] == [1, 2, 3]
+    with pytest.raises(JobConflict):  # a second resume that saw run 2: it lost
+        await store.bump_attempt(job, seen=2, now=T0)
     assert (await store.get_job(job)).attempt == 3
 
 

@@ -2,11 +2,17 @@
 
 For one `CallSpec`: stop at once if the job is cancelled or out of time; reuse a recorded
 successful answer to the same request (never pay twice on resume or recovery); else try the
-router's candidates in order — reserve the worst-case cost (skip a candidate that does not
-fit), call under a time limit, settle the real cost, record the attempt, feed the health
-book; retry a retryable failure with full-jitter exponential backoff (at least the provider's
-`retry_after`, never past the deadline), then fall back. 401/403/404, or no client serving
-the model, take it out for the rest of the job. Provider trouble never raises; bugs do.
+router's candidates in order — reserve the worst-case cost in the job's ledger (skip a
+candidate that does not fit), call under a time limit, settle what the provider billed (a
+failed attempt too: a cut-off or invalid answer is billed by its usage, a timed-out request
+by its reservation), feed the health book; retry a retryable failure with full-jitter
+exponential backoff (at least the provider's `retry_after`, never past the deadline), then
+fall back. 401/403/404, or no client serving the model, take it out for the rest of the
+job. Provider trouble never raises; bugs, and a database that stays unreachable, do.
+
+A paid answer that could not be stored (the database failed at that moment) is kept here and
+stored first when the call is asked again (the durable step retries it), so the call is never
+paid twice.
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ from orchestrator.config import ModelInfo, Settings
 from orchestrator.domain import CallOutcome, CallRecord, Role
 from orchestrator.engine.calls_api import CallResult, CallSpec, CallStatus
 from orchestrator.engine.health import HealthBook
-from orchestrator.engine.ledger import BudgetLedger, Reservation
+from orchestrator.engine.ledger import AttemptKey, JobLedger, attempt_key
 from orchestrator.engine.routing import Router
 from orchestrator.errors import (
     AuthFailed,
@@ -39,26 +45,13 @@ from orchestrator.providers.base import LLMClient, LLMRequest, LLMResponse
 from orchestrator.providers.pricing import Pricing
 from orchestrator.providers.registry import ClientSet
 
-__all__ = ["CallExecutor", "CallRecorder", "JobControl", "outcome_of"]
+__all__ = ["CallExecutor", "JobControl", "outcome_of"]
 
 log = logging.getLogger(__name__)
 
 # A call whose full answer cap does not fit the budget left still runs with a lower cap,
 # down to a quarter of it but never below this many tokens.
 MIN_FITTED_TOKENS = 256
-
-
-class CallRecorder(Protocol):
-    """Where attempts are recorded (the runtime adapts the store's `llm_calls` to this)."""
-
-    async def record(self, call: CallRecord) -> None: ...
-
-    # Every recorded attempt of one logical call, by attempt number (none for a new call):
-    # a recorded success is re-used instead of paid again, and a call run again after a
-    # crash or on resume numbers its new attempts after the recorded ones.
-    async def attempts(
-        self, *, job_id: str, task_id: str, iteration: int, role: Role, slot: int
-    ) -> list[CallRecord]: ...
 
 
 class JobControl(Protocol):
@@ -126,9 +119,8 @@ class CallExecutor:
     clients: ClientSet
     router: Router
     pricing: Pricing
-    ledger: BudgetLedger
+    ledger: JobLedger
     health: HealthBook
-    recorder: CallRecorder
     control: JobControl
     settings: Settings
     max_tokens: int | None = None
@@ -141,6 +133,10 @@ class CallExecutor:
     # which the runtime shares between jobs: a key may be fixed before the next job.
     _unavailable: dict[str, str] = field(default_factory=dict, init=False)
     _shortened: bool = field(default=False, init=False)  # said once in the job's log
+    # Paid answers the database failed to store, until they are stored (module docstring).
+    _unsettled: dict[AttemptKey, CallRecord] = field(default_factory=dict, init=False)
+    # Settlements that cost more than their reservation (0 while worst cases are true bounds).
+    overruns: int = field(default=0, init=False)
 
     @property
     def unavailable(self) -> dict[str, str]:
@@ -158,7 +154,11 @@ class CallExecutor:
             role=spec.role,
             slot=spec.slot,
         )
-        tried = await self.recorder.attempts(**key)
+        await self._store_unsettled(key)
+        tried = await self.ledger.attempts(**key)
+        stale = [r for r in tried if r.outcome is CallOutcome.IN_FLIGHT]
+        if stale:  # attempts of a process that stopped while they were in flight
+            await self.ledger.close_interrupted(stale)
         cached = self._cached(spec, tried)
         if cached is not None:
             return cached
@@ -176,7 +176,9 @@ class CallExecutor:
                 result = await self._try_model(call, model, shorten=True)
                 if result is not None:
                     return result
-        if call.budget_blocked and not call.called:
+        # Out of budget for what could still have answered (after attempts that failed and
+        # were billed, too): the budget, not the models, ends the call.
+        if call.budget_blocked:
             return call.end(CallStatus.BUDGET_EXHAUSTED)
         return call.end(CallStatus.FAILED)
 
@@ -193,32 +195,23 @@ class CallExecutor:
         except ProviderError as e:  # no configured client serves it
             self._take_out(call, model, e)
             return None
-        spec, request = call.spec, self._request(call.spec, model)
-        worst = self.pricing.worst_case(
-            model.name, spec.system, spec.prompt, request.max_tokens, json_schema=spec.json_schema
-        )
+        request = self._request(call.spec, model)
         retry = 0
         while True:
             stop = self._stop_status()
             if stop is not None:
                 return call.end(stop)
-            try:
-                reservation = self.ledger.reserve(worst)
-            except BudgetExceeded as e:
-                fitted = self._fit_to_budget(model, request) if shorten else None
-                if fitted is None:
-                    call.budget_blocked = True
-                    call.last_error = f"{model.name}: {e}"
-                    return None
-                request, worst = fitted
-                reservation = self.ledger.reserve(worst)  # fits: nothing awaited since
             if not self.health.acquire(model.name):
-                self.ledger.release(reservation)
                 if retry == 0:  # else its own last failure says more
                     call.last_error = f"{model.name}: circuit breaker open"
                 return None
+            reserved = await self._reserve(call, model, client, request, shorten=shorten)
+            if reserved is None:
+                self.health.release(model.name)
+                return None
+            row, request = reserved
             call.called = True
-            outcome = await self._attempt(call, model, client, request, reservation)
+            outcome = await self._attempt(call, model, client, request, row)
             if isinstance(outcome, CallResult):
                 return outcome
             if isinstance(outcome, AuthFailed | ModelNotFound):
@@ -233,16 +226,19 @@ class CallExecutor:
             await self.sleep(delay)
             retry += 1
 
-    async def _attempt(
+    async def _reserve(
         self,
         call: _Logical,
         model: ModelInfo,
         client: LLMClient,
         request: LLMRequest,
-        reservation: Reservation,
-    ) -> CallResult | ProviderError:
-        """One provider call, recorded the moment it returns: the OK result, or the error."""
-        started = self.clock()
+        *,
+        shorten: bool,
+    ) -> tuple[CallRecord, LLMRequest] | None:
+        """Record the next attempt in flight with its worst case reserved: the row and the
+        request to send (with a lower answer cap when `shorten` had to fit it); None when
+        it does not fit."""
+        worst = self._worst_case(model, request)
         row = CallRecord(
             **call.key,
             attempt=call.attempt,
@@ -250,31 +246,93 @@ class CallExecutor:
             provider=model.provider,
             simulated=client.simulated,
             request_hash=request.request_hash(),
-            outcome=CallOutcome.OK,
-            created_at=started,
+            outcome=CallOutcome.IN_FLIGHT,
+            reserved_usd=float(worst),
+            created_at=self.clock(),
         )
+        try:
+            await self.ledger.reserve(row, worst)
+        except BudgetExceeded as e:
+            fitted = await self._fit_to_budget(model, request) if shorten else None
+            if fitted is None:
+                call.budget_blocked = True
+                call.last_error = f"{model.name}: {e}"
+                return None
+            request, worst = fitted
+            row.reserved_usd = float(worst)
+            try:
+                await self.ledger.reserve(row, worst)
+            except BudgetExceeded as again:  # another call took what was left meanwhile
+                call.budget_blocked = True
+                call.last_error = f"{model.name}: {again}"
+                return None
         call.attempt += 1
+        return row, request
+
+    async def _attempt(
+        self,
+        call: _Logical,
+        model: ModelInfo,
+        client: LLMClient,
+        request: LLMRequest,
+        row: CallRecord,
+    ) -> CallResult | ProviderError:
+        """One provider call, settled the moment it returns: the OK result, or the error.
+
+        A task cancelled mid-call (or a bug) leaves the attempt in flight: its cost is
+        unknown, and whoever next runs the call, or ends the job, charges its reservation.
+        """
+        started = self.clock()
+        worst = Decimal(str(row.reserved_usd))
         try:
             response = await self._complete(client, request, model)
         except ProviderError as e:
-            self.ledger.release(reservation)
             row.latency_ms = max(self.clock() - started, 0.0) * 1000
             row.outcome, row.error = outcome_of(e), str(e)
-            await self.recorder.record(row)
-            self.health.record(model.name, ok=False, latency_ms=row.latency_ms, cost=0.0)
+            row.input_tokens, row.output_tokens = e.usage or (0, 0)
+            row.cost_usd = float(self._billed(model, e, worst))
+            await self._settle(call, row, worst)
+            self.health.record(model.name, ok=False, latency_ms=row.latency_ms, cost=row.cost_usd)
             return e
-        except BaseException:
-            self.ledger.release(reservation)  # cancelled, or a bug: no known cost
-            raise
         actual = self.pricing.cost(model.name, response.input_tokens, response.output_tokens)
-        self.ledger.settle(reservation, actual)
-        call.cost += actual
+        row.outcome = CallOutcome.OK
         row.input_tokens, row.output_tokens = response.input_tokens, response.output_tokens
         row.cost_usd, row.latency_ms = float(actual), response.latency_ms
         row.response_text = response.text
-        await self.recorder.record(row)
+        await self._settle(call, row, worst)
         self.health.record(model.name, ok=True, latency_ms=row.latency_ms, cost=row.cost_usd)
         return _result(row, cost_usd=float(call.cost))
+
+    def _billed(self, model: ModelInfo, error: ProviderError, worst: Decimal) -> Decimal:
+        """What a failed attempt costs: the usage the provider reported for it; else its
+        reservation when the request may have been billed unseen (a timeout); else 0."""
+        if error.usage is not None:
+            return self.pricing.cost(model.name, *error.usage)
+        return worst if error.billed else Decimal(0)
+
+    async def _settle(self, call: _Logical, row: CallRecord, worst: Decimal) -> None:
+        cost = Decimal(str(row.cost_usd))
+        if cost > worst:
+            self.overruns += 1
+            log.error(
+                "budget overrun: a %s call cost %s but reserved only %s (worst case too low)",
+                row.model,
+                cost,
+                worst,
+            )
+        call.cost += cost
+        try:
+            await self.ledger.settle(row)
+        except BaseException:
+            self._unsettled[attempt_key(row)] = row
+            raise
+
+    async def _store_unsettled(self, key: _CallKey) -> None:
+        """Store first the paid answers of this call whose settlement failed earlier."""
+        mine = [k for k in self._unsettled if k[:5] == tuple(key.values())]
+        for k in sorted(mine, key=lambda k: k[5]):
+            await self.ledger.settle(self._unsettled[k])
+            del self._unsettled[k]
 
     async def _complete(
         self, client: LLMClient, request: LLMRequest, model: ModelInfo
@@ -307,23 +365,17 @@ class CallExecutor:
                 return _result(found, cost_usd=found.cost_usd)  # already in `spent`
         return None
 
-    def _fit_to_budget(
+    async def _fit_to_budget(
         self, model: ModelInfo, request: LLMRequest
     ) -> tuple[LLMRequest, Decimal] | None:
         """The request with the largest `max_tokens` whose worst case fits what the budget
         has left, if that is still a useful answer (a quarter of the intended cap, and at
         least MIN_FITTED_TOKENS); else None. The reservation stays a true upper bound."""
         floor = min(request.max_tokens, max(MIN_FITTED_TOKENS, request.max_tokens // 4))
-        available = self.ledger.available
+        available = (await self.ledger.budget()).available_usd
 
         def worst(max_tokens: int) -> Decimal:
-            return self.pricing.worst_case(
-                model.name,
-                request.system,
-                request.prompt,
-                max_tokens,
-                json_schema=request.json_schema,
-            )
+            return self._worst_case(model, request.model_copy(update={"max_tokens": max_tokens}))
 
         if worst(floor) > available:
             return None
@@ -341,6 +393,15 @@ class CallExecutor:
                 " tokens so that calls still fit"
             )
         return request.model_copy(update={"max_tokens": low}), worst(low)
+
+    def _worst_case(self, model: ModelInfo, request: LLMRequest) -> Decimal:
+        return self.pricing.worst_case(
+            model.name,
+            request.system,
+            request.prompt,
+            request.max_tokens,
+            json_schema=request.json_schema,
+        )
 
     def _request(self, spec: CallSpec, model: ModelInfo) -> LLMRequest:
         max_tokens = min(

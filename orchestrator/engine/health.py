@@ -183,6 +183,13 @@ class HealthBook:
         # A model never seen has a closed breaker: nothing to claim, nothing to store.
         return self._peek(model).acquire(self._clock())
 
+    def release(self, model: str) -> None:
+        """Give back what `acquire` claimed when no call was made after all (a call that
+        did not fit the budget): a half-open breaker's probe is free again."""
+        health = self._models.get(model)
+        if health is not None:
+            health.probe_started = None
+
     def mark_unavailable(self, model: str, reason: str) -> None:
         self._unavailable[model] = reason
 
@@ -216,7 +223,8 @@ class HealthBook:
 
     def seed_from(self, records: Iterable[CallRecord]) -> None:
         """Replay recorded calls, oldest first, into the telemetry (not the breaker)."""
-        for record in sorted(records, key=lambda r: r.created_at):
+        told = (r for r in records if r.outcome.says_about_model)
+        for record in sorted(told, key=lambda r: r.created_at):
             self._get(record.model).observe(
                 record.outcome is CallOutcome.OK, record.latency_ms, record.cost_usd
             )

@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from pydantic import SecretStr
-from pydantic_ai import Agent, StructuredDict
+from pydantic_ai import Agent, StructuredDict, capture_run_messages
 from pydantic_ai.exceptions import (
     AgentRunError,
     ModelAPIError,
@@ -39,6 +39,7 @@ from pydantic_ai.exceptions import (
     UnexpectedModelBehavior,
     UserError,
 )
+from pydantic_ai.messages import ModelMessage, ModelResponse
 from pydantic_ai.models import Model
 from pydantic_ai.settings import ModelSettings
 from pydantic_ai.usage import RunUsage
@@ -52,10 +53,11 @@ from orchestrator.errors import (
     ProviderTimeout,
     ProviderUnavailable,
     RateLimited,
+    Where,
 )
 from orchestrator.providers.base import LLMRequest, LLMResponse
 
-__all__ = ["PydanticAIClient", "Vendor", "provider_error", "secret_value"]
+__all__ = ["PydanticAIClient", "Vendor", "provider_error", "reported_usage", "secret_value"]
 
 MAX_DETAIL = 300  # characters of a provider's error message kept in ours
 
@@ -104,12 +106,17 @@ class PydanticAIClient:
                 model=request.model,
             )
         started = time.perf_counter()
-        try:
-            text, usage = await self._run(self._model(request.model), request)
-        except (AgentRunError, UserError) as e:
-            raise provider_error(
-                e, provider=self.name, model=request.model, secrets=self.vendor.secrets
-            ) from e
+        with capture_run_messages() as messages:
+            try:
+                text, usage = await self._run(self._model(request.model), request)
+            except (AgentRunError, UserError) as e:
+                raise provider_error(
+                    e,
+                    provider=self.name,
+                    model=request.model,
+                    secrets=self.vendor.secrets,
+                    usage=reported_usage(messages),
+                ) from e
         return LLMResponse(
             model=request.model,
             provider=self.name,
@@ -148,11 +155,26 @@ class PydanticAIClient:
         return json.dumps(answer.output, ensure_ascii=False), answer.usage
 
 
+def reported_usage(messages: Iterable[ModelMessage]) -> tuple[int, int] | None:
+    """The input and output tokens the provider reported for the answers of a failed run
+    (an answer that failed parsing or validation is billed all the same); None without one."""
+    usages = [m.usage for m in messages if isinstance(m, ModelResponse)]
+    if not usages:
+        return None
+    return sum(u.input_tokens for u in usages), sum(u.output_tokens for u in usages)
+
+
 def provider_error(
-    error: Exception, *, provider: str, model: str, secrets: Iterable[SecretStr | None] = ()
+    error: Exception,
+    *,
+    provider: str,
+    model: str,
+    secrets: Iterable[SecretStr | None] = (),
+    usage: tuple[int, int] | None = None,
 ) -> ProviderError:
-    """The `orchestrator.errors` type of a pydantic-ai failure, with a readable message."""
-    where = {"provider": provider, "model": model}
+    """The `orchestrator.errors` type of a pydantic-ai failure, with a readable message;
+    `usage` is what the provider reported for the failed answer, when it answered."""
+    where = Where(provider=provider, model=model)
     status = getattr(error, "status_code", None)
     prefix = f"{provider} {model}" + (f": HTTP {status}" if status else "")
     detail = _scrub(_detail(error), secrets)
@@ -177,9 +199,9 @@ def provider_error(
     if isinstance(error, ModelHTTPError) and status is not None and status < 500:
         return ProviderError(says("request failed"), **where)
     if isinstance(error, UnexpectedModelBehavior):
-        return MalformedOutput(says("unusable answer"), **where)
+        return MalformedOutput(says("unusable answer"), usage=usage, **where)
     if isinstance(error, ModelAPIError) and isinstance(error.__cause__, ValueError):
-        return MalformedOutput(says("the response was not valid JSON"), **where)
+        return MalformedOutput(says("the response was not valid JSON"), usage=usage, **where)
     if isinstance(error, ModelAPIError):  # 5xx, overloaded, connection refused or dropped
         return ProviderUnavailable(says("unavailable"), **where)
     return ProviderError(says(type(error).__name__), **where)  # a caller mistake (UserError)

@@ -31,6 +31,7 @@ from orchestrator.errors import (
     ProviderTimeout,
     ProviderUnavailable,
     RateLimited,
+    Where,
 )
 from orchestrator.providers import sim_content
 from orchestrator.providers.base import LLMRequest, LLMResponse
@@ -111,7 +112,7 @@ class SimulatedClient:
             Role.DECOMPOSE,
             Role.EVALUATE,
         )
-        where = {"provider": info.provider, "model": request.model}
+        where = Where(provider=info.provider, model=request.model)
         if fault == "rate_limit":
             retry_after = round(rng.uniform(0.2, 1.0) * self._scale, 3)
             raise RateLimited("simulated 429: rate limited", retry_after=retry_after, **where)
@@ -122,15 +123,18 @@ class SimulatedClient:
             await self._pause(TIMEOUT_S)
             raise ProviderTimeout(f"simulated timeout after {TIMEOUT_S:g} s", **where)
         if fault == "malformed" and not structured:
-            raise MalformedOutput("simulated malformed output: empty completion", **where)
+            # Cut off at the answer cap and unusable, and billed like any answer.
+            output_tokens = rng.randint(max(1, request.max_tokens // 2), request.max_tokens)
+            await self._pause(rng.lognormvariate(math.log(MEDIAN_S), SIGMA))
+            raise MalformedOutput(
+                "simulated malformed output: the answer was cut off mid-sentence",
+                usage=(_input_tokens(request), output_tokens),
+                **where,
+            )
 
         text = rng.choice(_MALFORMED) if fault else self._answer(request, info, rng)
         text, output_tokens = _fit(text, request.max_tokens)
-        prompt_text = request.system + request.prompt
-        input_tokens = min(
-            math.ceil(len(prompt_text) / CHARS_PER_TOKEN) + FRAMING_TOKENS,
-            input_token_bound(prompt_text),
-        )
+        input_tokens = _input_tokens(request)
         speed = min(1.5, max(0.5, 0.6 + (info.quality - 0.80) * 2))
         latency = speed * (
             rng.lognormvariate(math.log(MEDIAN_S), SIGMA) + PER_TOKEN_S * output_tokens
@@ -203,6 +207,14 @@ class SimulatedClient:
         verdict = "meets the requirement" if score >= threshold else "needs another revision"
         reasoning = f"The output {verdict}. " + remarks.replace("\n", " ")
         return json.dumps({"score": round(score, 3), "reasoning": reasoning})
+
+
+def _input_tokens(request: LLMRequest) -> int:
+    prompt_text = request.system + request.prompt
+    return min(
+        math.ceil(len(prompt_text) / CHARS_PER_TOKEN) + FRAMING_TOKENS,
+        input_token_bound(prompt_text),
+    )
 
 
 def _fit(text: str, max_tokens: int) -> tuple[str, int]:

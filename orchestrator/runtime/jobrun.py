@@ -1,8 +1,8 @@
-"""Live, per-process state of one running job: its budget ledger, control flags and caller.
+"""Live, per-process state of one running job: control flags and caller.
 
-Nothing here is durable: after a restart it is rebuilt from the store (spend from the
-recorded calls, budget and cancellation from the job row), which is why a recovered job
-keeps its exact spend.
+Nothing here is durable, and nothing here decides about money: the job's budget and its
+calls live in the store, shared by every process running calls of the job (`StoreLedger`).
+After a restart a run is rebuilt from the store (cancellation from the job row).
 """
 
 from __future__ import annotations
@@ -15,10 +15,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from orchestrator.config import Catalog, Settings
-from orchestrator.domain import CallRecord, JobStatus, Role
+from orchestrator.domain import CallRecord, JobBudget, JobStatus, Role
 from orchestrator.engine.executor import CallExecutor
 from orchestrator.engine.health import HealthBook
-from orchestrator.engine.ledger import BudgetLedger
 from orchestrator.engine.routing import Router
 from orchestrator.providers import ClientSet, Pricing
 from orchestrator.runtime.events import EventLog
@@ -42,14 +41,16 @@ class RuntimeDeps:
     events: EventLog
 
 
-class StoreRecorder:
-    """Adapts the store to the executor's `CallRecorder`."""
+class StoreLedger:
+    """The executor's `JobLedger` on the store: one job's budget and calls in the database.
 
-    def __init__(self, store: Store) -> None:
+    `last` is the job's money as the latest reservation or settlement left it (for the cost
+    event a call emits, without another read)."""
+
+    def __init__(self, store: Store, job_id: str) -> None:
         self._store = store
-
-    async def record(self, call: CallRecord) -> None:
-        await self._store.record_call(call)
+        self._job_id = job_id
+        self.last: JobBudget | None = None
 
     async def attempts(
         self, *, job_id: str, task_id: str, iteration: int, role: Role, slot: int
@@ -57,6 +58,19 @@ class StoreRecorder:
         return await self._store.call_attempts(
             job_id=job_id, task_id=task_id, iteration=iteration, role=role, slot=slot
         )
+
+    async def budget(self) -> JobBudget:
+        self.last = await self._store.job_budget(self._job_id)
+        return self.last
+
+    async def reserve(self, call: CallRecord, amount: Decimal) -> None:
+        self.last = await self._store.reserve_call(call, amount)
+
+    async def settle(self, call: CallRecord) -> None:
+        self.last = await self._store.settle_call(call)
+
+    async def close_interrupted(self, calls: list[CallRecord]) -> None:
+        self.last = await self._store.close_interrupted(self._job_id, calls)
 
 
 @dataclass
@@ -76,7 +90,7 @@ class Control:
 @dataclass
 class JobRun:
     job_id: str
-    ledger: BudgetLedger
+    ledger: StoreLedger
     control: Control
     caller: CallExecutor
 
@@ -130,8 +144,7 @@ class JobRuns:
     async def _build(self, job_id: str, deadline: float) -> JobRun:
         d = self._deps
         job = await d.store.get_job(job_id)
-        spent = await d.store.job_spend(job_id)
-        ledger = BudgetLedger(Decimal(str(job.spec.budget_usd)), spent)
+        ledger = StoreLedger(d.store, job_id)
         control = Control(deadline=deadline)
         if job.status is JobStatus.CANCELLED:
             control.cancel()
@@ -142,7 +155,6 @@ class JobRuns:
             pricing=d.pricing,
             ledger=ledger,
             health=d.health,
-            recorder=StoreRecorder(d.store),
             control=control,
             settings=d.settings,
             note=lambda line: d.events.log(job_id, line, "WARNING"),

@@ -16,15 +16,16 @@ import secrets
 import shutil
 import time
 from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
 from pathlib import Path
 
 from dbos import DBOS, SetWorkflowID, WorkflowHandleAsync, WorkflowStatusString
 from dbos._dbos import _get_or_create_dbos_registry
 
 from orchestrator.config import Settings
-from orchestrator.domain import JobSpec, JobStatus, ProjectStatus
+from orchestrator.domain import JobSpec, JobStatus, ProjectStatus, TaskStatus
 from orchestrator.engine.health import HealthBook
-from orchestrator.errors import JobConflict
+from orchestrator.errors import InvalidInput, JobConflict
 from orchestrator.events import StatusEvent
 from orchestrator.providers import ClientSet, Pricing, build_clients
 from orchestrator.runtime.events import EventBus, EventLog
@@ -219,11 +220,23 @@ class Runtime:
             # is finishing its last steps: a resume right after that should just work.
             if not await self._ended_within(job_id, RESUME_WAIT_S):
                 raise JobConflict(job_id, "it is still finishing its last steps; try again shortly")
+        tasks = await self.store.list_tasks(job_id)
+        # Completed tasks are kept on resume (Store.reset_unfinished_tasks): with a plan
+        # whose every task completed, a resume would start an empty run.
+        if tasks and all(t.status is TaskStatus.COMPLETED for t in tasks):
+            raise JobConflict(job_id, "it has nothing left to run: every task completed")
+        if budget_usd is not None:
+            spent = (await self.store.job_budget(job_id)).spent_usd
+            if Decimal(str(budget_usd)) < spent:
+                raise InvalidInput(
+                    f"budget_usd ${budget_usd} is below the ${spent} the job has spent already"
+                )
         now = time.time()
+        # First, so that of two resumes at once only one goes on (the other gets 409).
+        attempt = await self.store.bump_attempt(job_id, seen=job.attempt, now=now)
         if budget_usd is not None:
             await self.store.set_job_fields(job_id, budget_usd=budget_usd, now=now)
         reset = await self.store.reset_unfinished_tasks(job_id, now=now)
-        attempt = await self.store.bump_attempt(job_id, now=now)
         await self.store.set_job_status(job_id, status=JobStatus.PENDING, now=now)
         self.events.emit(job_id, StatusEvent(status=JobStatus.PENDING, ts=now))
         budget = f", budget now ${budget_usd:.2f}" if budget_usd is not None else ""

@@ -66,10 +66,12 @@ class JobSteps:
             events.log(
                 job_id, f"{where} · {spec.role} not done: {result.status}. {result.error}", level
             )
-        ledger = run.ledger
+        money = run.ledger.last or await run.ledger.budget()
         events.emit(
             job_id,
-            CostEvent(total_cost=float(ledger.spent), budget_usd=float(ledger.budget), ts=now()),
+            CostEvent(
+                total_cost=float(money.spent_usd), budget_usd=float(money.budget_usd), ts=now()
+            ),
         )
         await events.flush(job_id)
         return result
@@ -182,8 +184,9 @@ class JobSteps:
         cancelled = job.status is JobStatus.CANCELLED or self.runs.is_cancelled(job_id)
         if cancelled and status is not ProjectStatus.SYSTEM_FAILURE:
             status = ProjectStatus.CANCELLED
-        spent = float(await store.job_spend(job_id))
-        await store.set_job_fields(job_id, total_cost=spent, now=now())
+        # Attempts still in flight now were left by a process that stopped: charge them.
+        await store.close_interrupted(job_id, await store.in_flight_calls(job_id))
+        spent = float((await store.job_budget(job_id)).spent_usd)
         changed = await store.set_job_status(
             job_id, status=status.job_status, final_status=status, error=error, now=now()
         )

@@ -17,6 +17,7 @@ _ATTEMPT_KEY = ["job_id", "task_id", "iteration", "role", "slot", "attempt"]
 def call_from_row(row: RowMapping) -> CallRecord:
     values = {k: v for k, v in row.items() if k != "id"}
     values["cost_usd"] = float(values["cost_usd"])
+    values["reserved_usd"] = float(values["reserved_usd"])
     return CallRecord.model_validate(values)
 
 
@@ -25,8 +26,9 @@ class CallsRepo(StoreBase):
         """Record one attempt. A second record of the same attempt keeps the first, silently:
         a step that ran again after a crash must not fail, nor overwrite what was paid for."""
         values = {
-            **call.model_dump(mode="json", exclude={"cost_usd"}),
+            **call.model_dump(mode="json", exclude={"cost_usd", "reserved_usd"}),
             "cost_usd": to_money(call.cost_usd),
+            "reserved_usd": to_money(call.reserved_usd),
         }
         stmt = (
             self._insert(llm_calls)

@@ -9,13 +9,15 @@ from orchestrator.store._calls import CallsRepo
 from orchestrator.store._engine import async_url, create_engine, upgrade_to_head
 from orchestrator.store._events import EventsRepo
 from orchestrator.store._jobs import JobsRepo
+from orchestrator.store._ledger import LedgerRepo
 from orchestrator.store._notify import EventListener
 from orchestrator.store._tasks import TasksRepo
 from orchestrator.store._workers import WorkersRepo
 
 
-class Store(JobsRepo, TasksRepo, EventsRepo, CallsRepo, ArtifactsRepo, WorkersRepo):
-    """Jobs, tasks, iterations, events, LLM calls, artifacts and worker heartbeats.
+class Store(JobsRepo, TasksRepo, EventsRepo, CallsRepo, LedgerRepo, ArtifactsRepo, WorkersRepo):
+    """Jobs, tasks, iterations, events, LLM calls and the budget they hold, artifacts and
+    worker heartbeats.
 
     Open with `await Store.open(url)`, close with `await store.close()`. One Store holds
     one connection pool; several processes may open the same database at once.

@@ -157,6 +157,9 @@ llm_calls = Table(
     Column("input_tokens", Integer, nullable=False),
     Column("output_tokens", Integer, nullable=False),
     Column("cost_usd", money(), nullable=False),
+    # The worst case reserved for the attempt: held from the budget while it is `in_flight`,
+    # kept beside `cost_usd` (what it was billed) once it returned.
+    Column("reserved_usd", money(), nullable=False, server_default="0"),
     Column("latency_ms", Double, nullable=False),
     Column("outcome", String(SHORT), nullable=False),
     Column("error", Text, nullable=False),

@@ -1,0 +1,121 @@
+"""The database ledger inside whole jobs: a paid answer the database failed to store is not
+paid again, a resume runs once however many are asked at once, a resume adds exactly the
+budget it is given, and a resume with nothing to run is refused.
+
+Real runtime (DBOS and the store on SQLite files), the simulator or a scripted provider; the
+store that fails on purpose is the real Store with one method made to raise.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from conftest import StartRuntime
+from fakes import ScriptedClient, plan_task
+from sqlalchemy.exc import OperationalError
+
+from orchestrator.config import Settings
+from orchestrator.domain import CallOutcome, CallRecord, JobBudget, JobSpec, ProjectStatus, Role
+from orchestrator.errors import InvalidInput, JobConflict
+from orchestrator.providers import ClientSet
+from orchestrator.runtime import Runtime
+from orchestrator.store import Store
+
+HELLO = JobSpec(
+    project_description="Write a hello world Python script",
+    success_criteria="Script prints Hello World",
+)
+
+
+class SettleFailsOnceStore(Store):
+    """The first paid answer of a generation is charged, then the commit fails (the database
+    went away at that moment): the row stays in flight, the step fails and runs again."""
+
+    failed: list[CallRecord]
+
+    async def settle_call(self, call: CallRecord) -> JobBudget:
+        if call.role is Role.GENERATE and call.outcome is CallOutcome.OK and not self.failed:
+            self.failed.append(call)
+            raise OperationalError("UPDATE llm_calls ...", {}, sqlite3.OperationalError("disk I/O"))
+        return await super().settle_call(call)
+
+
+async def test_a_paid_answer_the_database_failed_to_store_is_not_paid_again(
+    start_runtime: StartRuntime, settings: Settings
+) -> None:
+    store = await SettleFailsOnceStore.open(settings.store_url)
+    store.failed = []
+    client = ScriptedClient(settings.catalog, [plan_task("a")])
+    runtime = await start_runtime(ClientSet([client], settings.catalog), store=store)
+    job_id = await runtime.submit(JobSpec(project_description="x", concurrency=1))
+
+    assert await runtime.wait(job_id) is ProjectStatus.SUCCESS
+    [lost] = store.failed  # the failure happened
+    generations = [s for s in client.seen if s.role is Role.GENERATE]
+    assert len(generations) == 1  # the retried step stored the answer it had, and paid nothing
+    calls = await store.list_calls(job_id=job_id)
+    [stored] = [c for c in calls if c.role is Role.GENERATE]
+    assert (stored.attempt, stored.outcome) == (lost.attempt, CallOutcome.OK)
+    assert stored.cost_usd == lost.cost_usd > 0
+    money = await store.job_budget(job_id)
+    assert money.spent_usd == await store.job_spend(job_id) > 0
+    assert money.reserved_usd == 0
+
+
+async def exhausted_job(runtime: Runtime) -> tuple[str, Decimal]:
+    """A hello job stopped by its budget half-way: (job id, what it spent)."""
+    for budget in ("0.003", "0.004", "0.006", "0.008"):
+        job_id = await runtime.submit(HELLO.model_copy(update={"budget_usd": float(budget)}))
+        if await runtime.wait(job_id) is ProjectStatus.BUDGET_EXHAUSTED:
+            spent = await runtime.store.job_spend(job_id)
+            if spent > 0:
+                return job_id, spent
+    raise AssertionError("no budget stopped the job half-way")
+
+
+async def test_two_resumes_at_once_start_one_run(
+    start_runtime: StartRuntime, tmp_path: Path
+) -> None:
+    bills = tmp_path / "billing.log"
+    runtime = await start_runtime(sim_billing_log=bills)
+    job_id, _ = await exhausted_job(runtime)
+
+    outcomes = await asyncio.gather(
+        *(runtime.resume(job_id, budget_usd=0.5) for _ in range(2)), return_exceptions=True
+    )
+    refused = [o for o in outcomes if isinstance(o, JobConflict)]
+    assert len(refused) == 1 and outcomes.count(None) == 1, outcomes
+    assert await runtime.wait(job_id) is ProjectStatus.SUCCESS
+    assert (await runtime.store.get_job(job_id)).attempt == 1
+    # Every call the provider saw is recorded once: no task ran in two runs at once.
+    assert len(bills.read_text().splitlines()) == len(await runtime.store.list_calls())
+
+
+async def test_a_resume_adds_exactly_the_budget_it_is_given(start_runtime: StartRuntime) -> None:
+    runtime = await start_runtime()
+    job_id, spent = await exhausted_job(runtime)
+    with pytest.raises(InvalidInput):  # below what is spent: refused, nothing changes
+        await runtime.resume(job_id, budget_usd=float(spent) / 2)
+    assert (await runtime.store.get_job(job_id)).attempt == 0
+
+    # Just above the spend: room for a call or two, not for the rest of the job.
+    cap = spent + Decimal("0.0015")
+    await runtime.resume(job_id, budget_usd=float(cap))
+    assert await runtime.wait(job_id) is ProjectStatus.BUDGET_EXHAUSTED
+    money = await runtime.store.job_budget(job_id)
+    assert spent < money.spent_usd <= cap  # it spent, and stopped at the new cap
+    assert money.spent_usd == await runtime.store.job_spend(job_id)
+
+
+async def test_a_resume_with_nothing_left_to_run_is_refused(start_runtime: StartRuntime) -> None:
+    runtime = await start_runtime()
+    job_id = await runtime.submit(HELLO.model_copy(update={"budget_usd": 0.5}))
+    assert await runtime.wait(job_id) is ProjectStatus.SUCCESS
+    with pytest.raises(JobConflict, match="nothing left to run"):
+        await runtime.resume(job_id)
+    job = await runtime.store.get_job(job_id)
+    assert job.attempt == 0 and job.final_status is ProjectStatus.SUCCESS
