@@ -45,6 +45,9 @@ export function useSSE(url: string | null, options: SSEOptions): SSEHandle {
   const [retryIn, setRetryIn] = useState(0);
   const [generation, setGeneration] = useState(0);
   const lastId = useRef(0);
+  // The last event seen was a `done` (kept across reconnects): if the server then closes the
+  // stream, or answers a reconnect with 204, the job's history is complete.
+  const atDone = useRef(false);
   const optionsRef = useRef(options);
   const urlRef = useRef(url);
 
@@ -58,6 +61,7 @@ export function useSSE(url: string | null, options: SSEOptions): SSEHandle {
     if (urlRef.current !== url) {
       urlRef.current = url;
       lastId.current = 0;
+      atDone.current = false;
     }
     let es: EventSource | null = null;
     let timer: ReturnType<typeof setInterval> | undefined;
@@ -65,8 +69,6 @@ export function useSSE(url: string | null, options: SSEOptions): SSEHandle {
     let stopped = false;
     let ended = false;
     let offline = false;
-    // The last event was a `done`: if the server closes now, the job's history is complete.
-    let atDone = false;
 
     const open = () => {
       ended = false;
@@ -86,10 +88,10 @@ export function useSSE(url: string | null, options: SSEOptions): SSEHandle {
         if (!event) return;
         optionsRef.current.onEvent({ ...event, id: Number.isFinite(id) ? id : 0 });
         // Not closed here: after a resume, the stream goes on with the next run's events.
-        atDone = event.type === "done";
+        atDone.current = event.type === "done";
       };
       es.onerror = () => {
-        if (atDone) {
+        if (atDone.current) {
           finish();
           return;
         }
@@ -128,7 +130,6 @@ export function useSSE(url: string | null, options: SSEOptions): SSEHandle {
 
     const finish = () => {
       ended = true;
-      atDone = false;
       es?.close();
       setState("ended");
       const reopen = optionsRef.current.onDone?.();

@@ -202,6 +202,8 @@ export function useJob(jobId: string | null): JobHandle {
     known.current = new Set(Object.keys(job?.tasks ?? {}));
   }, [job]);
   const planTimer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
+  // The job's `updated_at` when its stream last ended: a later one means it ran again.
+  const seenUpdate = useRef<number | null>(null);
   useEffect(() => () => clearTimeout(planTimer.current), []);
 
   const stream = useSSE(job && jobId ? api.jobs.streamUrl(jobId) : null, {
@@ -214,20 +216,23 @@ export function useJob(jobId: string | null): JobHandle {
       }
     },
     onDone: async () => {
-      // `done` closes the stream. If the job was resumed meanwhile, follow the new run.
+      // The stream ended after a `done`. If the job was resumed meanwhile, follow the new run.
       const fresh = await refresh();
+      seenUpdate.current = fresh?.updated_at ?? null;
       return fresh !== null && ["pending", "running"].includes(fresh.status);
     },
   });
 
-  // An ended job can be resumed from elsewhere (the CLI, another tab): look now and then,
-  // and follow the new run's events when one starts.
+  // An ended job can be resumed from elsewhere (the CLI, another tab): look now and then, and
+  // read the new run's events when one started, even one that has already ended again.
   const { state: streamState, reconnect } = stream;
   useEffect(() => {
     if (streamState !== "ended") return;
     const timer = setInterval(() => {
       void refresh().then((fresh) => {
-        if (fresh && ["pending", "running"].includes(fresh.status)) reconnect();
+        if (!fresh) return;
+        const changed = seenUpdate.current !== null && fresh.updated_at > seenUpdate.current;
+        if (changed || ["pending", "running"].includes(fresh.status)) reconnect();
       });
     }, ENDED_POLL_MS);
     return () => clearInterval(timer);

@@ -151,8 +151,8 @@ function HistoryView() {
       ) : list.data && list.data.items.length > 0 ? (
         <>
           <HistoryTable jobs={list.data.items} onChanged={refresh} />
-          <nav aria-label="Pages" className="flex items-center justify-between gap-3 text-sm">
-            <div className="flex items-center gap-3">
+          <nav aria-label="Pages" className="flex flex-wrap items-center justify-between gap-3 text-sm">
+            <div className="flex flex-wrap items-center gap-3">
               <span className="text-muted-foreground" data-testid="history-range">
                 {from}–{to} of {total}
               </span>
