@@ -121,8 +121,10 @@ def ok_calls(env: dict[str, str]) -> list[tuple[object, ...]]:
 
 
 def all_calls(env: dict[str, str]) -> int:
+    """Attempts that returned: not those in flight, nor those a crash cut off."""
+    query = "select count(*) from llm_calls where outcome not in ('in_flight', 'interrupted')"
     with db(env) as conn:
-        return int(conn.execute("select count(*) from llm_calls").fetchone()[0])
+        return int(conn.execute(query).fetchone()[0])
 
 
 def billed_calls(bills: Path) -> int:

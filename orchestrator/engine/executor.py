@@ -52,6 +52,9 @@ log = logging.getLogger(__name__)
 # A call whose full answer cap does not fit the budget left still runs with a lower cap,
 # down to a quarter of it but never below this many tokens.
 MIN_FITTED_TOKENS = 256
+# How often a call that waits for other calls' reservations looks at the budget again (the
+# budget is in the database, shared by every process running the job).
+RESERVATION_POLL_S = 0.1
 
 
 class JobControl(Protocol):
@@ -251,7 +254,7 @@ class CallExecutor:
             created_at=self.clock(),
         )
         try:
-            await self.ledger.reserve(row, worst)
+            await self._reserve_when_free(row, worst)
         except BudgetExceeded as e:
             fitted = await self._fit_to_budget(model, request) if shorten else None
             if fitted is None:
@@ -268,6 +271,23 @@ class CallExecutor:
                 return None
         call.attempt += 1
         return row, request
+
+    async def _reserve_when_free(self, row: CallRecord, worst: Decimal) -> None:
+        """Reserve `worst` for `row`; when only the reservations of calls in flight stand in
+        the way (it fits what is not spent), wait for them to settle instead of giving up:
+        they usually cost a fraction of what they hold. Raises BudgetExceeded when it does
+        not fit the unspent budget, or the job stops or runs out of time meanwhile."""
+        while True:
+            try:
+                await self.ledger.reserve(row, worst)
+                return
+            except BudgetExceeded:
+                money = await self.ledger.budget()
+                held_by_others = money.reserved_usd > 0
+                fits_unspent = worst <= money.budget_usd - money.spent_usd
+                if not (held_by_others and fits_unspent) or self._stop_status() is not None:
+                    raise
+            await self.sleep(RESERVATION_POLL_S)
 
     async def _attempt(
         self,

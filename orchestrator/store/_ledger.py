@@ -101,25 +101,34 @@ class LedgerRepo(StoreBase):
         }
         async with self._write() as conn:
             before = await self._lock_budget(conn, call.job_id)
-            held = (
+            in_flight = (
                 await conn.execute(
-                    select(
-                        llm_calls.c.outcome, llm_calls.c.cost_usd, llm_calls.c.reserved_usd
-                    ).where(_attempt_of(call))
+                    update(llm_calls)
+                    .where(_attempt_of(call), llm_calls.c.outcome == CallOutcome.IN_FLIGHT)
+                    .values(values)
+                    .returning(llm_calls.c.reserved_usd)
                 )
-            ).first()
-            if held is None:
-                raise JobConflict(call.job_id, f"call attempt {call.attempt} was never reserved")
-            if held.outcome == CallOutcome.IN_FLIGHT:  # the usual case
+            ).scalar_one_or_none()
+            if in_flight is not None:  # the usual case: its reservation becomes spending
                 change = {
                     "spent_usd": before.spent_usd + cost,
-                    "reserved_usd": before.reserved_usd - to_money(held.reserved_usd),
+                    "reserved_usd": before.reserved_usd - to_money(in_flight),
                 }
-            elif held.outcome == CallOutcome.INTERRUPTED:  # closed meanwhile: the bill wins
-                change = {"spent_usd": before.spent_usd - to_money(held.cost_usd) + cost}
             else:
-                return before  # settled already (a step that ran again): nothing changes
-            await conn.execute(update(llm_calls).where(_attempt_of(call)).values(values))
+                held = (
+                    await conn.execute(
+                        select(llm_calls.c.outcome, llm_calls.c.cost_usd).where(_attempt_of(call))
+                    )
+                ).first()
+                if held is None:
+                    raise JobConflict(
+                        call.job_id, f"call attempt {call.attempt} was never reserved"
+                    )
+                if held.outcome != CallOutcome.INTERRUPTED:
+                    return before  # settled already (a step that ran again): nothing changes
+                # Closed as interrupted meanwhile (its process was only slow): the bill wins.
+                await conn.execute(update(llm_calls).where(_attempt_of(call)).values(values))
+                change = {"spent_usd": before.spent_usd - to_money(held.cost_usd) + cost}
             after = before.model_copy(update=change)
             await self._write_budget(conn, call.job_id, after)
         return after
