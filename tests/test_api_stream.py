@@ -173,6 +173,9 @@ async def test_cancel_stops_spend_then_resume_reruns_only_what_did_not_finish(
     assert calls_after[: len(calls_before)] == calls_before
     assert max(Counter(c[:4] for c in calls_after).values()) == 1  # no call paid twice
     assert sorted(ids) == list(range(1, len(ids) + 1))
+    if all(t["status"] == "completed" for t in job["tasks"].values()):
+        empty = await client.post(f"/api/jobs/{job_id}/resume")  # nothing left to run
+        assert empty.status_code == 409 and "nothing left to run" in empty.json()["detail"]
 
 
 async def test_delete_a_running_job_removes_everything(

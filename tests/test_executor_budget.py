@@ -61,7 +61,7 @@ async def test_a_call_that_fits_only_with_a_shorter_answer_gets_one() -> None:
     assert "answers are now capped below 1000 tokens" in note
 
 
-async def test_an_answer_is_not_shortened_below_a_quarter_of_its_cap() -> None:
+async def test_an_answer_is_not_shortened_below_the_smallest_useful_cap() -> None:
     probe = Rig()
     spec = gen()
     budget = probe.pricing.worst_case("gamma-small", spec.system, spec.prompt, 255)

@@ -119,3 +119,35 @@ async def test_a_resume_with_nothing_left_to_run_is_refused(start_runtime: Start
         await runtime.resume(job_id)
     job = await runtime.store.get_job(job_id)
     assert job.attempt == 0 and job.final_status is ProjectStatus.SUCCESS
+
+
+async def test_a_resume_charges_attempts_a_dead_run_left_in_flight(
+    start_runtime: StartRuntime,
+) -> None:
+    runtime = await start_runtime()
+    store = runtime.store
+    job_id, spent = await exhausted_job(runtime)
+    # A run that died mid-call left an attempt in flight holding most of a raised budget.
+    await store.set_job_fields(job_id, budget_usd=0.5, time_limit_s=15, now=0.0)
+    ghost = CallRecord(
+        job_id=job_id,
+        task_id="ghost",
+        iteration=1,
+        role=Role.GENERATE,
+        model="gpt-4o",
+        provider="openai",
+        request_hash="h",
+        outcome=CallOutcome.IN_FLIGHT,
+        created_at=0.0,
+    )
+    held = Decimal("0.5") - spent - Decimal("0.0001")  # no call fits beside it
+    await store.reserve_call(ghost, held)
+
+    await runtime.resume(job_id)
+    # Charged at once, it holds nothing: the new run's calls do not wait for it to return
+    # (they would until the time limit), and the budget still holds.
+    assert await runtime.wait(job_id) is not ProjectStatus.TIMEOUT
+    [row] = [c for c in await store.list_calls(job_id=job_id) if c.task_id == "ghost"]
+    assert (row.outcome, row.cost_usd) == (CallOutcome.INTERRUPTED, float(held))
+    money = await store.job_budget(job_id)
+    assert money.reserved_usd == 0 and spent + held <= money.spent_usd <= Decimal("0.5")

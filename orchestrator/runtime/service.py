@@ -234,6 +234,9 @@ class Runtime:
         now = time.time()
         # First, so that of two resumes at once only one goes on (the other gets 409).
         attempt = await self.store.bump_attempt(job_id, seen=job.attempt, now=now)
+        # No run of the job is active: attempts still in flight were cut off with their
+        # process. Charged now, their reservations stop holding budget the new run needs.
+        await self.store.close_interrupted(job_id, await self.store.in_flight_calls(job_id))
         if budget_usd is not None:
             await self.store.set_job_fields(job_id, budget_usd=budget_usd, now=now)
         reset = await self.store.reset_unfinished_tasks(job_id, now=now)
