@@ -1,10 +1,11 @@
-"""The CLI's amounts read like the dashboard's: by magnitude, never a non-zero "$0.00"."""
+"""Amounts in the CLI and the job log read like the dashboard's: by magnitude, never a
+non-zero "$0.00"."""
 
 from __future__ import annotations
 
 import pytest
 
-from orchestrator.cli.view import usd, usd_exact
+from orchestrator.money import usd, usd_exact
 
 
 @pytest.mark.parametrize(

@@ -21,6 +21,7 @@ from sqlalchemy.exc import OperationalError
 from orchestrator.config import Settings
 from orchestrator.domain import CallOutcome, CallRecord, JobBudget, JobSpec, ProjectStatus, Role
 from orchestrator.errors import InvalidInput, JobConflict
+from orchestrator.events import LogEvent
 from orchestrator.providers import ClientSet
 from orchestrator.runtime import Runtime
 from orchestrator.store import Store
@@ -151,3 +152,18 @@ async def test_a_resume_charges_attempts_a_dead_run_left_in_flight(
     assert (row.outcome, row.cost_usd) == (CallOutcome.INTERRUPTED, float(held))
     money = await store.job_budget(job_id)
     assert money.reserved_usd == 0 and spent + held <= money.spent_usd <= Decimal("0.5")
+
+
+async def test_the_job_log_shows_the_cap_as_set_and_what_each_task_is_for(
+    start_runtime: StartRuntime,
+) -> None:
+    runtime = await start_runtime()
+    job_id = await runtime.submit(HELLO.model_copy(update={"budget_usd": 0.0035}))
+    await runtime.wait(job_id)
+    events = [e.event for e in await runtime.store.read_events(job_id)]
+    lines = [e.msg for e in events if isinstance(e, LogEvent)]
+    assert any(line.endswith("budget $0.0035") for line in lines), lines[:3]
+    tasks = await runtime.store.list_tasks(job_id)
+    assert tasks and all(t.title for t in tasks)
+    for task in tasks:
+        assert any(line.startswith(f"{task.task_id} {task.title} [") for line in lines)

@@ -22,6 +22,7 @@ from orchestrator.cli.view import jobs_table, live_view, sim_label, task_table
 from orchestrator.config import Settings
 from orchestrator.domain import JobStatus, ProjectStatus
 from orchestrator.errors import InvalidInput, JobConflict, JobNotFound, OrchestratorError
+from orchestrator.money import usd, usd_exact
 from orchestrator.projectfile import parse_spec, read_project_file
 from orchestrator.runtime import Runtime, new_job_id, request_cancel
 from orchestrator.store import Store
@@ -178,7 +179,7 @@ def show(job_id: str) -> None:
         out.print(f"[bold]{job.job_id}[/] {job.status} {job.final_status or ''}{sim_label(job)}")
         out.print(f"description: {job.spec.project_description}", highlight=False)
         out.print(f"criteria:    {job.spec.success_criteria or '-'}", highlight=False)
-        out.print(f"spent:       ${job.total_cost:.4f} of ${job.spec.budget_usd:.2f}")
+        out.print(f"spent:       {usd(job.total_cost)} of {usd_exact(job.spec.budget_usd)}")
         out.print(task_table(tasks))
 
     _run_async(go)
@@ -215,8 +216,8 @@ async def _follow(runtime: Runtime, job_id: str, out_dir: Path | None) -> Projec
     for path, _size in await store.list_artifacts(job_id):
         (target / path).write_bytes(await store.read_artifact(job_id, path))
     out.print(
-        f"job {job_id}: [bold]{status}[/], spent ${job.total_cost:.4f} of "
-        f"${job.spec.budget_usd:.2f}{sim_label(job)}; result files in {target}"
+        f"job {job_id}: [bold]{status}[/], spent {usd(job.total_cost)} of "
+        f"{usd_exact(job.spec.budget_usd)}{sim_label(job)}; result files in {target}"
     )
     return status
 

@@ -27,6 +27,7 @@ from orchestrator.domain import JobSpec, JobStatus, ProjectStatus, TaskStatus
 from orchestrator.engine.health import HealthBook
 from orchestrator.errors import InvalidInput, JobConflict
 from orchestrator.events import StatusEvent
+from orchestrator.money import usd, usd_exact
 from orchestrator.providers import ClientSet, Pricing, build_clients
 from orchestrator.runtime.events import EventBus, EventLog
 from orchestrator.runtime.jobrun import JobRuns, RuntimeDeps
@@ -229,7 +230,8 @@ class Runtime:
             spent = (await self.store.job_budget(job_id)).spent_usd
             if Decimal(str(budget_usd)) < spent:
                 raise InvalidInput(
-                    f"budget_usd ${budget_usd} is below the ${spent} the job has spent already"
+                    f"budget_usd {usd_exact(budget_usd)} is below the {usd(float(spent))} "
+                    "the job has spent already"
                 )
         now = time.time()
         # First, so that of two resumes at once only one goes on (the other gets 409).
@@ -242,7 +244,7 @@ class Runtime:
         reset = await self.store.reset_unfinished_tasks(job_id, now=now)
         await self.store.set_job_status(job_id, status=JobStatus.PENDING, now=now)
         self.events.emit(job_id, StatusEvent(status=JobStatus.PENDING, ts=now))
-        budget = f", budget now ${budget_usd:.2f}" if budget_usd is not None else ""
+        budget = f", budget now {usd_exact(budget_usd)}" if budget_usd is not None else ""
         self.events.log(job_id, f"resuming: {len(reset)} unfinished task(s) to run{budget}")
         await self.events.flush(job_id)
         await self._start_attempt(job_id, attempt)

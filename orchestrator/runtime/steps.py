@@ -21,6 +21,7 @@ from orchestrator.domain import (
 from orchestrator.engine.artifacts import build_artifacts
 from orchestrator.engine.calls_api import CallResult, CallSpec, CallStatus
 from orchestrator.events import CostEvent, DoneEvent, LogLevel, StatusEvent, TaskEvent
+from orchestrator.money import usd, usd_exact
 from orchestrator.runtime.jobrun import JobRuns, RuntimeDeps, now
 
 
@@ -57,7 +58,7 @@ class JobSteps:
             events.log(
                 job_id,
                 f"{where} · {spec.role} by {result.model} "
-                f"({result.input_tokens}+{result.output_tokens} tok, ${result.cost_usd:.5f}, "
+                f"({result.input_tokens}+{result.output_tokens} tok, {usd(result.cost_usd)}, "
                 f"{result.latency_ms:.0f} ms)",
                 "DEBUG",
             )
@@ -84,7 +85,7 @@ class JobSteps:
         ):
             events.emit(job_id, StatusEvent(status=JobStatus.RUNNING, ts=now()))
             label = " on simulated providers" if job.simulated else ""
-            events.log(job_id, f"job started{label}: budget ${job.spec.budget_usd:.2f}")
+            events.log(job_id, f"job started{label}: budget {usd_exact(job.spec.budget_usd)}")
         await events.flush(job_id)
         return JobStart(
             spec=job.spec,
@@ -102,7 +103,8 @@ class JobSteps:
             events.log(job_id, f"{kind}: {len(tasks)} tasks", "WARNING" if fallback else "INFO")
             for t in tasks:
                 deps = f" after {', '.join(t.dependencies)}" if t.dependencies else ""
-                events.log(job_id, f"{t.task_id} [{t.type}]{deps}: {t.prompt[:120]}")
+                title = f" {t.title}" if t.title else ""
+                events.log(job_id, f"{t.task_id}{title} [{t.type}]{deps}: {t.prompt[:120]}")
                 events.emit(job_id, task_event(t))
         await events.flush(job_id)
         return await store.list_tasks(job_id)
@@ -112,7 +114,7 @@ class JobSteps:
         state = await store.update_task(job_id, task_id, status=TaskStatus.RUNNING, now=now())
         if state is not None:
             events.emit(job_id, task_event(state))
-            events.log(job_id, f"{task_id} started")
+            events.log(job_id, f"{task_id} started" + (f": {state.title}" if state.title else ""))
             await events.flush(job_id)
         return await store.get_task(job_id, task_id)
 
@@ -200,7 +202,7 @@ class JobSteps:
             )
             if error:
                 events.log(job_id, f"job failed: {error}", "ERROR")
-            events.log(job_id, f"job finished: {status}, spent ${spent:.4f}")
+            events.log(job_id, f"job finished: {status}, spent {usd(spent)}")
             events.emit(job_id, DoneEvent(status=status, total_cost=round(spent, 6)))
         await events.flush(job_id)
         self.runs.drop(job_id)
