@@ -8,6 +8,7 @@ OrchestratorError
  ├── BudgetExceeded          a call's worst-case cost does not fit the remaining budget
  ├── PlanInvalid             decomposition output failed validation
  ├── CatalogError            the model catalog file is unreadable or inconsistent
+ ├── SandboxRefused          ORCH_SANDBOX demands isolation this machine cannot give
  └── ProviderError           an LLM call failed (carries provider and model)
       ├── RateLimited        429; `retry_after` seconds when the provider said
       ├── ProviderUnavailable 5xx or connection failure
@@ -36,6 +37,7 @@ __all__ = [
     "ProviderTimeout",
     "ProviderUnavailable",
     "RateLimited",
+    "SandboxRefused",
     "TaskNotFound",
     "Where",
 ]
@@ -81,6 +83,10 @@ class PlanInvalid(OrchestratorError):
 
 
 class CatalogError(OrchestratorError):
+    pass
+
+
+class SandboxRefused(OrchestratorError):
     pass
 
 

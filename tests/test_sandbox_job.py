@@ -129,3 +129,34 @@ async def test_a_job_whose_code_tries_to_escape_goes_on_and_says_its_isolation(
     with pytest.raises(BlockingIOError):
         listener.accept()
     listener.close()
+
+
+async def test_a_job_that_demands_isolation_the_machine_lacks_ends_before_any_call(
+    start_runtime: StartRuntime, settings: Settings
+) -> None:
+    client = CodeWriter(settings.catalog, [code_task("a")], code={"a": "print('hi')\n"})
+    runtime = await start_runtime(
+        ClientSet([client], settings.catalog),
+        sandbox="bubblewrap",
+        sandbox_bwrap="/nonexistent/bwrap",
+    )
+    job_id = await runtime.submit(JobSpec(project_description="x"))
+
+    assert await runtime.wait(job_id) is ProjectStatus.SYSTEM_FAILURE
+    job = await runtime.store.get_job(job_id)
+    assert job.error.startswith("refusing to run generated code: ORCH_SANDBOX=bubblewrap")
+    assert client.seen == []  # not even the plan was paid for
+    lines = [e.event for e in await runtime.store.read_events(job_id)]
+    assert any("generated code isolation: none" in getattr(e, "msg", "") for e in lines)
+
+
+async def test_the_job_log_says_how_generated_code_is_isolated(
+    start_runtime: StartRuntime, settings: Settings
+) -> None:
+    client = ScriptedClient(settings.catalog, [plan_task("a")])
+    runtime = await start_runtime(ClientSet([client], settings.catalog))
+    job_id = await runtime.submit(JobSpec(project_description="x"))
+    assert await runtime.wait(job_id) is ProjectStatus.SUCCESS
+    expected = isolation_of(SandboxLimits()).label
+    events = [e.event for e in await runtime.store.read_events(job_id)]
+    assert f"generated code isolation: {expected}" in [getattr(e, "msg", "") for e in events]

@@ -7,6 +7,8 @@ emit an event only on a real change, so a step in flight at a crash may safely r
 
 from __future__ import annotations
 
+import asyncio
+
 from pydantic import BaseModel
 
 from orchestrator.domain import (
@@ -20,6 +22,8 @@ from orchestrator.domain import (
 )
 from orchestrator.engine.artifacts import build_artifacts
 from orchestrator.engine.calls_api import CallResult, CallSpec, CallStatus
+from orchestrator.engine.sandbox import SandboxLimits, isolation_of
+from orchestrator.errors import SandboxRefused
 from orchestrator.events import CostEvent, DoneEvent, LogLevel, StatusEvent, TaskEvent
 from orchestrator.money import usd, usd_exact
 from orchestrator.runtime.jobrun import JobRuns, RuntimeDeps, now
@@ -78,15 +82,24 @@ class JobSteps:
         return result
 
     async def begin_job(self, job_id: str) -> JobStart:
-        store, events = self.deps.store, self.deps.events
+        """Mark the job running and say how its generated code will be isolated; raises
+        SandboxRefused, before any call, when ORCH_SANDBOX demands isolation this machine
+        cannot give (the job then ends with that reason)."""
+        store, events, settings = self.deps.store, self.deps.events, self.deps.settings
         job = await store.get_job(job_id)
+        limits = SandboxLimits(isolation=settings.sandbox, bwrap=settings.sandbox_bwrap)
+        isolation = await asyncio.to_thread(isolation_of, limits)
         if job.status is not JobStatus.CANCELLED and await store.set_job_status(
             job_id, status=JobStatus.RUNNING, now=now()
         ):
             events.emit(job_id, StatusEvent(status=JobStatus.RUNNING, ts=now()))
             label = " on simulated providers" if job.simulated else ""
             events.log(job_id, f"job started{label}: budget {usd_exact(job.spec.budget_usd)}")
+            level: LogLevel = "WARNING" if isolation.backend == "none" else "INFO"
+            events.log(job_id, f"generated code isolation: {isolation.label}", level)
         await events.flush(job_id)
+        if isolation.refused:
+            raise SandboxRefused(f"refusing to run generated code: {isolation.why}")
         return JobStart(
             spec=job.spec,
             deadline=now() + job.spec.time_limit_s,
