@@ -9,10 +9,7 @@ by its reservation), feed the health book; retry a retryable failure with full-j
 exponential backoff (at least the provider's `retry_after`, never past the deadline), then
 fall back. 401/403/404, or no client serving the model, take it out for the rest of the
 job. Provider trouble never raises; bugs, and a database that stays unreachable, do.
-
-A paid answer that could not be stored (the database failed at that moment) is kept here and
-stored first when the call is asked again (the durable step retries it), so the call is never
-paid twice.
+The money side (reserve, wait, fit, settle what was billed) is `Spending` (spending.py).
 """
 
 from __future__ import annotations
@@ -30,8 +27,9 @@ from orchestrator.config import ModelInfo, Settings
 from orchestrator.domain import CallOutcome, CallRecord, Role
 from orchestrator.engine.calls_api import CallResult, CallSpec, CallStatus
 from orchestrator.engine.health import HealthBook
-from orchestrator.engine.ledger import AttemptKey, JobLedger, attempt_key
+from orchestrator.engine.ledger import JobLedger
 from orchestrator.engine.routing import Router
+from orchestrator.engine.spending import Spending
 from orchestrator.errors import (
     AuthFailed,
     BudgetExceeded,
@@ -48,15 +46,6 @@ from orchestrator.providers.registry import ClientSet
 __all__ = ["CallExecutor", "JobControl", "outcome_of"]
 
 log = logging.getLogger(__name__)
-
-# A call whose full answer cap does not fit the budget left still runs with a lower cap,
-# fitted to what is left, but never below this many tokens (shorter is rarely an answer).
-# Near the end of a budget this is what lets a job use it: a quarter of the cap as the floor
-# left BUDGET_EXHAUSTED jobs at 42 % of their budget in bench/budget.py, 256 at 49 %.
-MIN_FITTED_TOKENS = 256
-# How often a call that waits for other calls' reservations looks at the budget again (the
-# budget is in the database, shared by every process running the job).
-RESERVATION_POLL_S = 0.1
 
 
 class JobControl(Protocol):
@@ -138,10 +127,22 @@ class CallExecutor:
     # which the runtime shares between jobs: a key may be fixed before the next job.
     _unavailable: dict[str, str] = field(default_factory=dict, init=False)
     _shortened: bool = field(default=False, init=False)  # said once in the job's log
-    # Paid answers the database failed to store, until they are stored (module docstring).
-    _unsettled: dict[AttemptKey, CallRecord] = field(default_factory=dict, init=False)
-    # Settlements that cost more than their reservation (0 while worst cases are true bounds).
-    overruns: int = field(default=0, init=False)
+    _spending: Spending = field(init=False)
+
+    def __post_init__(self) -> None:
+        # Late-bound: tests replace `note` and `sleep` after construction.
+        self._spending = Spending(
+            ledger=self.ledger,
+            pricing=self.pricing,
+            sleep=lambda seconds: self.sleep(seconds),
+            stopped=lambda: self._stop_status() is not None,
+            note=lambda line: self.note(line),
+        )
+
+    @property
+    def overruns(self) -> int:
+        """Settlements that cost more than they reserved (0 while worst cases are bounds)."""
+        return self._spending.overruns
 
     @property
     def unavailable(self) -> dict[str, str]:
@@ -159,7 +160,7 @@ class CallExecutor:
             role=spec.role,
             slot=spec.slot,
         )
-        await self._store_unsettled(key)
+        await self._spending.store_unsettled(**key)
         tried = await self.ledger.attempts(**key)
         stale = [r for r in tried if r.outcome is CallOutcome.IN_FLIGHT]
         if stale:  # attempts of a process that stopped while they were in flight
@@ -243,7 +244,6 @@ class CallExecutor:
         """Record the next attempt in flight with its worst case reserved: the row and the
         request to send (with a lower answer cap when `shorten` had to fit it); None when
         it does not fit."""
-        worst = self._worst_case(model, request)
         row = CallRecord(
             **call.key,
             attempt=call.attempt,
@@ -252,44 +252,16 @@ class CallExecutor:
             simulated=client.simulated,
             request_hash=request.request_hash(),
             outcome=CallOutcome.IN_FLIGHT,
-            reserved_usd=float(worst),
             created_at=self.clock(),
         )
         try:
-            await self._reserve_when_free(row, worst)
+            request = await self._spending.reserve(row, model, request, shorten=shorten)
         except BudgetExceeded as e:
-            fitted = await self._fit_to_budget(model, request) if shorten else None
-            if fitted is None:
-                call.budget_blocked = True
-                call.last_error = f"{model.name}: {e}"
-                return None
-            request, worst = fitted
-            row.reserved_usd = float(worst)
-            try:
-                await self.ledger.reserve(row, worst)
-            except BudgetExceeded as again:  # another call took what was left meanwhile
-                call.budget_blocked = True
-                call.last_error = f"{model.name}: {again}"
-                return None
+            call.budget_blocked = True
+            call.last_error = f"{model.name}: {e}"
+            return None
         call.attempt += 1
         return row, request
-
-    async def _reserve_when_free(self, row: CallRecord, worst: Decimal) -> None:
-        """Reserve `worst` for `row`; when only the reservations of calls in flight stand in
-        the way (it fits what is not spent), wait for them to settle instead of giving up:
-        they usually cost a fraction of what they hold. Raises BudgetExceeded when it does
-        not fit the unspent budget, or the job stops or runs out of time meanwhile."""
-        while True:
-            try:
-                await self.ledger.reserve(row, worst)
-                return
-            except BudgetExceeded:
-                money = await self.ledger.budget()
-                held_by_others = money.reserved_usd > 0
-                fits_unspent = worst <= money.budget_usd - money.spent_usd
-                if not (held_by_others and fits_unspent) or self._stop_status() is not None:
-                    raise
-            await self.sleep(RESERVATION_POLL_S)
 
     async def _attempt(
         self,
@@ -312,8 +284,8 @@ class CallExecutor:
             row.latency_ms = max(self.clock() - started, 0.0) * 1000
             row.outcome, row.error = outcome_of(e), str(e)
             row.input_tokens, row.output_tokens = e.usage or (0, 0)
-            row.cost_usd = float(self._billed(model, e, worst))
-            await self._settle(call, row, worst)
+            row.cost_usd = float(self._spending.billed(model, e, worst))
+            call.cost += await self._spending.settle(row)
             self.health.record(model.name, ok=False, latency_ms=row.latency_ms, cost=row.cost_usd)
             return e
         actual = self.pricing.cost(model.name, response.input_tokens, response.output_tokens)
@@ -321,40 +293,9 @@ class CallExecutor:
         row.input_tokens, row.output_tokens = response.input_tokens, response.output_tokens
         row.cost_usd, row.latency_ms = float(actual), response.latency_ms
         row.response_text = response.text
-        await self._settle(call, row, worst)
+        call.cost += await self._spending.settle(row)
         self.health.record(model.name, ok=True, latency_ms=row.latency_ms, cost=row.cost_usd)
         return _result(row, cost_usd=float(call.cost))
-
-    def _billed(self, model: ModelInfo, error: ProviderError, worst: Decimal) -> Decimal:
-        """What a failed attempt costs: the usage the provider reported for it; else its
-        reservation when the request may have been billed unseen (a timeout); else 0."""
-        if error.usage is not None:
-            return self.pricing.cost(model.name, *error.usage)
-        return worst if error.billed else Decimal(0)
-
-    async def _settle(self, call: _Logical, row: CallRecord, worst: Decimal) -> None:
-        cost = Decimal(str(row.cost_usd))
-        if cost > worst:
-            self.overruns += 1
-            log.error(
-                "budget overrun: a %s call cost %s but reserved only %s (worst case too low)",
-                row.model,
-                cost,
-                worst,
-            )
-        call.cost += cost
-        try:
-            await self.ledger.settle(row)
-        except BaseException:
-            self._unsettled[attempt_key(row)] = row
-            raise
-
-    async def _store_unsettled(self, key: _CallKey) -> None:
-        """Store first the paid answers of this call whose settlement failed earlier."""
-        mine = [k for k in self._unsettled if k[:5] == tuple(key.values())]
-        for k in sorted(mine, key=lambda k: k[5]):
-            await self.ledger.settle(self._unsettled[k])
-            del self._unsettled[k]
 
     async def _complete(
         self, client: LLMClient, request: LLMRequest, model: ModelInfo
@@ -386,44 +327,6 @@ class CallExecutor:
             if found is not None:
                 return _result(found, cost_usd=found.cost_usd)  # already in `spent`
         return None
-
-    async def _fit_to_budget(
-        self, model: ModelInfo, request: LLMRequest
-    ) -> tuple[LLMRequest, Decimal] | None:
-        """The request with the largest `max_tokens` whose worst case fits what the budget
-        has left, if that is still a useful answer (at least MIN_FITTED_TOKENS); else None.
-        The reservation stays a true upper bound."""
-        floor = min(request.max_tokens, MIN_FITTED_TOKENS)
-        available = (await self.ledger.budget()).available_usd
-
-        def worst(max_tokens: int) -> Decimal:
-            return self._worst_case(model, request.model_copy(update={"max_tokens": max_tokens}))
-
-        if worst(floor) > available:
-            return None
-        low, high = floor, request.max_tokens - 1  # `low` fits, the full cap did not
-        while low < high:
-            middle = (low + high + 1) // 2
-            if worst(middle) <= available:
-                low = middle
-            else:
-                high = middle - 1
-        if not self._shortened:
-            self._shortened = True
-            self.note(
-                f"the budget is nearly spent: answers are now capped below {request.max_tokens}"
-                " tokens so that calls still fit"
-            )
-        return request.model_copy(update={"max_tokens": low}), worst(low)
-
-    def _worst_case(self, model: ModelInfo, request: LLMRequest) -> Decimal:
-        return self.pricing.worst_case(
-            model.name,
-            request.system,
-            request.prompt,
-            request.max_tokens,
-            json_schema=request.json_schema,
-        )
 
     def _request(self, spec: CallSpec, model: ModelInfo) -> LLMRequest:
         max_tokens = min(

@@ -1,0 +1,159 @@
+"""`Spending`: the money side of one job's calls, for `CallExecutor`.
+
+Before an attempt, its worst case is reserved in the job's ledger; when only other calls'
+reservations stand in the way it waits for them to settle (they usually cost a fraction of
+what they hold), and near the end of the budget the answer cap is fitted to what is left.
+After the attempt, what the provider billed is settled: the answer's price, or for a failed
+attempt the usage the provider reported, else its reservation when it may have been billed
+unseen (a timeout), else nothing. A paid answer whose settlement failed (the database went
+away at that moment) is kept and stored first when its call is asked again, so the call is
+never paid twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from orchestrator.config import ModelInfo
+from orchestrator.domain import CallRecord, Role
+from orchestrator.engine.ledger import AttemptKey, JobLedger, attempt_key
+from orchestrator.errors import BudgetExceeded, ProviderError
+from orchestrator.providers.base import LLMRequest
+from orchestrator.providers.pricing import Pricing
+
+__all__ = ["MIN_FITTED_TOKENS", "RESERVATION_POLL_S", "Spending"]
+
+log = logging.getLogger(__name__)
+
+# A call whose full answer cap does not fit the budget left still runs with a lower cap,
+# fitted to what is left, but never below this many tokens (shorter is rarely an answer).
+# Near the end of a budget this is what lets a job use it: a quarter of the cap as the floor
+# left BUDGET_EXHAUSTED jobs at 42 % of their budget in bench/budget.py, 256 at 49 %.
+MIN_FITTED_TOKENS = 256
+# How often a call that waits for other calls' reservations looks at the budget again (the
+# budget is in the database, shared by every process running the job).
+RESERVATION_POLL_S = 0.1
+
+
+@dataclass(kw_only=True, eq=False)
+class Spending:
+    ledger: JobLedger
+    pricing: Pricing
+    sleep: Callable[[float], Awaitable[None]]
+    stopped: Callable[[], bool]  # the job was cancelled or ran out of time
+    note: Callable[[str], None]  # a line for the job's own log
+    # Settlements that cost more than their reservation (0 while worst cases are true bounds).
+    overruns: int = field(default=0, init=False)
+    _shortened: bool = field(default=False, init=False)  # said once in the job's log
+    _unsettled: dict[AttemptKey, CallRecord] = field(default_factory=dict, init=False)
+
+    def worst_case(self, model: ModelInfo, request: LLMRequest) -> Decimal:
+        return self.pricing.worst_case(
+            model.name,
+            request.system,
+            request.prompt,
+            request.max_tokens,
+            json_schema=request.json_schema,
+        )
+
+    async def reserve(
+        self, row: CallRecord, model: ModelInfo, request: LLMRequest, *, shorten: bool
+    ) -> LLMRequest:
+        """Record `row` in flight with the worst case of `request` reserved; returns the
+        request to send (with a lower answer cap when `shorten` had to fit it). Raises
+        BudgetExceeded when it does not fit."""
+        worst = self.worst_case(model, request)
+        row.reserved_usd = float(worst)
+        try:
+            await self._reserve_when_free(row, worst)
+            return request
+        except BudgetExceeded:
+            fitted = await self._fit_to_budget(model, request) if shorten else None
+            if fitted is None:
+                raise
+        request, worst = fitted
+        row.reserved_usd = float(worst)
+        await self.ledger.reserve(row, worst)  # raises if another call took what was left
+        return request
+
+    def billed(self, model: ModelInfo, error: ProviderError, worst: Decimal) -> Decimal:
+        """What a failed attempt costs: the usage the provider reported for it; else its
+        reservation when the request may have been billed unseen (a timeout); else 0."""
+        if error.usage is not None:
+            return self.pricing.cost(model.name, *error.usage)
+        return worst if error.billed else Decimal(0)
+
+    async def settle(self, row: CallRecord) -> Decimal:
+        """Record the returned attempt and charge its `cost_usd`; returns that cost."""
+        cost, worst = Decimal(str(row.cost_usd)), Decimal(str(row.reserved_usd))
+        if cost > worst:
+            self.overruns += 1
+            log.error(
+                "budget overrun: a %s call cost %s but reserved only %s (worst case too low)",
+                row.model,
+                cost,
+                worst,
+            )
+        try:
+            await self.ledger.settle(row)
+        except BaseException:
+            self._unsettled[attempt_key(row)] = row
+            raise
+        return cost
+
+    async def store_unsettled(
+        self, *, job_id: str, task_id: str, iteration: int, role: Role, slot: int
+    ) -> None:
+        """Store first the paid answers of this logical call whose settlement failed."""
+        call = (job_id, task_id, iteration, role, slot)
+        mine = sorted(k for k in self._unsettled if k[:5] == call)
+        for key in mine:
+            await self.ledger.settle(self._unsettled[key])
+            del self._unsettled[key]
+
+    async def _reserve_when_free(self, row: CallRecord, worst: Decimal) -> None:
+        """Reserve `worst`, waiting while only reservations of calls in flight stand in the
+        way; BudgetExceeded when it does not fit the unspent budget, or the job stops."""
+        while True:
+            try:
+                await self.ledger.reserve(row, worst)
+                return
+            except BudgetExceeded:
+                money = await self.ledger.budget()
+                held_by_others = money.reserved_usd > 0
+                fits_unspent = worst <= money.budget_usd - money.spent_usd
+                if not (held_by_others and fits_unspent) or self.stopped():
+                    raise
+            await self.sleep(RESERVATION_POLL_S)
+
+    async def _fit_to_budget(
+        self, model: ModelInfo, request: LLMRequest
+    ) -> tuple[LLMRequest, Decimal] | None:
+        """The request with the largest `max_tokens` whose worst case fits what the budget
+        has left, if that is still a useful answer (at least MIN_FITTED_TOKENS); else None.
+        The reservation stays a true upper bound."""
+        floor = min(request.max_tokens, MIN_FITTED_TOKENS)
+        available = (await self.ledger.budget()).available_usd
+
+        def worst(max_tokens: int) -> Decimal:
+            return self.worst_case(model, request.model_copy(update={"max_tokens": max_tokens}))
+
+        if worst(floor) > available:
+            return None
+        low, high = floor, request.max_tokens - 1  # `low` fits, the full cap did not
+        while low < high:
+            middle = (low + high + 1) // 2
+            if worst(middle) <= available:
+                low = middle
+            else:
+                high = middle - 1
+        if not self._shortened:
+            self._shortened = True
+            self.note(
+                f"the budget is nearly spent: answers are now capped below {request.max_tokens}"
+                " tokens so that calls still fit"
+            )
+        return request.model_copy(update={"max_tokens": low}), worst(low)
