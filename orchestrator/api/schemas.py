@@ -36,6 +36,9 @@ class ResumeRequest(BaseModel):
     """Optional body of `POST /api/jobs/{id}/resume`."""
 
     budget_usd: Budget | None = Field(default=None, description="New budget")
+    time_limit_s: float | None = Field(
+        default=None, gt=0, le=7 * 24 * 3600, description="New time limit of each run, seconds"
+    )
 
 
 class JobAccepted(BaseModel):

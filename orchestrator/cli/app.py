@@ -104,12 +104,18 @@ def run(
 def resume(
     job_id: str,
     budget: Annotated[float | None, typer.Option("--budget", help="New budget, USD.")] = None,
+    time_limit: Annotated[
+        float | None, typer.Option("--time-limit", help="New time limit of a run, seconds.")
+    ] = None,
     out_dir: Annotated[Path | None, typer.Option("--out", help="Where result files go.")] = None,
 ) -> None:
     """Finish a job that stopped (crash, budget, time limit, cancel) without repaying calls."""
     settings = _settings()
     if budget is not None and budget <= 0:
         err.print("[red]error:[/] --budget must be greater than 0")
+        raise typer.Exit(Exit.BAD_INPUT)
+    if time_limit is not None and time_limit <= 0:
+        err.print("[red]error:[/] --time-limit must be greater than 0")
         raise typer.Exit(Exit.BAD_INPUT)
 
     async def go() -> ProjectStatus:
@@ -120,7 +126,7 @@ def resume(
             if await runtime.is_active(job_id):
                 out.print(f"recovering job {job_id} where it stopped")
             else:
-                await runtime.resume(job_id, budget_usd=budget)
+                await runtime.resume(job_id, budget_usd=budget, time_limit_s=time_limit)
             return await _follow(runtime, job_id, out_dir)
         finally:
             await runtime.stop()

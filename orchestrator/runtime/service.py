@@ -211,8 +211,11 @@ class Runtime:
         await request_cancel(self.store, job_id, self.events)
         self.runs.cancel(job_id)
 
-    async def resume(self, job_id: str, *, budget_usd: float | None = None) -> None:
-        """Run what did not finish; completed tasks and recorded calls are not paid again."""
+    async def resume(
+        self, job_id: str, *, budget_usd: float | None = None, time_limit_s: float | None = None
+    ) -> None:
+        """Run what did not finish; completed tasks and recorded calls are not paid again.
+        `budget_usd` raises the cap; `time_limit_s` is the new run's (and later runs') limit."""
         job = await self.store.get_job(job_id)
         if await self.is_active(job_id):
             if not job.status.is_terminal():
@@ -239,13 +242,16 @@ class Runtime:
         # No run of the job is active: attempts still in flight were cut off with their
         # process. Charged now, their reservations stop holding budget the new run needs.
         await self.store.close_interrupted(job_id, await self.store.in_flight_calls(job_id))
-        if budget_usd is not None:
-            await self.store.set_job_fields(job_id, budget_usd=budget_usd, now=now)
+        if budget_usd is not None or time_limit_s is not None:
+            await self.store.set_job_fields(
+                job_id, budget_usd=budget_usd, time_limit_s=time_limit_s, now=now
+            )
         reset = await self.store.reset_unfinished_tasks(job_id, now=now)
         await self.store.set_job_status(job_id, status=JobStatus.PENDING, now=now)
         self.events.emit(job_id, StatusEvent(status=JobStatus.PENDING, ts=now))
         budget = f", budget now {usd_exact(budget_usd)}" if budget_usd is not None else ""
-        self.events.log(job_id, f"resuming: {len(reset)} unfinished task(s) to run{budget}")
+        limit = f", time limit now {time_limit_s:g} s" if time_limit_s is not None else ""
+        self.events.log(job_id, f"resuming: {len(reset)} unfinished task(s) to run{budget}{limit}")
         await self.events.flush(job_id)
         await self._start_attempt(job_id, attempt)
 

@@ -10,7 +10,7 @@ import { ResumeDialog } from "@/components/resume-dialog";
 import { JobStatusBadge } from "@/components/status-badge";
 import { Button } from "@/components/ui/button";
 import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "@/components/ui/table";
-import { api, type JobSummary } from "@/lib/api";
+import { api, type JobSummary, type ResumeBody } from "@/lib/api";
 import { dateTime, title, usd } from "@/lib/format";
 import { isActive, nextAction } from "@/lib/status";
 
@@ -42,9 +42,9 @@ export function HistoryTable({ jobs, onChanged }: { jobs: JobSummary[]; onChange
     }
   };
 
-  const resumeWith = (id: string) => async (budgetUsd: number | undefined) => {
+  const resumeWith = (id: string) => async (body: ResumeBody | undefined) => {
     try {
-      await api.jobs.resume(id, budgetUsd === undefined ? undefined : { budget_usd: budgetUsd });
+      await api.jobs.resume(id, body);
     } catch (e) {
       throw new Error(actionMessage(e, "resume"));
     }
@@ -130,7 +130,7 @@ function RowActions({
   job: JobSummary;
   busy: boolean;
   act: (action: "resume" | "delete" | "cancel") => void;
-  resumeWith: (budgetUsd: number | undefined) => Promise<void>;
+  resumeWith: (body: ResumeBody | undefined) => Promise<void>;
 }) {
   const next = nextAction(job.status, job.final_status);
   return (

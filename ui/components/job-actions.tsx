@@ -9,7 +9,7 @@ import { ConfirmCancel, ConfirmDelete } from "@/components/confirm-action";
 import { InlineError } from "@/components/error-state";
 import { ResumeDialog } from "@/components/resume-dialog";
 import { Button } from "@/components/ui/button";
-import { ApiError, api } from "@/lib/api";
+import { ApiError, api, type ResumeBody } from "@/lib/api";
 import { isActive, nextAction } from "@/lib/status";
 
 type Busy = "resume" | "cancel" | "delete" | null;
@@ -73,9 +73,9 @@ export function JobActions({
   };
 
   // In the dialog, a refused resume is said there (the dialog stays open).
-  const resumeWith = async (budgetUsd: number | undefined) => {
+  const resumeWith = async (body: ResumeBody | undefined) => {
     try {
-      await api.jobs.resume(jobId, budgetUsd === undefined ? undefined : { budget_usd: budgetUsd });
+      await api.jobs.resume(jobId, body);
     } catch (e) {
       throw new Error(actionMessage(e, "resume"));
     }

@@ -16,8 +16,9 @@ import {
 } from "@/components/ui/dialog";
 import { Input } from "@/components/ui/input";
 import { Label } from "@/components/ui/label";
+import type { ResumeBody } from "@/lib/api";
 import { duration, usd, usdExact } from "@/lib/format";
-import { LIMITS } from "@/lib/job-spec";
+import { formatDuration, LIMITS, parseDuration } from "@/lib/job-spec";
 
 /** A new cap that gives the rest of the job room: the old one doubled, at least +$0.50. */
 export function suggestedBudget(budget: number): number {
@@ -26,7 +27,7 @@ export function suggestedBudget(budget: number): number {
 
 /**
  * "Resume with more budget / time": asks how much, with the spend so far in view, and sends
- * the new cap along with the resume. A resumed run gets the job's time limit afresh.
+ * the new cap (and, for a job out of time, the new time limit of a run) with the resume.
  */
 export function ResumeDialog({
   jobId,
@@ -44,11 +45,12 @@ export function ResumeDialog({
   timeLimitS: number;
   disabled?: boolean;
   /** Resolves when the resume was accepted; a rejection's message is shown in the dialog. */
-  onResume: (budgetUsd: number | undefined) => Promise<void>;
+  onResume: (body: ResumeBody | undefined) => Promise<void>;
 }) {
   const id = useId();
   const [open, setOpen] = useState(false);
   const [value, setValue] = useState("");
+  const [limit, setLimit] = useState("");
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const label = kind === "more-budget" ? "Resume with more budget" : "Resume with more time";
@@ -57,6 +59,7 @@ export function ResumeDialog({
     setOpen(next);
     if (next) {
       setValue(kind === "more-budget" ? String(suggestedBudget(budget)) : String(budget));
+      setLimit(formatDuration(Math.min(timeLimitS * 2, LIMITS.timeLimitMax)));
       setError(null);
     }
   };
@@ -68,10 +71,18 @@ export function ResumeDialog({
       return setError("The budget must be a number of dollars.");
     if (n <= spent) return setError(`The budget must be more than the ${usd(spent)} already spent.`);
     if (n > LIMITS.budgetMax) return setError(`The budget must be at most ${usdExact(LIMITS.budgetMax)}.`);
+    const seconds = kind === "more-time" ? parseDuration(limit) : null;
+    if (kind === "more-time" && (seconds === null || seconds <= 0))
+      return setError('The time limit must be minutes ("90") or a duration ("1h 30m").');
+    if (seconds !== null && seconds > LIMITS.timeLimitMax)
+      return setError(`The time limit must be at most ${formatDuration(LIMITS.timeLimitMax)}.`);
+    const body: ResumeBody = {};
+    if (n !== budget) body.budget_usd = n;
+    if (seconds !== null && seconds !== timeLimitS) body.time_limit_s = seconds;
     setBusy(true);
     setError(null);
     try {
-      await onResume(n === budget ? undefined : n);
+      await onResume(Object.keys(body).length ? body : undefined);
       setOpen(false);
     } catch (err) {
       setError(err instanceof Error ? err.message : String(err));
@@ -94,9 +105,26 @@ export function ResumeDialog({
             <DialogDescription>
               {kind === "more-budget"
                 ? `Job ${jobId} stopped at its ${usdExact(budget)} cap after spending ${usd(spent)}. Its unfinished tasks run again; finished ones and recorded calls are not paid twice.`
-                : `Job ${jobId} ran out of its ${duration(timeLimitS)} time limit. The resumed run gets ${duration(timeLimitS)} afresh for its unfinished tasks; ${usd(spent)} of ${usdExact(budget)} is spent so far.`}
+                : `Job ${jobId} ran out of its ${duration(timeLimitS)} time limit. Its unfinished tasks run again with the time limit you set; ${usd(spent)} of ${usdExact(budget)} is spent so far.`}
             </DialogDescription>
           </DialogHeader>
+          {kind === "more-time" && (
+            <div className="flex flex-col gap-1.5">
+              <Label htmlFor={`${id}-limit`}>New time limit of a run</Label>
+              <Input
+                id={`${id}-limit`}
+                name="time_limit_s"
+                value={limit}
+                onChange={(e) => setLimit(e.target.value)}
+                aria-invalid={error ? true : undefined}
+                aria-describedby={`${id}-limit-hint`}
+                autoFocus
+              />
+              <p id={`${id}-limit-hint`} className="text-xs text-muted-foreground">
+                Minutes (&quot;90&quot;) or a duration (&quot;1h 30m&quot;); it was {duration(timeLimitS)}.
+              </p>
+            </div>
+          )}
           <div className="flex flex-col gap-1.5">
             <Label htmlFor={`${id}-budget`}>New budget (USD)</Label>
             <Input
@@ -110,7 +138,7 @@ export function ResumeDialog({
               onChange={(e) => setValue(e.target.value)}
               aria-invalid={error ? true : undefined}
               aria-describedby={`${id}-hint`}
-              autoFocus
+              autoFocus={kind === "more-budget"}
             />
             <p id={`${id}-hint`} className="text-xs text-muted-foreground">
               Spent so far: {usd(spent)} of {usdExact(budget)}.

@@ -92,3 +92,30 @@ test("Cancel and Delete ask first and say what they do", async ({ page, api }) =
     { timeout: 60_000 },
   );
 });
+
+test("a job out of time resumes with the new time limit asked for", async ({ page, api }) => {
+  // A fifth of a second: it runs out before its plan is done.
+  const jobId = await createJob(api, { ...JOBS.hello, time_limit_s: 0.2 });
+  await waitForJob(api, jobId, ended);
+  const before = (await (await api(`/api/jobs/${jobId}`)).json()) as { final_status: string };
+  expect(before.final_status).toBe("TIMEOUT");
+
+  await openJob(page, jobId);
+  await page.getByRole("button", { name: `Resume with more time: job ${jobId}` }).click();
+  const dialog = page.getByTestId("resume-dialog");
+  const field = dialog.getByLabel("New time limit of a run");
+  await expect(field).toBeFocused();
+
+  await field.fill("soon");
+  await dialog.getByTestId("confirm-resume").click();
+  await expect(dialog.getByRole("alert")).toContainText("time limit");
+
+  await field.fill("10m");
+  await dialog.getByTestId("confirm-resume").click();
+  await expect(dialog).toBeHidden();
+  const after = (await (await api(`/api/jobs/${jobId}`)).json()) as { time_limit_s: number };
+  expect(after.time_limit_s).toBe(600);
+  await waitForJob(api, jobId, ended);
+  const done = (await (await api(`/api/jobs/${jobId}`)).json()) as { final_status: string };
+  expect(done.final_status).toMatch(/^(SUCCESS|PARTIAL_SUCCESS)$/);
+});

@@ -134,7 +134,7 @@ export interface paths {
         /**
          * Resume Job
          * @description Run what did not finish (409 while the job runs); completed tasks and recorded calls
-         *     are not paid again. Optionally raise the budget.
+         *     are not paid again. Optionally raise the budget, or change the time limit of a run.
          */
         post: operations["jobs-resume_job"];
         delete?: never;
@@ -592,6 +592,11 @@ export interface components {
              * @description New budget
              */
             budget_usd?: number | null;
+            /**
+             * Time Limit S
+             * @description New time limit of each run, seconds
+             */
+            time_limit_s?: number | null;
         };
         /**
          * SessionCreate

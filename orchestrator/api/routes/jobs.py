@@ -105,8 +105,9 @@ async def resume_job(
     body: Annotated[ResumeRequest | None, Body()] = None,
 ) -> JobAccepted:
     """Run what did not finish (409 while the job runs); completed tasks and recorded calls
-    are not paid again. Optionally raise the budget."""
-    await runtime.resume(job_id, budget_usd=body.budget_usd if body else None)
+    are not paid again. Optionally raise the budget, or change the time limit of a run."""
+    body = body or ResumeRequest()
+    await runtime.resume(job_id, budget_usd=body.budget_usd, time_limit_s=body.time_limit_s)
     return JobAccepted(job_id=job_id, status="resuming")
 
 
