@@ -57,8 +57,7 @@ class JobSteps:
         run = await self.runs.get(job_id, deadline)
         result = await run.caller(spec)
         events = self.deps.events
-        # "task_002 iteration 2": the dashboard opens that iteration from the line.
-        where = f"{spec.task_id} iteration {spec.iteration}" if spec.task_id else "plan"
+        where = spec.task_id or "plan"
         if result.ok:
             events.log(
                 job_id,

@@ -49,8 +49,7 @@ export function LogStream({
   /** Task ids with their titles, for the task filter and the task ids that open a task. */
   tasks: { id: string; title?: string }[];
   models: string[];
-  /** Opens a task, at one of its iterations when the line names it. */
-  onOpenTask: (taskId: string, iteration?: number) => void;
+  onOpenTask: (taskId: string) => void;
 }) {
   const [filter, setFilter] = useState<LogFilter>(NO_FILTER);
   const logs = useMemo(() => filterLogs(all, filter), [all, filter]);
@@ -134,13 +133,9 @@ export function LogStream({
                       <button
                         key={k}
                         type="button"
-                        onClick={() => onOpenTask(part.task ?? "", part.iteration)}
+                        onClick={() => onOpenTask(part.task ?? "")}
                         className="rounded-sm text-sky-300 underline underline-offset-2 outline-none focus-visible:ring-2 focus-visible:ring-sky-300"
-                        aria-label={
-                          part.iteration
-                            ? `Open iteration ${part.iteration} of task ${part.task}`
-                            : `Open task ${part.task}`
-                        }
+                        aria-label={`Open task ${part.task}`}
                       >
                         {part.text}
                       </button>

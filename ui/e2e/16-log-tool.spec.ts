@@ -34,25 +34,3 @@ test("search and filter the log; a task id in a line opens that task", async ({ 
   await expect(dialog).toBeVisible();
   await expect(dialog).toContainText("task_002");
 });
-
-test("a call line opens its task at that iteration, not the latest", async ({ page, api }) => {
-  const jobId = await createJob(api, JOBS.hello);
-  await waitForJob(api, jobId, ended);
-  const job = (await (await api(`/api/jobs/${jobId}`)).json()) as {
-    tasks: Record<string, { iterations: number }>;
-  };
-  const [taskId, most] = Object.entries(job.tasks)
-    .map(([id, t]) => [id, t.iterations] as const)
-    .reduce((a, b) => (b[1] > a[1] ? b : a));
-  expect(most).toBeGreaterThanOrEqual(2); // so "the latest" and "iteration 1" differ
-
-  await openJob(page, jobId);
-  const name = `Open iteration 1 of task ${taskId}`;
-  await page.getByTestId("log-stream").getByRole("button", { name }).first().click();
-  const dialog = page.getByTestId("task-detail");
-  await expect(dialog.getByRole("tab", { name: /^Iteration 1/ })).toHaveAttribute("aria-selected", "true");
-  await expect(dialog.getByRole("tab", { name: new RegExp(`^Iteration ${most}`) })).toHaveAttribute(
-    "aria-selected",
-    "false",
-  );
-});
