@@ -57,7 +57,8 @@ class JobSteps:
         run = await self.runs.get(job_id, deadline)
         result = await run.caller(spec)
         events = self.deps.events
-        where = spec.task_id or "plan"
+        # "task_002 iteration 2": the dashboard opens that iteration from the line.
+        where = f"{spec.task_id} iteration {spec.iteration}" if spec.task_id else "plan"
         if result.ok:
             events.log(
                 job_id,
