@@ -320,6 +320,18 @@ async def test_a_failing_validator_caps_the_score() -> None:
     assert fixed.output == "print('Hello World')"
 
 
+async def test_code_whose_tests_fail_never_passes_a_threshold_of_one_half() -> None:
+    task = make_task(TaskType.CODE_GENERATION, prompt="Write add(a, b)", acceptance_threshold=0.5)
+    wrong = "def add(a, b):\n    return a - b\n\n\ndef test_add():\n    assert add(1, 2) == 3\n"
+    answer = script({1: (1.0, 1.0), 2: (1.0, 1.0)}, **{"generate@1": wrong, "revise@1": wrong})
+    policy = POLICY.model_copy(update={"threshold": 0.5})
+    result, _, records = await run(answer, task=task, policy=policy)
+    assert not next(v for v in records[0].validators if v.name == "pytest").passed
+    assert all(r.score < 0.5 for r in records)
+    assert result.status is TaskStatus.DEGRADED
+    assert result.stop_reason is not StopReason.THRESHOLD
+
+
 async def test_dependency_outputs_reach_the_generate_prompt() -> None:
     deps = {
         "task_002": TaskResult(

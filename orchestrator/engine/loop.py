@@ -2,7 +2,8 @@
 
 Rules: the critic and the evaluators avoid the generator's provider; two evaluations that
 differ by more than 0.05 count as the lower, else as their mean; a failed (non-soft)
-validator caps the score at 0.5, a soft one only informs the critic and the evaluators.
+validator caps the score at 0.5 and strictly below the task's threshold, so code that does
+not run or fails its tests never passes; a soft one only informs the critic and the evaluators.
 The loop stops at the threshold, on a plateau (gain < 0.02) or at max iterations, and
 keeps the best iteration. A budget, time or cancel status stops it at once. Deterministic
 given the `CallResult`s (no clock, no randomness, no I/O beyond the `Caller`, the
@@ -42,6 +43,8 @@ _HALTS = {
 PLATEAU_DELTA = 0.02
 DISAGREEMENT = 0.05
 VALIDATOR_CAP = 0.5
+# How far below its threshold a hard-failing iteration is held (scores carry 4 decimals).
+BELOW_THRESHOLD = 0.01
 
 OnIteration = Callable[[IterationRecord], Awaitable[None]]
 
@@ -55,6 +58,11 @@ def combine_scores(scores: Sequence[float]) -> float:
     if round(abs(a - b), 6) > DISAGREEMENT:
         return min(a, b)
     return round((a + b) / 2, 4)
+
+
+def _hard_failure_cap(threshold: float) -> float:
+    """The highest score of an output whose hard checks fail: at most 0.5, below `threshold`."""
+    return max(0.0, min(VALIDATOR_CAP, round(threshold - BELOW_THRESHOLD, 4)))
 
 
 # Answers that are short by nature need no 4k-token cap (nor the budget reserved for one).
@@ -203,7 +211,7 @@ async def _iterate(
     scores = await _evaluate(s, i, output, checks, generator.provider)
     score = combine_scores(scores)
     if hard_failures(checks):
-        score = min(score, VALIDATOR_CAP)
+        score = min(score, _hard_failure_cap(s.task.acceptance_threshold))
     calls = s.take_calls()
     return IterationRecord(
         iteration=i,
