@@ -32,6 +32,11 @@ const TaskGraph = dynamic(() => import("@/components/task-graph").then((m) => m.
 export function JobView({ jobId }: { jobId: string }) {
   const { job, state, error, stream, refresh } = useJob(jobId);
   const [openTask, setOpenTask] = useState<string | null>(null);
+  const [openIteration, setOpenIteration] = useState<number | undefined>(undefined);
+  const open = (taskId: string | null, iteration?: number) => {
+    setOpenTask(taskId);
+    setOpenIteration(iteration);
+  };
   const [view, setView] = useState("cards");
 
   const tasks = useMemo(
@@ -166,12 +171,12 @@ export function JobView({ jobId }: { jobId: string }) {
                   data-testid="task-cards"
                 >
                   {tasks.map((t) => (
-                    <TaskCard key={t.task_id} task={t} jobEnded={!running} onOpen={setOpenTask} />
+                    <TaskCard key={t.task_id} task={t} jobEnded={!running} onOpen={open} />
                   ))}
                 </div>
               </TabsContent>
               <TabsContent value="graph">
-                <TaskGraph tasks={tasks} jobEnded={!running} onOpen={setOpenTask} />
+                <TaskGraph tasks={tasks} jobEnded={!running} onOpen={open} />
               </TabsContent>
             </>
           )}
@@ -187,7 +192,7 @@ export function JobView({ jobId }: { jobId: string }) {
           runs={state.runs}
           tasks={logTasks}
           models={logModels}
-          onOpenTask={setOpenTask}
+          onOpenTask={open}
           waiting={running ? "Waiting for logs…" : "No log lines."}
         />
       </section>
@@ -202,8 +207,9 @@ export function JobView({ jobId }: { jobId: string }) {
       <TaskDetailDialog
         jobId={job.job_id}
         taskId={openTask}
+        iteration={openIteration}
         status={openTask ? state.tasks[openTask]?.status : undefined}
-        onClose={() => setOpenTask(null)}
+        onClose={() => open(null)}
       />
     </div>
   );

@@ -49,7 +49,8 @@ export function LogStream({
   /** Task ids with their titles, for the task filter and the task ids that open a task. */
   tasks: { id: string; title?: string }[];
   models: string[];
-  onOpenTask: (taskId: string) => void;
+  /** Opens a task, at one of its iterations when the line names it. */
+  onOpenTask: (taskId: string, iteration?: number) => void;
 }) {
   const [filter, setFilter] = useState<LogFilter>(NO_FILTER);
   const logs = useMemo(() => filterLogs(all, filter), [all, filter]);
@@ -133,9 +134,10 @@ export function LogStream({
                       <button
                         key={k}
                         type="button"
-                        onClick={() => onOpenTask(part.task ?? "")}
+                        onClick={() => onOpenTask(part.task ?? "", part.iteration)}
                         className="rounded-sm text-sky-300 underline underline-offset-2 outline-none focus-visible:ring-2 focus-visible:ring-sky-300"
-                        aria-label={`Open task ${part.task}`}
+                        // The name starts with the visible text (WCAG 2.5.3, label in name).
+                        aria-label={`${part.text}: open ${part.iteration ? "this iteration" : "this task"}`}
                       >
                         {part.text}
                       </button>

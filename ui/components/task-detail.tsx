@@ -83,15 +83,18 @@ function Iteration({ it, code }: { it: IterationDetail; code: boolean }) {
   );
 }
 
-/** A task opened from its card or graph node: prompt, dependencies, every iteration. */
+/** A task opened from its card, graph node or log line: prompt, dependencies, every
+ * iteration (the one asked for shown first, else the latest). */
 export function TaskDetailDialog({
   jobId,
   taskId,
+  iteration,
   status,
   onClose,
 }: {
   jobId: string;
   taskId: string | null;
+  iteration?: number;
   /** The live status, so a task finishing while open is fetched again. */
   status?: string;
   onClose: () => void;
@@ -119,6 +122,7 @@ export function TaskDetailDialog({
 
   const its = detail?.task_id === taskId ? detail.history : null;
   const lastTab = its && its.length > 0 ? String(its[its.length - 1]?.iteration) : undefined;
+  const shown = its?.some((it) => it.iteration === iteration) ? String(iteration) : lastTab;
 
   return (
     <Dialog open={taskId !== null} onOpenChange={(open) => !open && onClose()}>
@@ -151,7 +155,7 @@ export function TaskDetailDialog({
               <p className="mt-2 text-sm break-words whitespace-pre-wrap">{detail.prompt}</p>
             </details>
             {its && its.length > 0 ? (
-              <Tabs key={`${taskId}-${its.length}`} defaultValue={lastTab}>
+              <Tabs key={`${taskId}-${its.length}-${shown}`} defaultValue={shown}>
                 <TabsList>
                   {its.map((it) => (
                     <TabsTrigger key={it.iteration} value={String(it.iteration)}>

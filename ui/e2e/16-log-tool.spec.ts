@@ -29,8 +29,34 @@ test("search and filter the log; a task id in a line opens that task", async ({ 
   await page.getByLabel("Task", { exact: true }).selectOption("");
   await expect(page.getByTestId("log-count")).toHaveText(`${total} lines`);
 
-  await page.getByTestId("log-stream").getByRole("button", { name: "Open task task_002" }).first().click();
+  await page
+    .getByTestId("log-stream")
+    .getByRole("button", { name: "task_002: open this task" })
+    .first()
+    .click();
   const dialog = page.getByTestId("task-detail");
   await expect(dialog).toBeVisible();
   await expect(dialog).toContainText("task_002");
+});
+
+test("a call line opens its task at that iteration, not the latest", async ({ page, api }) => {
+  const jobId = await createJob(api, JOBS.hello);
+  await waitForJob(api, jobId, ended);
+  const job = (await (await api(`/api/jobs/${jobId}`)).json()) as {
+    tasks: Record<string, { iterations: number }>;
+  };
+  const [taskId, most] = Object.entries(job.tasks)
+    .map(([id, t]) => [id, t.iterations] as const)
+    .reduce((a, b) => (b[1] > a[1] ? b : a));
+  expect(most).toBeGreaterThanOrEqual(2); // so "the latest" and "iteration 1" differ
+
+  await openJob(page, jobId);
+  const name = `${taskId} iteration 1: open this iteration`;
+  await page.getByTestId("log-stream").getByRole("button", { name }).first().click();
+  const dialog = page.getByTestId("task-detail");
+  await expect(dialog.getByRole("tab", { name: /^Iteration 1/ })).toHaveAttribute("aria-selected", "true");
+  await expect(dialog.getByRole("tab", { name: new RegExp(`^Iteration ${most}`) })).toHaveAttribute(
+    "aria-selected",
+    "false",
+  );
 });

@@ -31,19 +31,26 @@ export function filterLogs(lines: LogLine[], f: LogFilter): LogLine[] {
   );
 }
 
-/** The message in pieces, task ids apart, so each can open its task. */
-export function splitTaskIds(msg: string, ids: string[]): { text: string; task?: string }[] {
+/**
+ * The message in pieces, task ids apart, so each can open its task; "task_002 iteration 2"
+ * (a call or an iteration of the task) opens that iteration.
+ */
+export function splitTaskIds(
+  msg: string,
+  ids: string[],
+): { text: string; task?: string; iteration?: number }[] {
   if (ids.length === 0) return [{ text: msg }];
   const pattern = new RegExp(
-    `\\b(${ids.map((id) => id.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("|")})\\b`,
+    `\\b(${ids.map((id) => id.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("|")})\\b(?: iteration (\\d+))?`,
     "g",
   );
-  const parts: { text: string; task?: string }[] = [];
+  const parts: { text: string; task?: string; iteration?: number }[] = [];
   let at = 0;
   for (const m of msg.matchAll(pattern)) {
     const start = m.index ?? 0;
     if (start > at) parts.push({ text: msg.slice(at, start) });
-    parts.push({ text: m[0], task: m[0] });
+    const task = m[1] ?? m[0];
+    parts.push(m[2] ? { text: m[0], task, iteration: Number(m[2]) } : { text: m[0], task });
     at = start + m[0].length;
   }
   if (at < msg.length) parts.push({ text: msg.slice(at) });
