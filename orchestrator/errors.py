@@ -4,11 +4,16 @@ OrchestratorError
  ├── InvalidInput            bad spec, bad YAML, bad argument (a caller mistake; HTTP 4xx)
  ├── JobNotFound             unknown job id (HTTP 404)
  ├── TaskNotFound            unknown task id (HTTP 404)
+ ├── ArtifactNotFound        the job has no result file at that path (HTTP 404)
  ├── JobConflict             the job's state forbids the action (HTTP 409)
  ├── BudgetExceeded          a call's worst-case cost does not fit the remaining budget
  ├── PlanInvalid             decomposition output failed validation
  ├── CatalogError            the model catalog file is unreadable or inconsistent
  ├── SandboxRefused          ORCH_SANDBOX demands isolation this machine cannot give
+ ├── NotAuthenticated        the server has a token and the request lacked it (HTTP 401)
+ ├── TooManyRequests         a client went over a rate limit (HTTP 429)
+ ├── RemoteError             a server answered an error with no better type (the client)
+ │    └── ServerUnreachable  no answer from the server at all
  └── ProviderError           an LLM call failed (carries provider and model)
       ├── RateLimited        429; `retry_after` seconds when the provider said
       ├── ProviderUnavailable 5xx or connection failure
@@ -23,6 +28,7 @@ from __future__ import annotations
 from typing import TypedDict
 
 __all__ = [
+    "ArtifactNotFound",
     "AuthFailed",
     "BudgetExceeded",
     "CatalogError",
@@ -31,14 +37,18 @@ __all__ = [
     "JobNotFound",
     "MalformedOutput",
     "ModelNotFound",
+    "NotAuthenticated",
     "OrchestratorError",
     "PlanInvalid",
     "ProviderError",
     "ProviderTimeout",
     "ProviderUnavailable",
     "RateLimited",
+    "RemoteError",
     "SandboxRefused",
+    "ServerUnreachable",
     "TaskNotFound",
+    "TooManyRequests",
     "Where",
 ]
 
@@ -64,6 +74,13 @@ class TaskNotFound(OrchestratorError):
         self.task_id = task_id
 
 
+class ArtifactNotFound(OrchestratorError):
+    def __init__(self, job_id: str, path: str) -> None:
+        super().__init__(f"job {job_id!r} has no artifact {path!r}")
+        self.job_id = job_id
+        self.path = path
+
+
 class JobConflict(OrchestratorError):
     def __init__(self, job_id: str, reason: str) -> None:
         super().__init__(f"job {job_id!r}: {reason}")
@@ -87,6 +104,28 @@ class CatalogError(OrchestratorError):
 
 
 class SandboxRefused(OrchestratorError):
+    pass
+
+
+class NotAuthenticated(OrchestratorError):
+    pass
+
+
+class TooManyRequests(OrchestratorError):
+    def __init__(self, message: str, *, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class RemoteError(OrchestratorError):
+    """What the HTTP client raises for an answer no other type here describes (a 5xx)."""
+
+    def __init__(self, message: str, *, status_code: int | None = None) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+
+
+class ServerUnreachable(RemoteError):
     pass
 
 

@@ -114,12 +114,18 @@ def start_process(
 
 
 def start_server(
-    data_dir: Path, *, worker_id: str = "test-worker", host: str = "127.0.0.1", **env: str
+    data_dir: Path,
+    *,
+    worker_id: str = "test-worker",
+    host: str = "127.0.0.1",
+    port: int = 0,
+    **env: str,
 ) -> ApiServer:
-    """Start `orchestrator serve` and return once uvicorn accepts connections."""
+    """Start `orchestrator serve` and return once uvicorn accepts connections (on a free
+    port, or on `port`: a server restarted where its clients expect it)."""
     data_dir.parent.mkdir(parents=True, exist_ok=True)
     proc, output, found = start_process(
-        [ORCHESTRATOR, "serve", "--host", host, "--port", "0", "--worker-id", worker_id],
+        [ORCHESTRATOR, "serve", "--host", host, "--port", str(port), "--worker-id", worker_id],
         server_env(data_dir, **env),
         data_dir.parent,  # no .env of the checkout
         STARTED,

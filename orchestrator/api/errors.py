@@ -17,38 +17,21 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+# Routes and auth import ArtifactNotFound, NotAuthenticated and TooManyRequests from here too.
 from orchestrator.errors import (
+    ArtifactNotFound,
     BudgetExceeded,
     InvalidInput,
     JobConflict,
     JobNotFound,
+    NotAuthenticated,
     OrchestratorError,
     ProviderError,
     TaskNotFound,
+    TooManyRequests,
 )
 
 log = logging.getLogger(__name__)
-
-
-class ArtifactNotFound(OrchestratorError):
-    """The job exists but has no result file at that path (HTTP 404)."""
-
-    def __init__(self, job_id: str, path: str) -> None:
-        super().__init__(f"job {job_id!r} has no artifact {path!r}")
-        self.job_id = job_id
-        self.path = path
-
-
-class NotAuthenticated(OrchestratorError):
-    """The server has a token and the request did not carry it (HTTP 401)."""
-
-
-class TooManyRequests(OrchestratorError):
-    """A client went over a rate limit (HTTP 429 with Retry-After)."""
-
-    def __init__(self, message: str, *, retry_after: float) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
 
 
 class FieldError(BaseModel):

@@ -1,0 +1,152 @@
+"""The asyncio client: `AsyncClient(url, token=...)`, the same methods as `Client`, awaited."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncGenerator
+from types import TracebackType
+from typing import TypeVar
+
+import httpx
+from httpx_sse import aconnect_sse
+
+from orchestrator.api.schemas import (
+    ArtifactPublic,
+    Health,
+    JobAccepted,
+    JobCreate,
+    JobCreated,
+    JobDetail,
+    ModelStatsPublic,
+    ResumeRequest,
+    SessionPublic,
+    TaskDetail,
+    VersionPublic,
+)
+from orchestrator.client import _calls as calls
+from orchestrator.client._follow import Follower
+from orchestrator.domain import JobStatus
+from orchestrator.events import StoredEvent
+
+T = TypeVar("T")
+
+
+class AsyncClient:
+    """The orchestrator's HTTP API with its own models; errors are `orchestrator.errors`
+    types (JobNotFound, JobConflict, InvalidInput, NotAuthenticated, ServerUnreachable...).
+
+    `transport` replaces the network (an `httpx.ASGITransport`, a `MockTransport`)."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        token: str | None = None,
+        timeout: float = 30.0,
+        patience_s: float = 120.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.patience_s = patience_s
+        options = calls.http_options(base_url, token, timeout)
+        self._http = httpx.AsyncClient(**options, transport=transport)
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        await self._http.aclose()
+
+    async def _send(self, call: calls.Call[T]) -> T:
+        try:
+            response = await self._http.send(call.request(self._http))
+        except httpx.TransportError as e:
+            raise calls.unreachable(self._http, e) from e
+        return call.result(response)
+
+    async def health(self) -> Health:
+        return await self._send(calls.health())
+
+    async def version(self) -> VersionPublic:
+        return await self._send(calls.version())
+
+    async def session(self) -> SessionPublic:
+        return await self._send(calls.session())
+
+    async def create_job(self, spec: JobCreate) -> JobCreated:
+        return await self._send(calls.create_job(spec))
+
+    async def list_jobs(
+        self,
+        *,
+        status: JobStatus | None = None,
+        q: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> calls.JobPage:
+        return await self._send(calls.list_jobs(status=status, q=q, limit=limit, offset=offset))
+
+    async def get_job(self, job_id: str) -> JobDetail:
+        return await self._send(calls.get_job(job_id))
+
+    async def delete_job(self, job_id: str) -> None:
+        await self._send(calls.delete_job(job_id))
+
+    async def resume_job(self, job_id: str, request: ResumeRequest | None = None) -> JobAccepted:
+        return await self._send(calls.resume_job(job_id, request))
+
+    async def cancel_job(self, job_id: str) -> JobAccepted:
+        return await self._send(calls.cancel_job(job_id))
+
+    async def get_task(self, job_id: str, task_id: str) -> TaskDetail:
+        return await self._send(calls.get_task(job_id, task_id))
+
+    async def list_artifacts(self, job_id: str) -> list[ArtifactPublic]:
+        return await self._send(calls.list_artifacts(job_id))
+
+    async def read_artifact(self, job_id: str, path: str) -> bytes:
+        return await self._send(calls.read_artifact(job_id, path))
+
+    async def download_artifacts(self, job_id: str) -> bytes:
+        """Every result file of the job, as a zip."""
+        return await self._send(calls.download_artifacts(job_id))
+
+    async def list_models(self) -> list[ModelStatsPublic]:
+        return await self._send(calls.list_models())
+
+    async def metrics(self) -> str:
+        return await self._send(calls.metrics())
+
+    async def follow(self, job_id: str, *, after: int = 0) -> AsyncGenerator[StoredEvent, None]:
+        """The job's events after `after`, live, until its final `done`; reconnects (with
+        Last-Event-ID) when the stream drops or the server restarts."""
+        follower = Follower(job_id, last_id=after, patience_s=self.patience_s)
+        route = calls.stream(job_id)
+        while True:
+            try:
+                async with aconnect_sse(
+                    self._http, "GET", route.path, headers=follower.headers()
+                ) as source:
+                    response = source.response
+                    if response.status_code == 204:
+                        return  # finished, and we have every event
+                    if response.is_error:
+                        await response.aread()
+                        route.result(response)
+                    follower.connected()
+                    async for sse in source.aiter_sse():
+                        event = follower.accept(sse)
+                        if event is not None:
+                            yield event
+                if follower.finished():
+                    return
+                await asyncio.sleep(follower.backoff())
+            except httpx.TransportError as e:
+                await asyncio.sleep(follower.backoff(e))
