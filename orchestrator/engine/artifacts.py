@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel
 
 from orchestrator.domain import JobRecord, TaskState, TaskType
+from orchestrator.money import usd, usd_exact
 
 CODE_TYPES = frozenset({TaskType.CODE_GENERATION})
 
@@ -37,15 +38,24 @@ def _readme(job: JobRecord, tasks: list[TaskState]) -> str:
         "",
         f"- Success criteria: {job.spec.success_criteria or '(none)'}",
         f"- Final status: {job.final_status or job.status}",
-        f"- Spent: ${job.total_cost:.4f} of ${job.spec.budget_usd:.2f}",
+        f"- Spent: {usd(job.total_cost)} of {usd_exact(job.spec.budget_usd)}",
     ]
     if job.simulated:
         lines.append("- Providers: simulated (no API keys were configured)")
-    lines += ["", "| task | type | status | score | model | file |", "|---|---|---|---|---|---|"]
+    lines += [
+        "",
+        "| task | what it does | type | status | score | cost | model | file |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for t in tasks:
         score = f"{t.score:.2f}" if t.score is not None else "-"
         file = artifact_path(t) if t.status.is_usable() and t.output else "-"
-        lines.append(
-            f"| {t.task_id} | {t.type} | {t.status} | {score} | {t.model or '-'} | {file} |"
-        )
+        cells = [t.task_id, t.title or "-", t.type, t.status, score, usd(t.cost_usd)]
+        cells += [t.model or "-", file]
+        lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+def _cell(text: str) -> str:
+    # A title is the model's words: a "|" or a line break would break the table.
+    return " ".join(text.replace("|", "\\|").split())
