@@ -128,11 +128,13 @@ class CallOutcome(StrEnum):
     # An attempt whose process died while it was in flight: the provider may have billed
     # it, so it is charged its reservation (the most it could have cost).
     INTERRUPTED = "interrupted"
+    # Cut by the job's time limit: the job's doing, not the model's (charged like a timeout).
+    DEADLINE = "deadline"
 
     @property
     def says_about_model(self) -> bool:
         """Whether the outcome tells how the model behaves (telemetry counts it)."""
-        return self not in (CallOutcome.IN_FLIGHT, CallOutcome.INTERRUPTED)
+        return self not in (CallOutcome.IN_FLIGHT, CallOutcome.INTERRUPTED, CallOutcome.DEADLINE)
 
 
 class StopReason(StrEnum):

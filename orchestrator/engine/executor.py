@@ -5,10 +5,11 @@ successful answer to the same request (never pay twice on resume or recovery); e
 router's candidates in order — reserve the worst-case cost in the job's ledger (skip a
 candidate that does not fit), call under a time limit, settle what the provider billed (a
 failed attempt too: a cut-off or invalid answer is billed by its usage, a timed-out request
-by its reservation), feed the health book; retry a retryable failure with full-jitter
-exponential backoff (at least the provider's `retry_after`, never past the deadline), then
-fall back. 401/403/404, or no client serving the model, take it out for the rest of the
-job. Provider trouble never raises; bugs, and a database that stays unreachable, do.
+by its reservation), feed the health book (not for a call the job's deadline cut: it
+ends the call as out of time and says nothing about the model); retry a retryable failure
+with full-jitter exponential backoff (at least the provider's `retry_after`, never past the
+deadline), then fall back. 401/403/404, or no client serving the model, take it out for the
+rest of the job. Provider trouble never raises; bugs, and a database that stays unreachable, do.
 The money side (reserve, wait, fit, settle what was billed) is `Spending` (spending.py).
 """
 
@@ -55,7 +56,13 @@ class JobControl(Protocol):
     def deadline(self) -> float: ...  # epoch seconds; past it the job is out of time
 
 
+class _DeadlineCut(ProviderTimeout):
+    """The job's time limit, not the model, ended the wait for an answer."""
+
+
 def outcome_of(error: ProviderError) -> CallOutcome:
+    if isinstance(error, _DeadlineCut):
+        return CallOutcome.DEADLINE
     if isinstance(error, RateLimited):
         return CallOutcome.RATE_LIMITED
     if isinstance(error, ProviderTimeout):
@@ -286,6 +293,9 @@ class CallExecutor:
             row.input_tokens, row.output_tokens = e.usage or (0, 0)
             row.cost_usd = float(self._spending.billed(model, e, worst))
             call.cost += await self._spending.settle(row)
+            if isinstance(e, _DeadlineCut):  # says nothing about the model: no health record
+                call.last_error = f"{model.name}: {e}"
+                return call.end(CallStatus.TIMEOUT)
             self.health.record(model.name, ok=False, latency_ms=row.latency_ms, cost=row.cost_usd)
             return e
         actual = self.pricing.cost(model.name, response.input_tokens, response.output_tokens)
@@ -301,11 +311,18 @@ class CallExecutor:
         self, client: LLMClient, request: LLMRequest, model: ModelInfo
     ) -> LLMResponse:
         # Never wait past the job's deadline for one answer.
-        limit = min(self.settings.call_timeout_s, self.control.deadline - self.clock())
+        left = self.control.deadline - self.clock()
+        limit = min(self.settings.call_timeout_s, left)
         try:
             async with asyncio.timeout(max(limit, 0.0)):
                 return await client.complete(request)
         except TimeoutError as e:
+            if left < self.settings.call_timeout_s:
+                raise _DeadlineCut(
+                    f"the job's time limit cut the call after {limit:.1f}s",
+                    provider=model.provider,
+                    model=model.name,
+                ) from e
             raise ProviderTimeout(
                 f"no answer within {limit:.1f}s", provider=model.provider, model=model.name
             ) from e
