@@ -12,6 +12,7 @@ import { ElapsedTimer } from "@/components/elapsed-timer";
 import { ErrorState } from "@/components/error-state";
 import { JobActions } from "@/components/job-actions";
 import { LogStream } from "@/components/log-stream";
+import { RunTimeline } from "@/components/run-timeline";
 import { JobStatusBadge, TaskCounts } from "@/components/status-badge";
 import { StreamBanner } from "@/components/stream-banner";
 import { TaskCard } from "@/components/task-card";
@@ -129,6 +130,8 @@ export function JobView({ jobId }: { jobId: string }) {
       </header>
 
       <BudgetBar spent={spent} budget={job.budget_usd} />
+
+      <RunTimeline runs={state.runs} />
 
       <JobActions job={{ ...job, status, final_status: finalStatus }} spent={spent} onChanged={onChanged} />
 

@@ -6,9 +6,9 @@ import { Fragment, useEffect, useLayoutEffect, useMemo, useRef, useState } from 
 import { LogFilters } from "@/components/log-filters";
 
 import { Button } from "@/components/ui/button";
-import { clock, usd, usdExact } from "@/lib/format";
+import { clock } from "@/lib/format";
 import { filterLogs, type LogFilter, NO_FILTER, splitTaskIds } from "@/lib/log-filter";
-import type { LogLine, Run } from "@/lib/use-job";
+import { budgetRaise, type LogLine, type Run } from "@/lib/use-job";
 import { cn } from "@/lib/utils";
 
 const LEVEL_COLOR: Record<string, string> = {
@@ -28,11 +28,8 @@ const STICKY_PX = 24;
 /** "Run 2 — resumed 02:14:16, budget +$1.00 (now $1.50)". */
 export function runLabel(run: Run): string {
   const verb = run.n === 1 ? "started" : "resumed";
-  const raised =
-    run.budget !== null && run.budgetBefore !== null && run.budget > run.budgetBefore
-      ? `, budget +${usd(run.budget - run.budgetBefore)} (now ${usdExact(run.budget)})`
-      : "";
-  return `Run ${run.n} — ${verb} ${clock(run.start)}${raised}`;
+  const raised = budgetRaise(run);
+  return `Run ${run.n} — ${verb} ${clock(run.start)}${raised ? `, ${raised}` : ""}`;
 }
 
 export function LogStream({

@@ -8,6 +8,11 @@ const LABEL: Record<string, string> = {
   SYSTEM_FAILURE: "system failure",
 };
 
+/** How an outcome reads: "budget exhausted", "success". */
+export function finalLabel(finalStatus: string): string {
+  return LABEL[finalStatus] ?? finalStatus.toLowerCase();
+}
+
 export function JobStatusBadge({ status, finalStatus }: { status: string; finalStatus?: string | null }) {
   return (
     <span
@@ -21,7 +26,7 @@ export function JobStatusBadge({ status, finalStatus }: { status: string; finalS
       </Badge>
       {/* The outcome, when it says more than the status (not "cancelled cancelled"). */}
       {finalStatus && finalStatus.toLowerCase() !== status && (
-        <Badge variant={finalTone(finalStatus)}>{LABEL[finalStatus] ?? finalStatus.toLowerCase()}</Badge>
+        <Badge variant={finalTone(finalStatus)}>{finalLabel(finalStatus)}</Badge>
       )}
     </span>
   );

@@ -44,4 +44,10 @@ test("after a resume, the page (and a reload of it) shows every run's log, runs 
   // Elapsed counts the runs, not the pause between them.
   await expect(page.getByTestId("elapsed")).toHaveAttribute("data-runs", "2");
   await expect(page.getByTestId("elapsed")).toHaveAttribute("title", /Run 1: .*; Run 2: /);
+  // The timeline: one entry per run, the second saying what it added and how it ended.
+  const runs = page.getByTestId("run-timeline-run");
+  await expect(runs).toHaveCount(2);
+  await expect(runs.nth(0)).toHaveAttribute("data-outcome", "BUDGET_EXHAUSTED");
+  await expect(runs.nth(0)).toContainText("budget exhausted");
+  await expect(runs.nth(1)).toContainText(/Run 2 · resumed .* · budget \+\$[\d.]+ \(now \$0\.50\)/);
 });

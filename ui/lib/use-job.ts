@@ -6,6 +6,7 @@ import { useCallback, useEffect, useReducer, useRef, useState } from "react";
 
 import { ApiError, api, type FinalStatus, type JobDetail, type JobStatus, type TaskSummary } from "@/lib/api";
 import type { LogLevel, StreamEvent } from "@/lib/events";
+import { usd, usdExact } from "@/lib/format";
 import { type StreamState, useSSE } from "@/lib/sse";
 
 export interface LogLine {
@@ -28,6 +29,12 @@ export interface Run {
   /** The cap during this run (from its cost events) and during the run before it. */
   budget: number | null;
   budgetBefore: number | null;
+}
+
+/** "budget +$0.25 (now $0.50)" when the run began with more budget than the run before it. */
+export function budgetRaise(run: Run): string | null {
+  if (run.budget === null || run.budgetBefore === null || run.budget <= run.budgetBefore) return null;
+  return `budget +${usd(run.budget - run.budgetBefore)} (now ${usdExact(run.budget)})`;
 }
 
 /** A task as the page knows it: a task event may arrive before the snapshot that has its plan. */
