@@ -92,6 +92,10 @@ class Settings(BaseSettings):
     moonshot_base_url: str | None = None
     openrouter_base_url: str | None = None
 
+    # A job whose forecast's high end is above this stops for plan review even when it did not
+    # ask for one (ORCH_REVIEW_ABOVE_USD; a job's own max_forecast_usd takes precedence).
+    review_above_usd: float | None = Field(default=None, gt=0)
+
     call_timeout_s: float = Field(default=120.0, gt=0)
     call_retries: int = Field(default=2, ge=0, le=10)
     retry_backoff_s: float = Field(default=0.5, ge=0)

@@ -14,6 +14,8 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    ModelWrapValidatorHandler,
+    ValidationError,
     field_validator,
     model_validator,
 )
@@ -52,6 +54,8 @@ class JobStatus(StrEnum):
 
     PENDING = "pending"
     RUNNING = "running"
+    # Planned, stopped before any task ran: a person approves, edits or rejects the plan.
+    AWAITING_REVIEW = "awaiting_review"
     DONE = "done"
     FAILED = "failed"
     CANCELLED = "cancelled"
@@ -159,6 +163,10 @@ class JobSpec(BaseModel):
     budget_usd: Budget = 8.0
     time_limit_s: float = Field(default=5400, gt=0, le=7 * 24 * 3600)
     concurrency: int = Field(default=3, ge=1, le=10)
+    # Stop after planning for a person to review the plan and its forecast before any task runs.
+    review: bool = False
+    # Stop for review anyway when the forecast's high end is above this (USD).
+    max_forecast_usd: float | None = Field(default=None, gt=0, le=10_000)
 
 
 TITLE_MAX_CHARS = 60
@@ -198,10 +206,39 @@ class PlannedTask(BaseModel):
         return short_title(value) if isinstance(value, str) else value
 
 
+MAX_PLAN_TASKS = 50
+
+
+class ReviewedTask(PlannedTask):
+    """A plan node as a reviewer may edit it: it may also pin the model that generates it."""
+
+    model: str | None = Field(default=None, min_length=1, max_length=128)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _name_the_task(
+        cls, data: object, handler: ModelWrapValidatorHandler[ReviewedTask]
+    ) -> ReviewedTask:
+        # A reviewer's error names the task by its id, not by its place in the list.
+        try:
+            return handler(data)
+        except ValidationError as e:
+            task_id = data.get("id") if isinstance(data, dict) else None
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in err['loc']) or 'task'}: {err['msg']}"
+                for err in e.errors(include_url=False)
+            )
+            raise PydanticCustomError(
+                "invalid_task",
+                "task {task}: {problems}",
+                {"task": task_id or "?", "problems": problems},
+            ) from None
+
+
 class Plan(BaseModel):
     """A validated task graph: unique ids, known dependencies, no cycles."""
 
-    tasks: list[PlannedTask] = Field(min_length=1, max_length=50)
+    tasks: list[PlannedTask] = Field(min_length=1, max_length=MAX_PLAN_TASKS)
 
     @model_validator(mode="after")
     def _check_graph(self) -> Plan:
@@ -213,13 +250,23 @@ class Plan(BaseModel):
         for t in self.tasks:
             unknown = [d for d in t.dependencies if d not in known]
             if unknown:
-                raise ValueError(f"task {t.id} depends on unknown task(s): {', '.join(unknown)}")
+                raise ValueError(
+                    f"task {t.id}: dependencies: depends on unknown task(s): {', '.join(unknown)}"
+                )
             if t.id in t.dependencies:
-                raise ValueError(f"task {t.id} depends on itself")
+                raise ValueError(f"task {t.id}: dependencies: depends on itself")
         cycle = find_cycle({t.id: t.dependencies for t in self.tasks})
         if cycle:
-            raise ValueError(f"dependency cycle: {' -> '.join(cycle)}")
+            raise ValueError(
+                f"task {cycle[0]}: dependencies: dependency cycle: {' -> '.join(cycle)}"
+            )
         return self
+
+
+class ReviewedPlan(Plan):
+    """A plan as a reviewer sends it back (`PUT /api/jobs/{id}/plan`): checked as a planner's."""
+
+    tasks: list[ReviewedTask] = Field(min_length=1, max_length=MAX_PLAN_TASKS)  # type: ignore[assignment]
 
 
 def find_cycle(graph: dict[str, list[str]]) -> list[str] | None:
@@ -309,6 +356,8 @@ class TaskState(BaseModel):
     dependencies: list[str] = Field(default_factory=list)
     acceptance_threshold: float
     title: str = ""
+    # The model a reviewer chose to generate it (None: routing chooses).
+    pinned_model: str | None = None
     status: TaskStatus = TaskStatus.PENDING
     score: float | None = None
     model: str | None = None
@@ -387,3 +436,20 @@ class CallRecord(BaseModel):
     error: str = ""
     response_text: str = ""
     created_at: float
+
+
+class CallSize(BaseModel):
+    """The size of one answered call of a past task: what a forecast learns answer sizes from."""
+
+    task_type: TaskType
+    role: Role
+    model: str
+    input_tokens: int
+    output_tokens: int
+
+
+class TaskRun(BaseModel):
+    """How many iterations one finished task of a past job took."""
+
+    task_type: TaskType
+    iterations: int

@@ -2,12 +2,13 @@
 
 OrchestratorError
  ├── InvalidInput            bad spec, bad YAML, bad argument (a caller mistake; HTTP 4xx)
+ │    └── UnusableInput      well-formed but unusable (HTTP 422)
+ │         └── PlanInvalid   a plan (a planner's or a reviewer's) failed validation
  ├── JobNotFound             unknown job id (HTTP 404)
  ├── TaskNotFound            unknown task id (HTTP 404)
  ├── ArtifactNotFound        the job has no result file at that path (HTTP 404)
  ├── JobConflict             the job's state forbids the action (HTTP 409)
  ├── BudgetExceeded          a call's worst-case cost does not fit the remaining budget
- ├── PlanInvalid             decomposition output failed validation
  ├── CatalogError            the model catalog file is unreadable or inconsistent
  ├── SandboxRefused          ORCH_SANDBOX demands isolation this machine cannot give
  ├── NotAuthenticated        the server has a token and the request lacked it (HTTP 401)
@@ -49,6 +50,7 @@ __all__ = [
     "ServerUnreachable",
     "TaskNotFound",
     "TooManyRequests",
+    "UnusableInput",
     "Where",
 ]
 
@@ -95,7 +97,12 @@ class BudgetExceeded(OrchestratorError):
         self.available = available
 
 
-class PlanInvalid(OrchestratorError):
+class UnusableInput(InvalidInput):
+    """Well-formed input that cannot be used as it is (HTTP 422): an edited plan that is not a
+    valid plan, an approval's budget below what the job has spent."""
+
+
+class PlanInvalid(UnusableInput):
     pass
 
 

@@ -48,6 +48,18 @@ class CostEvent(BaseModel):
     ts: float
 
 
+class PlanEvent(BaseModel):
+    """The job's plan is ready for review, or a reviewer changed it: its forecast range."""
+
+    type: Literal["plan"] = "plan"
+    task_count: int
+    low: float
+    expected: float
+    high: float
+    budget_usd: float
+    ts: float
+
+
 class DoneEvent(BaseModel):
     type: Literal["done"] = "done"
     status: ProjectStatus
@@ -55,7 +67,8 @@ class DoneEvent(BaseModel):
 
 
 JobEvent = Annotated[
-    LogEvent | TaskEvent | StatusEvent | CostEvent | DoneEvent, Field(discriminator="type")
+    LogEvent | TaskEvent | StatusEvent | CostEvent | PlanEvent | DoneEvent,
+    Field(discriminator="type"),
 ]
 job_event_adapter: TypeAdapter[JobEvent] = TypeAdapter(JobEvent)
 

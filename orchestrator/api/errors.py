@@ -29,6 +29,7 @@ from orchestrator.errors import (
     ProviderError,
     TaskNotFound,
     TooManyRequests,
+    UnusableInput,
 )
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,7 @@ STATUS_OF: tuple[tuple[type[OrchestratorError], int], ...] = (
     (ArtifactNotFound, 404),
     (JobConflict, 409),
     (BudgetExceeded, 409),
+    (UnusableInput, 422),
     (InvalidInput, 400),
     (NotAuthenticated, 401),
     (TooManyRequests, 429),

@@ -216,6 +216,9 @@ async def _follow(runtime: Runtime, job_id: str, out_dir: Path | None) -> Projec
             live.update(await frame())
     status = result.result()
     out.print()
+    if status is None:
+        out.print(f"job {job_id} stopped after planning: it awaits review")
+        raise typer.Exit(Exit.JOB_NOT_SUCCESSFUL)
     job = await store.get_job(job_id)
     target = out_dir or Path("out") / job_id
     target.mkdir(parents=True, exist_ok=True)

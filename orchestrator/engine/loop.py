@@ -198,7 +198,7 @@ async def _iterate(
         Role.REVISE,
         prompts.revise(s.task, draft.output, critique_text, failures),
         iteration=i,
-        prefer=[generator.model or "", *policy.models],  # the author first
+        prefer=[generator.model or "", *_generators(s.task, policy)],  # the author first
     )
     revised = normalize_output(s.task.type, rev.text) if rev.ok else ""
     if revised.strip():
@@ -227,6 +227,11 @@ async def _iterate(
         cost_usd=sum(c.cost_usd for c in calls),
         latency_ms=sum(c.latency_ms for c in calls),
     )
+
+
+def _generators(task: TaskState, policy: TaskTypePolicy) -> list[str]:
+    """Who may write the task: the model a reviewer pinned, else the type's routing list."""
+    return [task.pinned_model] if task.pinned_model else list(policy.models)
 
 
 def _stop_reason(
@@ -271,7 +276,10 @@ async def run_task(
     count = 0
     try:
         gen = await s.ask(
-            Role.GENERATE, prompts.generate(task, deps), iteration=1, prefer=policy.models
+            Role.GENERATE,
+            prompts.generate(task, deps),
+            iteration=1,
+            prefer=_generators(task, policy),
         )
         output = normalize_output(task.type, gen.text) if gen.ok else ""
         if not output.strip():

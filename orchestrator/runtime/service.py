@@ -25,7 +25,7 @@ from dbos._dbos import _get_or_create_dbos_registry
 from orchestrator.config import Settings
 from orchestrator.domain import JobSpec, JobStatus, ProjectStatus, TaskStatus
 from orchestrator.engine.health import HealthBook
-from orchestrator.errors import InvalidInput, JobConflict
+from orchestrator.errors import InvalidInput, JobConflict, UnusableInput
 from orchestrator.events import StatusEvent
 from orchestrator.money import usd, usd_exact
 from orchestrator.providers import ClientSet, Pricing, build_clients
@@ -73,6 +73,7 @@ class Runtime:
         self.runner = runner
         self.watch = watch
         self.listener = listener  # wake-ups for events stored by other processes
+        self.reviews = runner.reviews
 
     @property
     def store(self) -> Store:
@@ -198,17 +199,21 @@ class Runtime:
         status = await DBOS.get_workflow_status_async(workflow_id(job_id, job.attempt))
         return status is not None and status.status in UNFINISHED
 
-    async def wait(self, job_id: str) -> ProjectStatus:
+    async def wait(self, job_id: str) -> ProjectStatus | None:
+        """The job's outcome once its current run ends; None when it stopped for review."""
         job = await self.store.get_job(job_id)
-        handle: WorkflowHandleAsync[ProjectStatus] = await DBOS.retrieve_workflow_async(
+        handle: WorkflowHandleAsync[ProjectStatus | None] = await DBOS.retrieve_workflow_async(
             workflow_id(job_id, job.attempt)
         )
-        result: ProjectStatus = await handle.get_result()
+        result: ProjectStatus | None = await handle.get_result()
         return result
 
     async def cancel(self, job_id: str) -> None:
         """Stop new calls of the job at once; the job then ends CANCELLED."""
-        await request_cancel(self.store, job_id, self.events)
+        if (await self.store.get_job(job_id)).status is JobStatus.AWAITING_REVIEW:
+            await self.reject(job_id)  # no run to stop: it ends now
+            return
+        await request_cancel(self.store, job_id)
         self.runs.cancel(job_id)
 
     async def resume(
@@ -217,6 +222,8 @@ class Runtime:
         """Run what did not finish; completed tasks and recorded calls are not paid again.
         `budget_usd` raises the cap; `time_limit_s` is the new run's (and later runs') limit."""
         job = await self.store.get_job(job_id)
+        if job.status is JobStatus.AWAITING_REVIEW:
+            raise JobConflict(job_id, "it is awaiting review: approve or reject its plan")
         if await self.is_active(job_id):
             if not job.status.is_terminal():
                 raise JobConflict(job_id, "it is still running")
@@ -254,6 +261,37 @@ class Runtime:
         self.events.log(job_id, f"resuming: {len(reset)} unfinished task(s) to run{budget}{limit}")
         await self.events.flush(job_id)
         await self._start_attempt(job_id, attempt)
+
+    async def approve(self, job_id: str, *, budget_usd: float | None = None) -> None:
+        """Run a job awaiting review with its plan as reviewed; `budget_usd` replaces its
+        budget. Any process sharing the store can approve (a worker then takes the run)."""
+        job = await self.store.get_job(job_id)
+        if job.status is not JobStatus.AWAITING_REVIEW:
+            raise JobConflict(job_id, "it is not awaiting review")
+        if budget_usd is not None:
+            spent = (await self.store.job_budget(job_id)).spent_usd
+            if Decimal(str(budget_usd)) < spent:
+                raise UnusableInput(
+                    f"budget_usd {usd_exact(budget_usd)} is below the {usd(float(spent))} "
+                    "the job has spent already"
+                )
+        now = time.time()
+        await self.store.leave_review(job_id, status=JobStatus.PENDING, now=now)  # one wins
+        attempt = await self.store.bump_attempt(job_id, seen=job.attempt, now=now)
+        if budget_usd is not None:
+            await self.store.set_job_fields(job_id, budget_usd=budget_usd, now=now)
+        self.events.emit(job_id, StatusEvent(status=JobStatus.PENDING, ts=now))
+        budget = f", budget now {usd_exact(budget_usd)}" if budget_usd is not None else ""
+        self.events.log(job_id, f"plan approved: {job.task_count} task(s) to run{budget}")
+        await self.events.flush(job_id)
+        await self._start_attempt(job_id, attempt)
+
+    async def reject(self, job_id: str) -> None:
+        """End a job awaiting review, CANCELLED, having spent only its planning."""
+        await self.store.leave_review(job_id, status=JobStatus.CANCELLED, now=time.time())
+        self.events.log(job_id, "plan rejected: no task runs", "WARNING")
+        await self.events.flush(job_id)
+        await self.runner.steps.finish_job(job_id, ProjectStatus.CANCELLED)
 
     async def _ended_within(self, job_id: str, seconds: float) -> bool:
         """Wait up to `seconds` for the job's current workflow to end."""

@@ -34,6 +34,7 @@ from orchestrator.engine.sandbox import SandboxLimits
 from orchestrator.engine.scheduler import ReadyQueue
 from orchestrator.errors import OrchestratorError
 from orchestrator.runtime.jobrun import JobRuns, RuntimeDeps
+from orchestrator.runtime.review import Reviews
 from orchestrator.runtime.steps import JobStart, JobSteps
 from orchestrator.store import is_transient
 
@@ -72,12 +73,14 @@ class JobRunner(DBOSConfiguredInstance):
     def __init__(self, deps: RuntimeDeps, runs: JobRuns) -> None:
         self.deps = deps
         self.steps = JobSteps(deps, runs)
+        self.reviews = Reviews(deps)
         super().__init__(RUNNER_NAME)
 
     # ---- workflows -------------------------------------------------------------------
 
     @DBOS.workflow()
-    async def job_workflow(self, job_id: str) -> ProjectStatus:
+    async def job_workflow(self, job_id: str) -> ProjectStatus | None:
+        """The job's outcome, or None when it stopped after planning to await review."""
         try:
             return await self._run_job(job_id)
         except Exception as e:
@@ -85,7 +88,7 @@ class JobRunner(DBOSConfiguredInstance):
             # unreachable through a step's retries) ends the job visibly, never "running".
             return await self.finish_job(job_id, ProjectStatus.SYSTEM_FAILURE, _reason(e))
 
-    async def _run_job(self, job_id: str) -> ProjectStatus:
+    async def _run_job(self, job_id: str) -> ProjectStatus | None:
         start = await self.begin_job(job_id)
         tasks = start.tasks
         if not tasks:
@@ -100,6 +103,8 @@ class JobRunner(DBOSConfiguredInstance):
             tasks = await self.save_plan(
                 job_id, plan_to_tasks(job_id, outcome.plan, self.deps.catalog), outcome.fallback
             )
+            if await self.stop_for_review(job_id):
+                return None  # the run ends here; an approval starts the next (Runtime.approve)
         done = [t.as_result() for t in tasks if t.status.is_terminal()]
         queue = ReadyQueue.for_tasks({t.task_id: t.dependencies for t in tasks}, done)
         handles: dict[str, WorkflowHandleAsync[TaskResult]] = {}
@@ -220,6 +225,10 @@ class JobRunner(DBOSConfiguredInstance):
         self, job_id: str, tasks: list[TaskState], fallback: bool
     ) -> list[TaskState]:
         return await self.steps.save_plan(job_id, tasks, fallback)
+
+    @retrying_step
+    async def stop_for_review(self, job_id: str) -> bool:
+        return await self.reviews.stop_for_review(job_id)
 
     @retrying_step
     async def begin_task(self, job_id: str, task_id: str) -> TaskState:

@@ -25,6 +25,8 @@ def job_from_row(row: RowMapping) -> JobRecord:
         budget_usd=float(row["budget_usd"]),
         time_limit_s=row["time_limit_s"],
         concurrency=row["concurrency"],
+        review=row["review"],
+        max_forecast_usd=_optional_float(row["max_forecast_usd"]),
     )
     final = row["final_status"]
     return JobRecord(
@@ -40,6 +42,10 @@ def job_from_row(row: RowMapping) -> JobRecord:
         attempt=row["attempt"],
         error=row["error"],
     )
+
+
+def _optional_float(value: object) -> float | None:
+    return None if value is None else float(str(value))
 
 
 def list_filter(status: JobStatus | None, q: str | None) -> list[ColumnElement[bool]]:
@@ -77,6 +83,10 @@ class JobsRepo(StoreBase):
             "budget_usd": to_money(spec.budget_usd),
             "time_limit_s": spec.time_limit_s,
             "concurrency": spec.concurrency,
+            "review": spec.review,
+            "max_forecast_usd": (
+                to_money(spec.max_forecast_usd) if spec.max_forecast_usd is not None else None
+            ),
             "status": record.status.value,
             "final_status": None,
             "total_cost": to_money(0.0),

@@ -28,6 +28,7 @@ def task_from_row(row: RowMapping) -> TaskState:
         title=row["title"],
         dependencies=row["dependencies"],
         acceptance_threshold=row["acceptance_threshold"],
+        pinned_model=row["pinned_model"],
         status=TaskStatus(row["status"]),
         score=row["score"],
         model=row["model"],
@@ -55,6 +56,19 @@ def iteration_from_row(row: RowMapping) -> IterationRecord:
     )
 
 
+def plan_rows(tasks: list[TaskState], now: float) -> list[dict[str, object]]:
+    """The rows of a plan's tasks, in plan order."""
+    return [
+        {
+            **t.model_dump(mode="json", exclude={"cost_usd"}),
+            "cost_usd": to_money(t.cost_usd),
+            "position": position,
+            "updated_at": now,
+        }
+        for position, t in enumerate(tasks)
+    ]
+
+
 class TasksRepo(StoreBase):
     async def save_plan(
         self, job_id: str, tasks: list[TaskState], *, now: float | None = None
@@ -65,16 +79,7 @@ class TasksRepo(StoreBase):
         strangers = sorted({t.job_id for t in tasks} - {job_id})
         if strangers:
             raise InvalidInput(f"tasks of job(s) {', '.join(strangers)} in the plan of {job_id}")
-        stamp = time.time() if now is None else now
-        rows = [
-            {
-                **t.model_dump(mode="json", exclude={"cost_usd"}),
-                "cost_usd": to_money(t.cost_usd),
-                "position": position,
-                "updated_at": stamp,
-            }
-            for position, t in enumerate(tasks)
-        ]
+        rows = plan_rows(tasks, time.time() if now is None else now)
         async with self._write() as conn:
             # Locked first: two concurrent callers cannot both see "no tasks yet".
             await self._lock_job(conn, job_id)

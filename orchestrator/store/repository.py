@@ -11,13 +11,23 @@ from orchestrator.store._events import EventsRepo
 from orchestrator.store._jobs import JobsRepo
 from orchestrator.store._ledger import LedgerRepo
 from orchestrator.store._notify import EventListener
+from orchestrator.store._review import ReviewRepo
 from orchestrator.store._tasks import TasksRepo
 from orchestrator.store._workers import WorkersRepo
 
 
-class Store(JobsRepo, TasksRepo, EventsRepo, CallsRepo, LedgerRepo, ArtifactsRepo, WorkersRepo):
+class Store(
+    JobsRepo,
+    TasksRepo,
+    EventsRepo,
+    CallsRepo,
+    LedgerRepo,
+    ArtifactsRepo,
+    WorkersRepo,
+    ReviewRepo,
+):
     """Jobs, tasks, iterations, events, LLM calls and the budget they hold, artifacts and
-    worker heartbeats.
+    worker heartbeats, and plan reviews.
 
     Open with `await Store.open(url)`, close with `await store.close()`. One Store holds
     one connection pool; several processes may open the same database at once.

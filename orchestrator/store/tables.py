@@ -24,6 +24,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    false,
 )
 
 # Deterministic constraint names, so migrations can refer to them on every dialect.
@@ -77,6 +78,9 @@ jobs = Table(
     # a stale run's writes are checked against) and the worker that holds it.
     Column("run_token", Integer, nullable=False, server_default="0"),
     Column("owner", String(MODEL), nullable=True),
+    # Plan review (migration 0005): stop after planning, or when the forecast tops this.
+    Column("review", Boolean, nullable=False, server_default=false()),
+    Column("max_forecast_usd", money(), nullable=True),
     # The job list's order is (created_at, job_id) descending; these serve it without a
     # sort, unfiltered and filtered by status.
     Index("ix_jobs_created_at", "created_at", "job_id"),
@@ -96,6 +100,8 @@ tasks = Table(
     Column("title", String(TITLE), nullable=False, server_default=""),
     Column("dependencies", JSON, nullable=False),
     Column("acceptance_threshold", Double, nullable=False),
+    # The model a reviewer pinned to generate the task (migration 0005); NULL: routing picks.
+    Column("pinned_model", String(MODEL), nullable=True),
     Column("status", String(SHORT), nullable=False),
     Column("score", Double, nullable=True),
     Column("model", String(MODEL), nullable=True),

@@ -1,0 +1,154 @@
+"""Plan review: the forecast of a job's plan, the stop after planning, and a reviewer's edits.
+
+A job that asked for review (or whose forecast's high end is above its `max_forecast_usd`,
+else ORCH_REVIEW_ABOVE_USD) ends its first run right after planning, in `awaiting_review`.
+Nothing runs while it waits, so it holds no worker and survives any restart; an approval from
+any process starts its next run (`Runtime.approve`), which finds the plan stored and runs it.
+"""
+
+from __future__ import annotations
+
+import time
+
+from pydantic import BaseModel, ValidationError
+
+from orchestrator.domain import JobRecord, JobStatus, ReviewedPlan, TaskState
+from orchestrator.engine.forecast import Estimate, Forecast, History, forecast_plan, route_tasks
+from orchestrator.engine.planner import plan_to_tasks
+from orchestrator.engine.routing import Router
+from orchestrator.errors import PlanInvalid
+from orchestrator.events import PlanEvent, StatusEvent
+from orchestrator.money import usd
+from orchestrator.runtime.jobrun import RuntimeDeps
+
+__all__ = ["PlanReview", "Reviews"]
+
+
+class PlanReview(BaseModel):
+    """A job's plan with its forecast, and what its budget would leave."""
+
+    job_id: str
+    status: JobStatus
+    tasks: list[TaskState]
+    forecast: Forecast
+    budget_usd: float
+    spent_usd: float
+    # What would be left of the budget after the run: low = after the forecast's high end.
+    leaves_usd: Estimate
+
+
+class Reviews:
+    def __init__(self, deps: RuntimeDeps) -> None:
+        self.deps = deps
+
+    async def forecast(self, job: JobRecord, tasks: list[TaskState]) -> Forecast:
+        d = self.deps
+        simulated = d.clients.simulated
+        history = History(
+            await d.store.call_sizes(simulated=simulated),
+            await d.store.task_runs(simulated=simulated),
+        )
+        router = Router(d.catalog, d.pricing, d.health)
+        routes = route_tasks(tasks, router, d.catalog, d.clients.available_models())
+        return forecast_plan(
+            tasks, routes=routes, catalog=d.catalog, pricing=d.pricing, history=history
+        )
+
+    async def view(self, job_id: str) -> PlanReview:
+        store = self.deps.store
+        job = await store.get_job(job_id)
+        tasks = await store.list_tasks(job_id)
+        forecast = await self.forecast(job, tasks)
+        spent = float((await store.job_budget(job_id)).spent_usd)
+        left = job.spec.budget_usd - spent
+        total = forecast.total
+        return PlanReview(
+            job_id=job_id,
+            status=job.status,
+            tasks=tasks,
+            forecast=forecast,
+            budget_usd=job.spec.budget_usd,
+            spent_usd=spent,
+            leaves_usd=Estimate(
+                low=round(left - total.high, 6),
+                expected=round(left - total.expected, 6),
+                high=round(left - total.low, 6),
+            ),
+        )
+
+    async def stop_for_review(self, job_id: str) -> bool:
+        """After planning: stop the job for review if it asked for one or its forecast is
+        above its limit; True when it stopped (not over a cancel)."""
+        store, events, settings = self.deps.store, self.deps.events, self.deps.settings
+        job = await store.get_job(job_id)
+        review = await self.view(job_id)
+        limit = job.spec.max_forecast_usd or settings.review_above_usd
+        over = limit is not None and review.forecast.total.high > limit
+        if not (job.spec.review or over):
+            return False
+        if not await store.enter_review(job_id, now=time.time()):
+            # A repeat of this step (it already awaits review), or a cancel stored since.
+            return (await store.get_job(job_id)).status is JobStatus.AWAITING_REVIEW
+        total = review.forecast.total
+        why = (
+            f"its forecast's high end {usd(total.high)} is above {usd(limit or 0)}"
+            if over and not job.spec.review
+            else "review was asked for"
+        )
+        events.emit(job_id, StatusEvent(status=JobStatus.AWAITING_REVIEW, ts=time.time()))
+        events.emit(job_id, plan_event(review))
+        events.log(
+            job_id,
+            f"awaiting review ({why}): forecast {usd(total.low)}–{usd(total.high)}, "
+            f"expected {usd(total.expected)} ({review.forecast.basis})",
+        )
+        await events.flush(job_id)
+        return True
+
+    async def edit(self, job_id: str, plan: ReviewedPlan) -> PlanReview:
+        """Replace the plan of a job awaiting review with `plan` (checked as a planner's
+        plan, and every pinned model known and configured)."""
+        d = self.deps
+        usable = set(d.clients.available_models())
+        for task in plan.tasks:
+            if task.model is not None and task.model not in usable:
+                known = "is not configured" if task.model in d.catalog.models else "is unknown"
+                raise PlanInvalid(f"task {task.id}: model: {task.model!r} {known}")
+        tasks = [
+            state.model_copy(update={"pinned_model": node.model})
+            for state, node in zip(plan_to_tasks(job_id, plan, d.catalog), plan.tasks, strict=True)
+        ]
+        await d.store.replace_plan(job_id, tasks)
+        review = await self.view(job_id)
+        d.events.emit(job_id, plan_event(review))
+        d.events.log(job_id, f"plan edited: {len(tasks)} tasks, forecast {_range(review)}")
+        await d.events.flush(job_id)
+        return review
+
+
+def plan_event(review: PlanReview) -> PlanEvent:
+    total = review.forecast.total
+    return PlanEvent(
+        task_count=len(review.tasks),
+        low=total.low,
+        expected=total.expected,
+        high=total.high,
+        budget_usd=review.budget_usd,
+        ts=time.time(),
+    )
+
+
+def _range(review: PlanReview) -> str:
+    total = review.forecast.total
+    return f"{usd(total.low)}–{usd(total.high)}"
+
+
+def parse_reviewed_plan(data: object) -> ReviewedPlan:
+    """A reviewed plan from YAML or JSON data; PlanInvalid naming the task and the field."""
+    try:
+        return ReviewedPlan.model_validate(data)
+    except ValidationError as e:
+        problems = [
+            err["msg"].removeprefix("Value error, ") for err in e.errors(include_url=False)[:10]
+        ]
+        raise PlanInvalid("; ".join(problems)) from e

@@ -1,0 +1,167 @@
+"""Plan review over real HTTP: a job asked to be reviewed plans, stops in `awaiting_review`
+with its plan and forecast, takes an edited plan, and runs once approved, or ends CANCELLED
+once rejected having paid (by the simulator's own bill) for its planning only. A job awaiting
+review survives a `kill -9` of its server and is approved by the next one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from api_fixtures import HELLO, QUICK, ApiServer, read_all, start_server, wait_for_event
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServer]:
+    root = tmp_path_factory.mktemp("review")
+    started = start_server(root / "data", ORCH_SIM_BILLING_LOG=str(root / "bill.log"))
+    yield started
+    started.stop()
+
+
+def bill(server: ApiServer) -> list[str]:
+    log = server.data_dir.parent / "bill.log"
+    return log.read_text().splitlines() if log.exists() else []
+
+
+async def awaiting(client: httpx.AsyncClient, body: dict[str, Any]) -> str:
+    created = await client.post("/api/jobs", json={**body, "review": True})
+    assert created.status_code == 201, created.text
+    job_id = str(created.json()["job_id"])
+    await wait_for_event(client, job_id, "status", status="awaiting_review")
+    return job_id
+
+
+def edited(plan: dict[str, Any], **changes: Any) -> dict[str, Any]:
+    """The plan as PUT takes it, with `changes` applied to its first task."""
+    tasks = [
+        {k: t[k] for k in ("id", "title", "type", "prompt", "dependencies")}
+        | {"model": t["pinned_model"]}
+        for t in plan["tasks"]
+    ]
+    tasks[0] |= changes
+    return {"tasks": tasks}
+
+
+async def test_edit_then_approve_runs_the_edited_plan(server: ApiServer) -> None:
+    async with server.client() as client:
+        job_id = await awaiting(client, HELLO)
+        job = (await client.get(f"/api/jobs/{job_id}")).json()
+        assert job["status"] == "awaiting_review"
+        assert all(t["status"] == "pending" for t in job["tasks"].values())
+
+        plan = (await client.get(f"/api/jobs/{job_id}/plan")).json()
+        total = plan["forecast"]
+        assert 0 < total["low"] <= total["expected"] <= total["high"]
+        assert plan["spent_usd"] > 0  # the planning
+        assert plan["leaves_usd"]["high"] == pytest.approx(
+            plan["budget_usd"] - plan["spent_usd"] - total["low"], abs=1e-6
+        )
+        first = plan["tasks"][0]
+        assert first["model"] and first["critic"] and len(first["evaluators"]) == 2
+
+        # A much longer prompt, pinned to a dearer model: the forecast follows.
+        body = edited(plan, prompt=first["prompt"] * 20, model="claude-opus-4-6")
+        put = await client.put(f"/api/jobs/{job_id}/plan", json=body)
+        assert put.status_code == 200, put.text
+        new = put.json()
+        assert new["tasks"][0]["model"] == "claude-opus-4-6"
+        assert new["forecast"]["expected"] > total["expected"]
+        assert new["tasks"][0]["forecast"]["low"] > first["forecast"]["low"]
+
+        low = await client.post(f"/api/jobs/{job_id}/approve", json={"budget_usd": 1e-6})
+        assert low.status_code == 422, low.text
+        assert "spent" in low.json()["detail"]
+
+        approved = await client.post(f"/api/jobs/{job_id}/approve", json={"budget_usd": 2.0})
+        assert approved.status_code == 202, approved.text
+        events = await read_all(client, f"/api/jobs/{job_id}/stream")
+        assert events[-1].data["status"] in ("SUCCESS", "PARTIAL_SUCCESS")
+        task_id = first["id"]
+        detail = (await client.get(f"/api/jobs/{job_id}/tasks/{task_id}")).json()
+        assert detail["prompt"] == first["prompt"] * 20
+        assert {i["model"] for i in detail["history"]} == {"claude-opus-4-6"}
+        assert (await client.get(f"/api/jobs/{job_id}")).json()["budget_usd"] == 2.0
+
+        again = await client.post(f"/api/jobs/{job_id}/approve")
+        assert again.status_code == 409
+        assert (await client.post(f"/api/jobs/{job_id}/reject")).status_code == 409
+
+
+async def test_bad_edits_are_422_naming_task_and_field_and_change_nothing(
+    server: ApiServer,
+) -> None:
+    async with server.client() as client:
+        job_id = await awaiting(client, {"project_description": QUICK, "budget_usd": 0.5})
+        plan = (await client.get(f"/api/jobs/{job_id}/plan")).json()
+        first = plan["tasks"][0]["id"]
+        many = edited(plan)
+        many["tasks"] = [{**many["tasks"][0], "id": f"t{i}", "dependencies": []} for i in range(51)]
+        cases: list[tuple[dict[str, Any], list[str]]] = [
+            (edited(plan, dependencies=[first]), [first, "dependencies"]),
+            (edited(plan, dependencies=["nope"]), [first, "dependencies", "nope"]),
+            (edited(plan, prompt=""), [first, "prompt"]),
+            (edited(plan, model="gpt-99"), [first, "model", "gpt-99"]),
+            (edited(plan, type="poetry"), [first, "type"]),
+            (many, ["tasks", "50"]),
+        ]
+        for body, words in cases:
+            put = await client.put(f"/api/jobs/{job_id}/plan", json=body)
+            assert put.status_code == 422, put.text
+            detail = put.json()["detail"]
+            assert all(w in detail for w in words), detail
+        assert (await client.get(f"/api/jobs/{job_id}/plan")).json() == plan
+
+
+async def test_reject_ends_cancelled_having_paid_for_the_planning_only(
+    server: ApiServer,
+) -> None:
+    async with server.client() as client:
+        before = len(bill(server))
+        job_id = await awaiting(client, {"project_description": QUICK, "budget_usd": 0.5})
+        rejected = await client.post(f"/api/jobs/{job_id}/reject")
+        assert rejected.status_code == 202, rejected.text
+        events = await read_all(client, f"/api/jobs/{job_id}/stream")
+        assert events[-1].data["type"] == "done"
+        assert events[-1].data["status"] == "CANCELLED"
+        kinds = [e.type for e in events]
+        assert "plan" in kinds
+        job = (await client.get(f"/api/jobs/{job_id}")).json()
+        assert (job["status"], job["final_status"]) == ("cancelled", "CANCELLED")
+        calls = bill(server)[before:]
+        assert calls and all(line.startswith("decompose ") for line in calls)
+        assert job["total_cost"] > 0
+        assert (await client.post(f"/api/jobs/{job_id}/approve")).status_code == 409
+        put = await client.put(f"/api/jobs/{job_id}/plan", json={"tasks": []})
+        assert put.status_code == 422  # an empty plan is refused before anything else
+
+
+async def test_a_job_awaiting_review_survives_a_kill_and_is_approved_after(
+    tmp_path: Path,
+) -> None:
+    data = tmp_path / "data"
+    first = start_server(data, worker_id="review-a")
+    try:
+        async with first.client() as client:
+            job_id = await awaiting(client, {"project_description": QUICK, "budget_usd": 0.5})
+            plan = (await client.get(f"/api/jobs/{job_id}/plan")).json()
+    finally:
+        first.kill()
+    second = start_server(data, worker_id="review-b")
+    try:
+        async with second.client() as client:
+            job = (await client.get(f"/api/jobs/{job_id}")).json()
+            assert job["status"] == "awaiting_review"
+            assert (await client.get(f"/api/jobs/{job_id}/plan")).json()["tasks"] == plan["tasks"]
+            approved = await client.post(f"/api/jobs/{job_id}/approve")
+            assert approved.status_code == 202, approved.text
+            events = await read_all(client, f"/api/jobs/{job_id}/stream")
+            assert events[-1].data["status"] in ("SUCCESS", "PARTIAL_SUCCESS")
+    finally:
+        second.stop()
