@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
+from typing import Any
 
 from conftest import StartRuntime
 from fakes import ScriptedClient, plan_task
@@ -36,17 +37,21 @@ class LockedOnceStore(Store):
 
     failures = 0
 
-    async def save_iteration(self, job_id: str, task_id: str, record: IterationRecord) -> bool:
+    async def save_iteration(
+        self, job_id: str, task_id: str, record: IterationRecord, **kw: Any
+    ) -> bool:
         if self.failures == 0:
             self.failures += 1
             raise locked()
-        return await super().save_iteration(job_id, task_id, record)
+        return await super().save_iteration(job_id, task_id, record, **kw)
 
 
 class BrokenStore(Store):
     """Every iteration write fails with an error no retry can cure."""
 
-    async def save_iteration(self, job_id: str, task_id: str, record: IterationRecord) -> bool:
+    async def save_iteration(
+        self, job_id: str, task_id: str, record: IterationRecord, **kw: Any
+    ) -> bool:
         raise ValueError("iteration rows are unwritable")
 
 
@@ -128,10 +133,12 @@ async def test_one_watcher_stops_only_the_job_another_process_cancelled(
 class TaskAUnwritableStore(Store):
     """The iterations of task "a" cannot be written; the other tasks' can."""
 
-    async def save_iteration(self, job_id: str, task_id: str, record: IterationRecord) -> bool:
+    async def save_iteration(
+        self, job_id: str, task_id: str, record: IterationRecord, **kw: Any
+    ) -> bool:
         if task_id == "a":
             raise ValueError("iteration rows of task a are unwritable")
-        return await super().save_iteration(job_id, task_id, record)
+        return await super().save_iteration(job_id, task_id, record, **kw)
 
 
 async def test_a_task_that_fails_stops_its_siblings_and_the_job_ends_after_them(

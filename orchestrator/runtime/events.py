@@ -3,6 +3,9 @@
 `EventLog.emit` queues an event for its job; a flush writes every queued event of that job
 in one transaction (ids assigned by the store, gap-free per job) and then wakes whoever
 waits on the `EventBus`. Bursts from concurrent tasks of one job coalesce into one write.
+Events that describe a state change (a status, a task's progress, `done`) do not go
+through the queue: the store writes them in the transaction of the change (an outbox,
+see the steps), built by `line` and friends, and wakes the bus after the commit.
 Log lines also go to Python logging with the job id attached, never through a handler
 that could mix jobs.
 """
@@ -76,8 +79,14 @@ class EventLog:
             task.add_done_callback(self._tasks.discard)
 
     def log(self, job_id: str, msg: str, level: LogLevel = "INFO") -> None:
+        self.emit(job_id, self.line(job_id, msg, level))
+
+    @staticmethod
+    def line(job_id: str, msg: str, level: LogLevel = "INFO") -> LogEvent:
+        """A log line for the job, to be stored with the change it tells of (also written
+        to Python logging)."""
         logger.log(_LEVELS[level], "[%s] %s", job_id, msg, extra={"job_id": job_id})
-        self.emit(job_id, LogEvent(level=level, msg=msg, ts=time.time()))
+        return LogEvent(level=level, msg=msg, ts=time.time())
 
     async def flush(self, job_id: str) -> None:
         """Write every event queued for the job so far; returns once they are stored."""

@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass
 from decimal import Decimal
 
+from orchestrator import crashpoints
 from orchestrator.config import Catalog, Settings
 from orchestrator.domain import CallRecord, JobBudget, JobStatus, Role
 from orchestrator.engine.executor import CallExecutor
@@ -65,9 +66,12 @@ class StoreLedger:
 
     async def reserve(self, call: CallRecord, amount: Decimal) -> None:
         self.last = await self._store.reserve_call(call, amount)
+        crashpoints.reach("reserved")
 
     async def settle(self, call: CallRecord) -> None:
+        crashpoints.reach("answered")
         self.last = await self._store.settle_call(call)
+        crashpoints.reach("recorded")
 
     async def close_interrupted(self, calls: list[CallRecord]) -> None:
         self.last = await self._store.close_interrupted(self._job_id, calls)

@@ -23,7 +23,7 @@ from dbos import DBOS, SetWorkflowID, WorkflowHandleAsync, WorkflowStatusString
 from dbos._dbos import _get_or_create_dbos_registry
 
 from orchestrator.config import Settings
-from orchestrator.domain import JobSpec, JobStatus, ProjectStatus, TaskStatus
+from orchestrator.domain import TERMINAL_JOB_STATUSES, JobSpec, JobStatus, ProjectStatus, TaskStatus
 from orchestrator.engine.health import HealthBook
 from orchestrator.errors import InvalidInput, JobConflict, UnusableInput
 from orchestrator.events import StatusEvent
@@ -45,18 +45,23 @@ def new_job_id() -> str:
     return secrets.token_hex(4)
 
 
-async def request_cancel(store: Store, job_id: str, events: EventLog | None = None) -> None:
+async def request_cancel(store: Store, job_id: str) -> None:
     """Mark the job cancelled; whichever process runs it notices and starts no new call.
 
     Works from any process sharing the store (a CLI `cancel` beside a running `run`).
     """
-    job = await store.get_job(job_id)
-    if job.status.is_terminal():
+    # Only over a status that is not final, checked in the write: never over a finish.
+    if not await store.set_job_status(
+        job_id,
+        status=JobStatus.CANCELLED,
+        now=time.time(),
+        unless=TERMINAL_JOB_STATUSES,
+        announce=lambda: [
+            EventLog.line(job_id, "cancel requested: no new calls will start", "WARNING")
+        ],
+    ):
+        job = await store.get_job(job_id)
         raise JobConflict(job_id, f"it already finished ({job.final_status or job.status})")
-    await store.set_job_status(job_id, status=JobStatus.CANCELLED, now=time.time())
-    events = events or EventLog(store, EventBus())
-    events.log(job_id, "cancel requested: no new calls will start", "WARNING")
-    await events.flush(job_id)
 
 
 class Runtime:
@@ -149,6 +154,7 @@ class Runtime:
                 on_conflict="always_update",
             )
             await watch.start()
+        store.on_events.append(deps.events.bus.publish)  # events stored with a change
         listener = await store.listen_events(deps.events.bus.publish)
         return cls(deps, runs, runner, watch, listener)
 

@@ -1,8 +1,14 @@
 """What the job's durable steps do: each reads or writes the store and emits events.
 
 `JobRunner` (workflows.py) wraps each method in a DBOS step, so after a crash a completed
-step is replayed from its recorded result and never runs twice. Writes are idempotent and
-emit an event only on a real change, so a step in flight at a crash may safely run again.
+step is replayed from its recorded result and never runs twice. A step in flight at a
+crash runs again: its writes are idempotent, and the events describing a change are
+stored in the very transaction of the change (the store's `announce`), so a repeat that
+changes nothing tells nothing, and a crash can never keep a change but lose its events
+(a finished job's history always ends with its `status` and `done`).
+
+Each step is a `crashpoints.step`: the crash harness kills a process at its start, its
+end, and at each write inside it.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ import asyncio
 
 from pydantic import BaseModel
 
+from orchestrator import crashpoints
 from orchestrator.domain import (
     IterationRecord,
     JobSpec,
@@ -24,7 +31,7 @@ from orchestrator.engine.artifacts import build_artifacts
 from orchestrator.engine.calls_api import CallResult, CallSpec, CallStatus
 from orchestrator.engine.sandbox import SandboxLimits, isolation_of
 from orchestrator.errors import SandboxRefused
-from orchestrator.events import CostEvent, DoneEvent, LogLevel, StatusEvent, TaskEvent
+from orchestrator.events import CostEvent, DoneEvent, JobEvent, LogLevel, StatusEvent, TaskEvent
 from orchestrator.money import usd, usd_exact
 from orchestrator.runtime.jobrun import JobRuns, RuntimeDeps, now
 
@@ -53,7 +60,10 @@ class JobSteps:
         self.deps = deps
         self.runs = runs
 
+    @crashpoints.step
     async def llm_call(self, job_id: str, deadline: float, spec: CallSpec) -> CallResult:
+        # Its log line and cost event are not in the call's transaction: a crash after they
+        # are stored and before DBOS records the step repeats them (never its payment).
         run = await self.runs.get(job_id, deadline)
         result = await run.caller(spec)
         events = self.deps.events
@@ -82,6 +92,7 @@ class JobSteps:
         await events.flush(job_id)
         return result
 
+    @crashpoints.step
     async def begin_job(self, job_id: str) -> JobStart:
         """Mark the job running and say how its generated code will be isolated; raises
         SandboxRefused, before any call, when ORCH_SANDBOX demands isolation this machine
@@ -90,15 +101,24 @@ class JobSteps:
         job = await store.get_job(job_id)
         limits = SandboxLimits(isolation=settings.sandbox, bwrap=settings.sandbox_bwrap)
         isolation = await asyncio.to_thread(isolation_of, limits)
-        if job.status is not JobStatus.CANCELLED and await store.set_job_status(
-            job_id, status=JobStatus.RUNNING, now=now()
-        ):
-            events.emit(job_id, StatusEvent(status=JobStatus.RUNNING, ts=now()))
-            label = " on simulated providers" if job.simulated else ""
-            events.log(job_id, f"job started{label}: budget {usd_exact(job.spec.budget_usd)}")
-            level: LogLevel = "WARNING" if isolation.backend == "none" else "INFO"
-            events.log(job_id, f"generated code isolation: {isolation.label}", level)
-        await events.flush(job_id)
+        label = " on simulated providers" if job.simulated else ""
+        level: LogLevel = "WARNING" if isolation.backend == "none" else "INFO"
+
+        def announce() -> list[JobEvent]:
+            return [
+                StatusEvent(status=JobStatus.RUNNING, ts=now()),
+                events.line(job_id, f"job started{label}: budget {usd_exact(job.spec.budget_usd)}"),
+                events.line(job_id, f"generated code isolation: {isolation.label}", level),
+            ]
+
+        # Not over a cancel, even one stored since `job` was read: the cancel wins.
+        await store.set_job_status(
+            job_id,
+            status=JobStatus.RUNNING,
+            now=now(),
+            unless=(JobStatus.CANCELLED,),
+            announce=announce,
+        )
         if isolation.refused:
             raise SandboxRefused(f"refusing to run generated code: {isolation.why}")
         return JobStart(
@@ -108,59 +128,74 @@ class JobSteps:
             tasks=await store.list_tasks(job_id),
         )
 
+    @crashpoints.step
     async def save_plan(
         self, job_id: str, tasks: list[TaskState], fallback: bool
     ) -> list[TaskState]:
         store, events = self.deps.store, self.deps.events
-        if await store.save_plan(job_id, tasks):
+
+        def announce() -> list[JobEvent]:
             kind = "fallback single-task plan" if fallback else "plan"
-            events.log(job_id, f"{kind}: {len(tasks)} tasks", "WARNING" if fallback else "INFO")
+            told: list[JobEvent] = [
+                events.line(
+                    job_id, f"{kind}: {len(tasks)} tasks", "WARNING" if fallback else "INFO"
+                )
+            ]
             for t in tasks:
                 deps = f" after {', '.join(t.dependencies)}" if t.dependencies else ""
                 title = f" {t.title}" if t.title else ""
-                events.log(job_id, f"{t.task_id}{title} [{t.type}]{deps}: {t.prompt[:120]}")
-                events.emit(job_id, task_event(t))
-        await events.flush(job_id)
+                told.append(
+                    events.line(job_id, f"{t.task_id}{title} [{t.type}]{deps}: {t.prompt[:120]}")
+                )
+                told.append(task_event(t))
+            return told
+
+        await store.save_plan(job_id, tasks, announce=announce)
         return await store.list_tasks(job_id)
 
+    @crashpoints.step
     async def begin_task(self, job_id: str, task_id: str) -> TaskState:
-        store, events = self.deps.store, self.deps.events
-        state = await store.update_task(job_id, task_id, status=TaskStatus.RUNNING, now=now())
-        if state is not None:
-            events.emit(job_id, task_event(state))
-            events.log(job_id, f"{task_id} started" + (f": {state.title}" if state.title else ""))
-            await events.flush(job_id)
+        events = self.deps.events
+
+        def announce(state: TaskState) -> list[JobEvent]:
+            title = f": {state.title}" if state.title else ""
+            return [task_event(state), events.line(job_id, f"{task_id} started{title}")]
+
+        store = self.deps.store
+        await store.update_task(
+            job_id, task_id, status=TaskStatus.RUNNING, now=now(), announce=announce
+        )
         return await store.get_task(job_id, task_id)
 
+    @crashpoints.step
     async def save_iteration(self, job_id: str, task_id: str, record: IterationRecord) -> None:
-        store, events = self.deps.store, self.deps.events
-        if not await store.save_iteration(job_id, task_id, record):
-            return
+        """Store the iteration and take it into its task (cost, best score) in one
+        transaction with its events: a repeat changes and tells nothing."""
+        events = self.deps.events
         failed = [v.name for v in record.validators if not v.passed]
         checks = f"; failed checks: {', '.join(failed)}" if failed else ""
-        events.log(
-            job_id,
-            f"{task_id} iteration {record.iteration}: score {record.score:.2f} "
-            f"by {record.model}{checks}",
-        )
-        task = await store.get_task(job_id, task_id)
-        state = await store.update_task(
-            job_id,
-            task_id,
-            status=TaskStatus.RUNNING,
-            score=max(record.score, task.score or 0.0),
-            model=record.model,
-            cost_usd=task.cost_usd + record.cost_usd,
-            iterations=record.iteration,
-            now=now(),
-        )
-        if state is not None:
-            events.emit(job_id, task_event(state))
-        await events.flush(job_id)
 
+        def announce(state: TaskState) -> list[JobEvent]:
+            line = (
+                f"{task_id} iteration {record.iteration}: score {record.score:.2f} "
+                f"by {record.model}{checks}"
+            )
+            return [events.line(job_id, line), task_event(state)]
+
+        await self.deps.store.save_iteration(job_id, task_id, record, now=now(), announce=announce)
+
+    @crashpoints.step
     async def finish_task(self, job_id: str, result: TaskResult) -> None:
-        store, events = self.deps.store, self.deps.events
-        state = await store.update_task(
+        events = self.deps.events
+
+        def announce(state: TaskState) -> list[JobEvent]:
+            level: LogLevel = "INFO" if result.status is TaskStatus.COMPLETED else "WARNING"
+            why = f" ({result.reason})" if result.reason else ""
+            score = f"score {result.score:.2f}" if result.score is not None else "no score"
+            line = f"{result.task_id} {result.status}: {score}{why}"
+            return [task_event(state), events.line(job_id, line, level)]
+
+        await self.deps.store.update_task(
             job_id,
             result.task_id,
             status=result.status,
@@ -171,26 +206,27 @@ class JobSteps:
             output=result.output,
             reason=result.reason,
             now=now(),
+            announce=announce,
         )
-        if state is not None:
-            events.emit(job_id, task_event(state))
-            level: LogLevel = "INFO" if result.status is TaskStatus.COMPLETED else "WARNING"
-            why = f" ({result.reason})" if result.reason else ""
-            score = f"score {result.score:.2f}" if result.score is not None else "no score"
-            events.log(job_id, f"{result.task_id} {result.status}: {score}{why}", level)
-            await events.flush(job_id)
 
+    @crashpoints.step
     async def skip_tasks(self, job_id: str, task_ids: list[str], reasons: list[str]) -> None:
-        store, events = self.deps.store, self.deps.events
+        events = self.deps.events
         for task_id, reason in zip(task_ids, reasons, strict=True):
-            state = await store.update_task(
-                job_id, task_id, status=TaskStatus.SKIPPED, reason=reason, now=now()
-            )
-            if state is not None:
-                events.emit(job_id, task_event(state))
-                events.log(job_id, f"{task_id} {reason}", "WARNING")
-        await events.flush(job_id)
 
+            def announce(state: TaskState, why: str = reason) -> list[JobEvent]:
+                return [task_event(state), events.line(job_id, f"{state.task_id} {why}", "WARNING")]
+
+            await self.deps.store.update_task(
+                job_id,
+                task_id,
+                status=TaskStatus.SKIPPED,
+                reason=reason,
+                now=now(),
+                announce=announce,
+            )
+
+    @crashpoints.step
     async def finish_job(
         self, job_id: str, status: ProjectStatus, error: str = ""
     ) -> ProjectStatus:
@@ -202,22 +238,36 @@ class JobSteps:
             status = ProjectStatus.CANCELLED
         # Attempts still in flight now were left by a process that stopped: charge them.
         await store.close_interrupted(job_id, await store.in_flight_calls(job_id))
-        spent = float((await store.job_budget(job_id)).spent_usd)
-        changed = await store.set_job_status(
-            job_id, status=status.job_status, final_status=status, error=error, now=now()
-        )
-        job = await store.get_job(job_id)
-        for artifact in build_artifacts(job, await store.list_tasks(job_id)):
-            await store.save_artifact(job_id, artifact.path, artifact.content, now=now())
-        if changed:
-            events.emit(
-                job_id,
-                StatusEvent(status=status.job_status, final_status=status, ts=now()),
-            )
-            if error:
-                events.log(job_id, f"job failed: {error}", "ERROR")
-            events.log(job_id, f"job finished: {status}, spent {usd(spent)}")
-            events.emit(job_id, DoneEvent(status=status, total_cost=round(spent, 6)))
+        crashpoints.reach("interrupted_closed")
+        # Lines queued before (calls' notes) go first: `status` and `done` end the history.
         await events.flush(job_id)
+        spent = float((await store.job_budget(job_id)).spent_usd)
+        ended = (await store.get_job(job_id)).model_copy(
+            update={"status": status.job_status, "final_status": status, "error": error}
+        )
+        files = [
+            (a.path, a.content) for a in build_artifacts(ended, await store.list_tasks(job_id))
+        ]
+
+        def announce() -> list[JobEvent]:
+            told: list[JobEvent] = [
+                StatusEvent(status=status.job_status, final_status=status, ts=now())
+            ]
+            if error:
+                told.append(events.line(job_id, f"job failed: {error}", "ERROR"))
+            told.append(events.line(job_id, f"job finished: {status}, spent {usd(spent)}"))
+            told.append(DoneEvent(status=status, total_cost=round(spent, 6)))
+            return told
+
+        # The status, the result files and the events that end the history: one transaction.
+        await store.set_job_status(
+            job_id,
+            status=status.job_status,
+            final_status=status,
+            error=error,
+            now=now(),
+            files=files,
+            announce=announce,
+        )
         self.runs.drop(job_id)
         return status

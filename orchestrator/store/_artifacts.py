@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from collections.abc import Callable
+
+from sqlalchemy import Table, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from orchestrator.errors import InvalidInput, JobNotFound
@@ -24,24 +27,34 @@ def check_artifact_path(path: str) -> str:
     return path
 
 
+def upsert_artifact(
+    insert: Callable[[Table], sqlite.Insert | postgresql.Insert],
+    job_id: str,
+    path: str,
+    content: bytes,
+    now: float,
+) -> sqlite.Insert | postgresql.Insert:
+    """The statement that stores a result file, replacing one of the same path."""
+    values = {
+        "job_id": job_id,
+        "path": check_artifact_path(path),
+        "size": len(content),
+        "content": content,
+        "created_at": now,
+    }
+    stmt = insert(artifacts).values(values)
+    return stmt.on_conflict_do_update(
+        index_elements=["job_id", "path"],
+        set_={c: stmt.excluded[c] for c in ("size", "content", "created_at")},
+    )
+
+
 class ArtifactsRepo(StoreBase):
     async def save_artifact(self, job_id: str, path: str, content: bytes, *, now: float) -> None:
         """Store a file of the job's result, replacing one of the same path."""
-        values = {
-            "job_id": job_id,
-            "path": check_artifact_path(path),
-            "size": len(content),
-            "content": content,
-            "created_at": now,
-        }
-        stmt = self._insert(artifacts).values(values)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["job_id", "path"],
-            set_={c: stmt.excluded[c] for c in ("size", "content", "created_at")},
-        )
         try:
             async with self._write() as conn:
-                await conn.execute(stmt)
+                await conn.execute(upsert_artifact(self._insert, job_id, path, content, now))
         except IntegrityError as e:  # the foreign key: no such job
             raise JobNotFound(job_id) from e
 

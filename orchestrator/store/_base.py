@@ -1,18 +1,25 @@
-"""What every part of the Store shares: the engine, dialect-specific inserts, row locks."""
+"""What every part of the Store shares: the engine, dialect-specific inserts, row locks, and
+the append of a job's events inside any write transaction (an outbox: the state a step
+writes and the events that describe it commit together, or not at all)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
 from decimal import Decimal
 
-from sqlalchemy import Table, select, update
+from sqlalchemy import Table, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from orchestrator.errors import JobNotFound
+from orchestrator.events import JobEvent, StoredEvent
+from orchestrator.store.tables import events as event_table
 from orchestrator.store.tables import jobs
+
+EVENTS_CHANNEL = "orch_events"
 
 _MONEY_QUANTUM = Decimal(1).scaleb(-10)  # the scale of Numeric(20, 10)
 
@@ -32,6 +39,9 @@ class StoreBase:
         # with sleeps of up to 100 ms, so under load the lock sat idle between writers and
         # waiting writers held every connection (readers then timed out on the pool).
         self._write_lock = asyncio.Lock() if engine.dialect.name == "sqlite" else None
+        # Told (job id, last event id) after each commit that stored events: the runtime's
+        # in-process wake-ups (other processes hear of them by NOTIFY on PostgreSQL).
+        self.on_events: list[Callable[[str, int], None]] = []
 
     @property
     def dialect(self) -> str:
@@ -69,3 +79,55 @@ class StoreBase:
         found = await conn.execute(select(jobs.c.job_id).where(jobs.c.job_id == job_id))
         if found.first() is None:
             raise JobNotFound(job_id)
+
+    async def _append_events(
+        self, conn: AsyncConnection, job_id: str, events: Sequence[JobEvent]
+    ) -> list[StoredEvent]:
+        """Store events in the transaction of `conn` with the job's next consecutive ids.
+
+        The id counter lives in `jobs.last_event_id` and moves forward with an UPDATE ...
+        RETURNING: on PostgreSQL the row lock holds other writers of the job until the
+        commit, on SQLite the database write lock does, so ids become visible in order.
+        Call `_announce` with the result once the transaction has committed.
+        """
+        if not events:
+            return []
+        count = len(events)
+        bump = (
+            update(jobs)
+            .where(jobs.c.job_id == job_id)
+            .values(last_event_id=jobs.c.last_event_id + count)
+            .returning(jobs.c.last_event_id)
+        )
+        last = (await conn.execute(bump)).scalar_one_or_none()
+        if last is None:
+            raise JobNotFound(job_id)
+        first = last - count + 1
+        now = time.time()  # events without their own `ts` (task, done) get the time stored
+        rows = [
+            {
+                "job_id": job_id,
+                "id": first + offset,
+                "ts": _stamp(event, now),
+                "type": event.type,
+                "data": event.model_dump_json(),
+            }
+            for offset, event in enumerate(events)
+        ]
+        await conn.execute(insert(event_table), rows)
+        if self.dialect == "postgresql":  # delivered at commit, to every listening process
+            await conn.execute(select(func.pg_notify(EVENTS_CHANNEL, f"{job_id}:{last}")))
+        return [
+            StoredEvent(job_id=job_id, id=first + offset, event=event)
+            for offset, event in enumerate(events)
+        ]
+
+    def _announce(self, stored: Sequence[StoredEvent]) -> None:
+        if stored:
+            for listener in self.on_events:
+                listener(stored[-1].job_id, stored[-1].id)
+
+
+def _stamp(event: JobEvent, now: float) -> float:
+    ts = getattr(event, "ts", None)
+    return now if ts is None else float(ts)

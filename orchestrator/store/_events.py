@@ -11,18 +11,17 @@ that follow the job (another server, a worker's API) wake without polling.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import select
 
 from orchestrator.errors import JobNotFound
 from orchestrator.events import JobEvent, StoredEvent, job_event_adapter
-from orchestrator.store._base import StoreBase
+from orchestrator.store._base import EVENTS_CHANNEL, StoreBase
 from orchestrator.store.tables import events as event_table
 from orchestrator.store.tables import jobs
 
-EVENTS_CHANNEL = "orch_events"
+__all__ = ["EVENTS_CHANNEL", "EventsRepo"]
 
 
 class EventsRepo(StoreBase):
@@ -30,37 +29,10 @@ class EventsRepo(StoreBase):
         """Store events in one transaction with the job's next consecutive ids."""
         if not events:
             return []
-        count = len(events)
-        bump = (
-            update(jobs)
-            .where(jobs.c.job_id == job_id)
-            .values(last_event_id=jobs.c.last_event_id + count)
-            .returning(jobs.c.last_event_id)
-        )
-        # Events without their own `ts` (task, done) are stamped with the time they are stored.
-        now = time.time()
         async with self._write() as conn:
-            last = (await conn.execute(bump)).scalar_one_or_none()
-            if last is None:
-                raise JobNotFound(job_id)
-            first = last - count + 1
-            rows = [
-                {
-                    "job_id": job_id,
-                    "id": first + offset,
-                    "ts": _stamp(event, now),
-                    "type": event.type,
-                    "data": event.model_dump_json(),
-                }
-                for offset, event in enumerate(events)
-            ]
-            await conn.execute(insert(event_table), rows)
-            if self.dialect == "postgresql":  # delivered at commit, to every listening process
-                await conn.execute(select(func.pg_notify(EVENTS_CHANNEL, f"{job_id}:{last}")))
-        return [
-            StoredEvent(job_id=job_id, id=first + offset, event=event)
-            for offset, event in enumerate(events)
-        ]
+            stored = await self._append_events(conn, job_id, events)
+        self._announce(stored)
+        return stored
 
     async def read_events(
         self, job_id: str, *, after: int = 0, limit: int = 1000
@@ -86,8 +58,3 @@ class EventsRepo(StoreBase):
         if last is None:
             raise JobNotFound(job_id)
         return int(last)
-
-
-def _stamp(event: JobEvent, now: float) -> float:
-    ts = getattr(event, "ts", None)
-    return now if ts is None else float(ts)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
 from pydantic import ValidationError
@@ -10,8 +10,11 @@ from sqlalchemy import ColumnElement, RowMapping, Select, delete, func, insert, 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from orchestrator import crashpoints
 from orchestrator.domain import JobRecord, JobSpec, JobStatus, ProjectStatus
 from orchestrator.errors import InvalidInput, JobConflict, JobNotFound
+from orchestrator.events import JobEvent
+from orchestrator.store._artifacts import upsert_artifact
 from orchestrator.store._base import StoreBase, to_money
 from orchestrator.store.tables import CHILD_TABLES, JOB_ID, jobs
 
@@ -152,13 +155,22 @@ class JobsRepo(StoreBase):
         final_status: ProjectStatus | None = None,
         error: str = "",
         now: float,
+        unless: Collection[JobStatus] = (),
+        files: Sequence[tuple[str, bytes]] = (),
+        announce: Callable[[], Sequence[JobEvent]] | None = None,
     ) -> bool:
-        """Set status, final status and error together; True when any of them changed."""
+        """Set status, final status and error together; True when any of them changed.
+
+        Nothing changes while the job's status is one of `unless` (a start does not undo a
+        cancel). Only on a change, in the same transaction: the result `files` (path,
+        content) replace those of the same path, and the events `announce()` gives are stored.
+        """
         final = final_status.value if final_status is not None else None
         stmt = (
             update(jobs)
             .where(
                 jobs.c.job_id == job_id,
+                jobs.c.status.not_in([s.value for s in unless]),
                 or_(
                     jobs.c.status != status.value,
                     jobs.c.final_status.is_distinct_from(final),
@@ -168,10 +180,17 @@ class JobsRepo(StoreBase):
             .values(status=status.value, final_status=final, error=error, updated_at=now)
         )
         async with self._write() as conn:
-            if (await conn.execute(stmt)).rowcount:
-                return True
-            await self._require_job(conn, job_id)
-        return False
+            if announce is not None:
+                await self._lock_job(conn, job_id)  # the job's row first, as every writer
+            if not (await conn.execute(stmt)).rowcount:
+                await self._require_job(conn, job_id)
+                return False
+            for path, content in files:
+                await conn.execute(upsert_artifact(self._insert, job_id, path, content, now))
+            crashpoints.reach("in_transaction")
+            stored = await self._append_events(conn, job_id, announce() if announce else ())
+        self._announce(stored)
+        return True
 
     async def set_job_fields(
         self,

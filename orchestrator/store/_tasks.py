@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Sequence
 
 from sqlalchemy import RowMapping, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
 
+from orchestrator import crashpoints
 from orchestrator.domain import IterationRecord, TaskState, TaskStatus, TaskType, ValidatorResult
 from orchestrator.errors import InvalidInput, TaskNotFound
+from orchestrator.events import JobEvent
 from orchestrator.store._base import StoreBase, to_money
 from orchestrator.store.tables import iterations as iteration_table
 from orchestrator.store.tables import jobs
@@ -17,6 +21,9 @@ from orchestrator.store.tables import tasks as task_table
 # A degraded task runs again on resume: its recorded calls are re-used at no cost, so a
 # task cut short by the budget or the clock continues where it stopped.
 _KEEP_ON_RESUME = (TaskStatus.COMPLETED.value,)
+
+# The events that tell of a task's new state, stored in the transaction that wrote it.
+Announce = Callable[[TaskState], Sequence[JobEvent]]
 
 
 def task_from_row(row: RowMapping) -> TaskState:
@@ -71,9 +78,15 @@ def plan_rows(tasks: list[TaskState], now: float) -> list[dict[str, object]]:
 
 class TasksRepo(StoreBase):
     async def save_plan(
-        self, job_id: str, tasks: list[TaskState], *, now: float | None = None
+        self,
+        job_id: str,
+        tasks: list[TaskState],
+        *,
+        now: float | None = None,
+        announce: Callable[[], Sequence[JobEvent]] | None = None,
     ) -> bool:
-        """Store the job's plan once. False (and nothing changed) if it already has tasks."""
+        """Store the job's plan once, and with it the events `announce()` gives. False (and
+        nothing changed) if it already has tasks."""
         if not tasks:
             raise InvalidInput("a plan has at least one task")
         strangers = sorted({t.job_id for t in tasks} - {job_id})
@@ -92,6 +105,9 @@ class TasksRepo(StoreBase):
             await conn.execute(
                 update(jobs).where(jobs.c.job_id == job_id).values(task_count=len(rows))
             )
+            crashpoints.reach("in_transaction")
+            stored = await self._append_events(conn, job_id, announce() if announce else ())
+        self._announce(stored)
         return True
 
     async def list_tasks(self, job_id: str) -> list[TaskState]:
@@ -126,11 +142,13 @@ class TasksRepo(StoreBase):
         output: str | None = None,
         reason: str | None = None,
         now: float,
+        announce: Announce | None = None,
     ) -> TaskState | None:
         """Set the given fields (None leaves one as it is).
 
         Returns the new state when any field changed, None when the row already held
-        exactly these values, so callers emit a task event only on a real change.
+        exactly these values. Only on a change, `announce(new state)` gives the events that
+        are stored in the same transaction.
         """
         given: dict[str, object] = {
             "status": status.value,
@@ -154,15 +172,21 @@ class TasksRepo(StoreBase):
             .returning(*task_table.c)
         )
         async with self._write() as conn:
+            if announce is not None:
+                await self._lock_job(conn, job_id)  # the job's row first, as every writer
             row = (await conn.execute(stmt)).first()
-            if row is not None:
-                return task_from_row(row._mapping)
-            exists = select(task_table.c.task_id).where(
-                task_table.c.job_id == job_id, task_table.c.task_id == task_id
-            )
-            if (await conn.execute(exists)).first() is None:
-                raise TaskNotFound(job_id, task_id)
-        return None
+            if row is None:
+                exists = select(task_table.c.task_id).where(
+                    task_table.c.job_id == job_id, task_table.c.task_id == task_id
+                )
+                if (await conn.execute(exists)).first() is None:
+                    raise TaskNotFound(job_id, task_id)
+                return None
+            state = task_from_row(row._mapping)
+            crashpoints.reach("in_transaction")
+            stored = await self._append_events(conn, job_id, announce(state) if announce else ())
+        self._announce(stored)
+        return state
 
     async def reset_unfinished_tasks(self, job_id: str, *, now: float) -> list[str]:
         """Put every task that is not completed back to pending (for a resume).
@@ -183,8 +207,22 @@ class TasksRepo(StoreBase):
             rows = (await conn.execute(stmt)).all()
         return [task_id for task_id, _ in sorted(rows, key=lambda r: r.position)]
 
-    async def save_iteration(self, job_id: str, task_id: str, record: IterationRecord) -> bool:
-        """Insert one iteration; if it is already stored, change nothing and return False."""
+    async def save_iteration(
+        self,
+        job_id: str,
+        task_id: str,
+        record: IterationRecord,
+        *,
+        now: float | None = None,
+        announce: Announce | None = None,
+    ) -> bool:
+        """Insert one iteration; if it is already stored, change nothing and return False.
+
+        With `announce`, in the same transaction the task takes the iteration in: its cost
+        grows by the iteration's, its score is the best so far, its model and iteration
+        count are the iteration's; and `announce(new task state)` gives events to store.
+        So a repeat changes nothing and tells nothing twice.
+        """
         values = {
             **record.model_dump(mode="json", exclude={"cost_usd"}),
             "cost_usd": to_money(record.cost_usd),
@@ -198,9 +236,48 @@ class TasksRepo(StoreBase):
         )
         try:
             async with self._write() as conn:
-                return bool((await conn.execute(stmt)).rowcount)
+                if announce is not None:
+                    await self._lock_job(conn, job_id)  # the job's row first, as every writer
+                if not (await conn.execute(stmt)).rowcount:
+                    return False
+                if announce is None:
+                    return True
+                state = await self._take_iteration(conn, job_id, task_id, record, now)
+                crashpoints.reach("in_transaction")
+                stored = await self._append_events(conn, job_id, announce(state))
         except IntegrityError as e:  # the foreign key: no such task
             raise TaskNotFound(job_id, task_id) from e
+        self._announce(stored)
+        return True
+
+    async def _take_iteration(
+        self,
+        conn: AsyncConnection,
+        job_id: str,
+        task_id: str,
+        record: IterationRecord,
+        now: float | None,
+    ) -> TaskState:
+        where = (task_table.c.job_id == job_id, task_table.c.task_id == task_id)
+        row = (await conn.execute(select(task_table).where(*where))).first()
+        if row is None:
+            raise TaskNotFound(job_id, task_id)
+        task = task_from_row(row._mapping)
+        changes = {
+            "status": TaskStatus.RUNNING.value,
+            "score": max(record.score, task.score or 0.0),
+            "model": record.model,
+            "cost_usd": to_money(task.cost_usd) + to_money(record.cost_usd),
+            "iterations": record.iteration,
+            "updated_at": time.time() if now is None else now,
+        }
+        updated = (
+            await conn.execute(
+                update(task_table).where(*where).values(changes).returning(*task_table.c)
+            )
+        ).first()
+        assert updated is not None  # read just above, under the job's lock
+        return task_from_row(updated._mapping)
 
     async def list_iterations(self, job_id: str, task_id: str) -> list[IterationRecord]:
         query = (
