@@ -212,10 +212,10 @@ def _first(
     task_type: TaskType | None = None,
     avoid: Sequence[str] = (),
 ) -> str | None:
-    for model in router.candidates(_spec(role, task_type, avoid)):
-        if model.name in usable:
-            return model.name
-    return None
+    # As the executor asks: models no client serves are excluded before providers are avoided.
+    unusable = [m.name for m in router.preferred(_spec(role, task_type)) if m.name not in usable]
+    found = router.candidates(_spec(role, task_type, avoid), exclude=unusable)
+    return found[0].name if found else None
 
 
 def forecast_plan(
