@@ -1,8 +1,11 @@
 """The `orchestrator` command line.
 
 Exit codes: 0 the job ended SUCCESS or PARTIAL_SUCCESS; 1 it ended otherwise; 2 bad input
-(invalid spec, unreadable YAML, unknown job id) — with one line saying why, and nothing
-stored changed.
+(invalid spec, unreadable YAML, unknown job id, a server that refuses the token or cannot be
+reached) — with one line saying why, and nothing stored changed.
+
+With `--server URL` (or ORCH_SERVER_URL), `run`, `jobs`, `show`, `cancel` and `resume` talk
+to that server instead of running here.
 """
 
 from __future__ import annotations
@@ -16,13 +19,21 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
-from rich.live import Live
 
-from orchestrator.cli.view import jobs_table, live_view, sim_label, task_table
+from orchestrator.api.schemas import ResumeRequest
+from orchestrator.cli.live import watch
+from orchestrator.cli.remote import Remote
+from orchestrator.cli.view import job_details, jobs_table, live_view, outcome
 from orchestrator.config import Settings
 from orchestrator.domain import JobStatus, ProjectStatus
-from orchestrator.errors import InvalidInput, JobConflict, JobNotFound, OrchestratorError
-from orchestrator.money import usd, usd_exact
+from orchestrator.errors import (
+    InvalidInput,
+    JobConflict,
+    JobNotFound,
+    NotAuthenticated,
+    OrchestratorError,
+    ServerUnreachable,
+)
 from orchestrator.projectfile import parse_spec, read_project_file
 from orchestrator.runtime import Runtime, new_job_id, request_cancel
 from orchestrator.store import Store
@@ -43,12 +54,32 @@ class Exit:
 def _run_async(make: Callable[[], Awaitable[T]]) -> T:
     try:
         return asyncio.run(make())  # type: ignore[arg-type]
-    except (InvalidInput, JobNotFound, JobConflict) as e:
+    except (InvalidInput, JobNotFound, JobConflict, NotAuthenticated, ServerUnreachable) as e:
         err.print(f"[red]error:[/] {e}", highlight=False)
         raise typer.Exit(Exit.BAD_INPUT) from None
     except OrchestratorError as e:
         err.print(f"[red]error:[/] {e}", highlight=False)
         raise typer.Exit(Exit.JOB_NOT_SUCCESSFUL) from None
+
+
+@app.callback()
+def options(
+    ctx: typer.Context,
+    server: Annotated[
+        str | None,
+        typer.Option(
+            "--server",
+            envvar="ORCH_SERVER_URL",
+            help="An orchestrator server's URL: run, jobs, show, cancel and resume use it "
+            "instead of running here.",
+        ),
+    ] = None,
+    token: Annotated[
+        str | None,
+        typer.Option("--token", envvar="ORCH_API_TOKEN", help="That server's API token."),
+    ] = None,
+) -> None:
+    ctx.obj = Remote(server.rstrip("/"), token, out) if server else None
 
 
 def _settings() -> Settings:
@@ -58,6 +89,7 @@ def _settings() -> Settings:
 
 @app.command()
 def run(
+    ctx: typer.Context,
     description: Annotated[str | None, typer.Argument(help="What to build.")] = None,
     criteria: Annotated[str | None, typer.Option("--criteria", help="Success criteria.")] = None,
     budget: Annotated[float | None, typer.Option("--budget", help="Hard budget, USD.")] = None,
@@ -87,6 +119,9 @@ def run(
         err.print(f"[red]error:[/] {e}", highlight=False)
         raise typer.Exit(Exit.BAD_INPUT) from None
 
+    if ctx.obj is not None:
+        remote: Remote = ctx.obj
+        _finish(_run_async(lambda: remote.run(spec, out_dir)))
     job_id = new_job_id()
 
     async def go() -> ProjectStatus:
@@ -102,6 +137,7 @@ def run(
 
 @app.command()
 def resume(
+    ctx: typer.Context,
     job_id: str,
     budget: Annotated[float | None, typer.Option("--budget", help="New budget, USD.")] = None,
     time_limit: Annotated[
@@ -117,6 +153,10 @@ def resume(
     if time_limit is not None and time_limit <= 0:
         err.print("[red]error:[/] --time-limit must be greater than 0")
         raise typer.Exit(Exit.BAD_INPUT)
+    if ctx.obj is not None:
+        remote: Remote = ctx.obj
+        request = ResumeRequest(budget_usd=budget, time_limit_s=time_limit)
+        _finish(_run_async(lambda: remote.resume(job_id, request, out_dir)))
 
     async def go() -> ProjectStatus:
         await _require_job(settings, job_id)
@@ -135,11 +175,13 @@ def resume(
 
 
 @app.command()
-def cancel(job_id: str) -> None:
+def cancel(ctx: typer.Context, job_id: str) -> None:
     """Ask a running job to stop: no new calls start; it ends CANCELLED."""
     settings = _settings()
 
     async def go() -> None:
+        if ctx.obj is not None:
+            return await ctx.obj.cancel(job_id)
         store = await Store.open(settings.store_url)
         try:
             await request_cancel(store, job_id)
@@ -152,6 +194,7 @@ def cancel(job_id: str) -> None:
 
 @app.command()
 def jobs(
+    ctx: typer.Context,
     status: Annotated[JobStatus | None, typer.Option("--status")] = None,
     search: Annotated[str | None, typer.Option("--search", "-q")] = None,
     limit: Annotated[int, typer.Option("--limit", min=1, max=1000)] = 20,
@@ -160,6 +203,8 @@ def jobs(
     settings = _settings()
 
     async def go() -> None:
+        if ctx.obj is not None:
+            return await ctx.obj.jobs(status=status, q=search, limit=limit)
         store = await Store.open(settings.store_url)
         try:
             found, total = await store.list_jobs(status=status, q=search, limit=limit)
@@ -171,22 +216,20 @@ def jobs(
 
 
 @app.command()
-def show(job_id: str) -> None:
+def show(ctx: typer.Context, job_id: str) -> None:
     """Show one job: spec, status, spend and its tasks."""
     settings = _settings()
 
     async def go() -> None:
+        if ctx.obj is not None:
+            return await ctx.obj.show(job_id)
         store = await Store.open(settings.store_url)
         try:
             job = await store.get_job(job_id)
             tasks = await store.list_tasks(job_id)
         finally:
             await store.close()
-        out.print(f"[bold]{job.job_id}[/] {job.status} {job.final_status or ''}{sim_label(job)}")
-        out.print(f"description: {job.spec.project_description}", highlight=False)
-        out.print(f"criteria:    {job.spec.success_criteria or '-'}", highlight=False)
-        out.print(f"spent:       {usd(job.total_cost)} of {usd_exact(job.spec.budget_usd)}")
-        out.print(task_table(tasks))
+        out.print(job_details(job, tasks), highlight=False)
 
     _run_async(go)
 
@@ -203,31 +246,20 @@ async def _follow(runtime: Runtime, job_id: str, out_dir: Path | None) -> Projec
     """Show the job live until it ends, then write its result files."""
     store = runtime.store
     started = time.time()
-    result = asyncio.ensure_future(runtime.wait(job_id))
 
     async def frame() -> Any:
         job = await store.get_job(job_id)
         spent = float(await store.job_spend(job_id))
         return live_view(job, await store.list_tasks(job_id), spent, started)
 
-    with Live(await frame(), console=out, refresh_per_second=4, transient=False) as live:
-        while not result.done():
-            await asyncio.wait({result}, timeout=0.5)
-            live.update(await frame())
-    status = result.result()
+    status = await watch(out, frame, asyncio.ensure_future(runtime.wait(job_id)))
     out.print()
-    if status is None:
-        out.print(f"job {job_id} stopped after planning: it awaits review")
-        raise typer.Exit(Exit.JOB_NOT_SUCCESSFUL)
     job = await store.get_job(job_id)
     target = out_dir or Path("out") / job_id
     target.mkdir(parents=True, exist_ok=True)
     for path, _size in await store.list_artifacts(job_id):
         (target / path).write_bytes(await store.read_artifact(job_id, path))
-    out.print(
-        f"job {job_id}: [bold]{status}[/], spent {usd(job.total_cost)} of "
-        f"{usd_exact(job.spec.budget_usd)}{sim_label(job)}; result files in {target}"
-    )
+    out.print(outcome(job, status, str(target)))
     return status
 
 

@@ -79,3 +79,23 @@ def jobs_table(jobs: list[JobRecord], total: int) -> Table:
 def shorten(text: str, width: int) -> str:
     text = " ".join(text.split())
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def job_details(job: JobRecord, tasks: list[TaskState]) -> Group:
+    """What `orchestrator show` prints: the spec, status, spend and the task table."""
+    lines = [
+        Text.from_markup(f"[bold]{job.job_id}[/] {job.status} {job.final_status or ''}")
+        + Text.from_markup(sim_label(job)),
+        Text(f"description: {job.spec.project_description}"),
+        Text(f"criteria:    {job.spec.success_criteria or '-'}"),
+        Text(f"spent:       {usd(job.total_cost)} of {usd_exact(job.spec.budget_usd)}"),
+    ]
+    return Group(*lines, task_table(tasks))
+
+
+def outcome(job: JobRecord, status: str, files: str) -> str:
+    """The last line of `run` and `resume` (rich markup)."""
+    return (
+        f"job {job.job_id}: [bold]{status}[/], spent {usd(job.total_cost)} of "
+        f"{usd_exact(job.spec.budget_usd)}{sim_label(job)}; result files in {files}"
+    )
