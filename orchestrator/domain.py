@@ -21,6 +21,8 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from orchestrator.storable import StorableText
+
 MAX_DESCRIPTION_CHARS = 20_000
 # The smallest budget: a millionth of a dollar (amounts are stored to 1e-10; a smaller
 # "positive" budget would read back as 0).
@@ -158,8 +160,8 @@ class JobSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    project_description: str = Field(min_length=1, max_length=MAX_DESCRIPTION_CHARS)
-    success_criteria: str = Field(default="", max_length=MAX_DESCRIPTION_CHARS)
+    project_description: StorableText = Field(min_length=1, max_length=MAX_DESCRIPTION_CHARS)
+    success_criteria: StorableText = Field(default="", max_length=MAX_DESCRIPTION_CHARS)
     budget_usd: Budget = 8.0
     time_limit_s: float = Field(default=5400, gt=0, le=7 * 24 * 3600)
     concurrency: int = Field(default=3, ge=1, le=10)
@@ -189,14 +191,14 @@ class PlannedTask(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
-    title: str = Field(
+    title: StorableText = Field(
         default="",
         max_length=TITLE_MAX_CHARS,
         description=f"What the task does, in a few words (at most {TITLE_MAX_CHARS} characters)",
     )
     type: TaskType
-    prompt: str = Field(min_length=1, max_length=MAX_DESCRIPTION_CHARS)
-    dependencies: list[str] = Field(default_factory=list)
+    prompt: StorableText = Field(min_length=1, max_length=MAX_DESCRIPTION_CHARS)
+    dependencies: list[StorableText] = Field(default_factory=list)
     acceptance_threshold: float | None = Field(default=None, ge=0.0, le=1.0)
 
     @field_validator("title", mode="before")
@@ -212,7 +214,7 @@ MAX_PLAN_TASKS = 50
 class ReviewedTask(PlannedTask):
     """A plan node as a reviewer may edit it: it may also pin the model that generates it."""
 
-    model: str | None = Field(default=None, min_length=1, max_length=128)
+    model: StorableText | None = Field(default=None, min_length=1, max_length=128)
 
     @model_validator(mode="wrap")
     @classmethod

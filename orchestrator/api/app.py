@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import httpx
 from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
@@ -17,16 +18,18 @@ from fastapi.routing import APIRoute
 
 from orchestrator import __version__
 from orchestrator.api.config import ApiSettings
-from orchestrator.api.deps import Services, require_token
+from orchestrator.api.deps import Services, require_token, storable_request
 from orchestrator.api.errors import errors, install_error_handlers
 from orchestrator.api.feed import SharedReads
 from orchestrator.api.hosts import HostOriginGuard
+from orchestrator.api.mcp import McpEndpoint
 from orchestrator.api.metrics import MeteredHealthBook, Metrics
 from orchestrator.api.middleware import BodySizeLimit
 from orchestrator.api.ratelimit import RateLimiter
 from orchestrator.api.routes import API_ROUTERS, OPEN_ROUTERS
 from orchestrator.api.schemas import StreamEvent
 from orchestrator.api.ui import mount_ui
+from orchestrator.client import AsyncClient
 from orchestrator.config import Settings
 from orchestrator.engine.sandbox import SandboxLimits, isolation_of
 from orchestrator.errors import OrchestratorError
@@ -56,6 +59,7 @@ def create_app(
     start); `clients` replaces the configured providers (tests)."""
     api = api or ApiSettings()
     executor = executor_id or settings.executor_id
+    mcp = McpEndpoint(api)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -78,10 +82,16 @@ def create_app(
             logins=RateLimiter(LOGIN_RATE_PER_MIN, what="login attempts"),
         )
         watcher = asyncio.create_task(metrics.watch_loop())
+        # The MCP tools call this app in-process, through the API's own client and rules.
+        itself = AsyncClient(
+            "http://127.0.0.1", token=api.token, transport=httpx.ASGITransport(app=app)
+        )
         freeze_startup_objects()
         try:
-            yield
+            async with mcp.running(lambda: itself):
+                yield
         finally:
+            await itself.close()
             watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await watcher
@@ -94,10 +104,13 @@ def create_app(
         generate_unique_id_function=operation_id,
     )
     install_error_handlers(app)
+    checks = [Depends(storable_request)]
     for router in API_ROUTERS:
-        app.include_router(router, dependencies=[Depends(require_token)], responses=errors(401))
+        guarded = [Depends(require_token), *checks]
+        app.include_router(router, dependencies=guarded, responses=errors(401))
     for router in OPEN_ROUTERS:
-        app.include_router(router)
+        app.include_router(router, dependencies=checks)
+    app.router.routes.append(mcp.route())
     mount_ui(app)  # the dashboard at "/": a catch-all, so it stays the last route
     # Added last = outermost: CORS headers also go on 413s and errors.
     app.add_middleware(BodySizeLimit, max_bytes=api.max_body_bytes)

@@ -5,10 +5,13 @@ Everything is built once in the app's lifespan (`create_app`) and kept on `app.s
 
 from __future__ import annotations
 
+import contextlib
+import json
 from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 
 from orchestrator.api.auth import SESSION_COOKIE, check_access
@@ -17,6 +20,7 @@ from orchestrator.api.feed import SharedReads
 from orchestrator.api.metrics import Metrics
 from orchestrator.api.ratelimit import RateLimiter
 from orchestrator.runtime import Runtime
+from orchestrator.storable import Where, refusals
 from orchestrator.store import Store
 
 
@@ -73,6 +77,23 @@ SessionCookieDep = Annotated[str | None, Depends(_session)]
 def require_token(api: ApiSettingsDep, bearer: BearerDep, session: SessionCookieDep) -> None:
     """With ORCH_API_TOKEN set: the bearer token or the dashboard's session cookie."""
     check_access(api, bearer.credentials if bearer is not None else None, session)
+
+
+async def storable_request(request: Request) -> None:
+    """A 422 naming each parameter or JSON body field no store can keep (a NUL; a lone
+    surrogate): before any handler or model sees it, so none answers 500 for it."""
+    given: list[tuple[Where, object]] = [(("path",), dict(request.path_params))]
+    given += [(("query", name), value) for name, value in request.query_params.multi_items()]
+    if request.headers.get("content-type", "").startswith("application/json"):
+        with contextlib.suppress(ValueError):  # not JSON: FastAPI has already said so
+            given.append((("body",), json.loads(await request.body())))
+    found = [
+        {"loc": (*part, *at), "msg": why, "type": "value_error"}
+        for part, value in given
+        for at, why in refusals(value)
+    ]
+    if found:
+        raise RequestValidationError(found)
 
 
 def limit_creations(request: Request, services: ServicesDep) -> None:

@@ -43,6 +43,7 @@ from orchestrator.errors import (
 from orchestrator.providers.base import LLMClient, LLMRequest, LLMResponse
 from orchestrator.providers.pricing import Pricing
 from orchestrator.providers.registry import ClientSet
+from orchestrator.storable import storable
 
 __all__ = ["CallExecutor", "JobControl", "outcome_of"]
 
@@ -289,7 +290,7 @@ class CallExecutor:
             response = await self._complete(client, request, model)
         except ProviderError as e:
             row.latency_ms = max(self.clock() - started, 0.0) * 1000
-            row.outcome, row.error = outcome_of(e), str(e)
+            row.outcome, row.error = outcome_of(e), storable(str(e))
             row.input_tokens, row.output_tokens = e.usage or (0, 0)
             row.cost_usd = float(self._spending.billed(model, e, worst))
             call.cost += await self._spending.settle(row)
@@ -302,7 +303,7 @@ class CallExecutor:
         row.outcome = CallOutcome.OK
         row.input_tokens, row.output_tokens = response.input_tokens, response.output_tokens
         row.cost_usd, row.latency_ms = float(actual), response.latency_ms
-        row.response_text = response.text
+        row.response_text = storable(response.text)  # a paid answer is always recorded
         call.cost += await self._spending.settle(row)
         self.health.record(model.name, ok=True, latency_ms=row.latency_ms, cost=row.cost_usd)
         return _result(row, cost_usd=float(call.cost))
