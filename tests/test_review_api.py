@@ -83,6 +83,10 @@ async def test_edit_then_approve_runs_the_edited_plan(server: ApiServer) -> None
         assert approved.status_code == 202, approved.text
         events = await read_all(client, f"/api/jobs/{job_id}/stream")
         assert events[-1].data["status"] in ("SUCCESS", "PARTIAL_SUCCESS")
+        plans = [e.data for e in events if e.type == "plan"]
+        assert [p["expected"] for p in plans] == [total["expected"], new["forecast"]["expected"]]
+        statuses = [e.data["status"] for e in events if e.type == "status"]
+        assert statuses[:4] == ["pending", "running", "awaiting_review", "pending"]
         task_id = first["id"]
         detail = (await client.get(f"/api/jobs/{job_id}/tasks/{task_id}")).json()
         assert detail["prompt"] == first["prompt"] * 20
@@ -140,6 +144,15 @@ async def test_reject_ends_cancelled_having_paid_for_the_planning_only(
         assert (await client.post(f"/api/jobs/{job_id}/approve")).status_code == 409
         put = await client.put(f"/api/jobs/{job_id}/plan", json={"tasks": []})
         assert put.status_code == 422  # an empty plan is refused before anything else
+
+
+async def test_cancel_of_a_job_awaiting_review_rejects_it(server: ApiServer) -> None:
+    async with server.client() as client:
+        job_id = await awaiting(client, {"project_description": QUICK, "budget_usd": 0.5})
+        cancelled = await client.post(f"/api/jobs/{job_id}/cancel")
+        assert cancelled.status_code == 202, cancelled.text
+        events = await read_all(client, f"/api/jobs/{job_id}/stream")
+        assert (events[-1].type, events[-1].data["status"]) == ("done", "CANCELLED")
 
 
 async def test_a_job_awaiting_review_survives_a_kill_and_is_approved_after(

@@ -12,13 +12,14 @@ import time
 
 from pydantic import BaseModel, ValidationError
 
-from orchestrator.domain import JobRecord, JobStatus, ReviewedPlan, TaskState
+from orchestrator.domain import JobStatus, ReviewedPlan, TaskState
 from orchestrator.engine.forecast import Estimate, Forecast, History, forecast_plan, route_tasks
 from orchestrator.engine.planner import plan_to_tasks
 from orchestrator.engine.routing import Router
-from orchestrator.errors import PlanInvalid
-from orchestrator.events import PlanEvent, StatusEvent
+from orchestrator.errors import JobConflict, PlanInvalid
+from orchestrator.events import JobEvent, PlanEvent, StatusEvent
 from orchestrator.money import usd
+from orchestrator.runtime.events import EventLog
 from orchestrator.runtime.jobrun import RuntimeDeps
 
 __all__ = ["PlanReview", "Reviews"]
@@ -37,11 +38,17 @@ class PlanReview(BaseModel):
     leaves_usd: Estimate
 
 
+# The statuses a job may not leave by the move named: only a running job stops for review,
+# only one awaiting review is approved or rejected (checked in the write itself).
+NOT_RUNNING = frozenset(JobStatus) - {JobStatus.RUNNING}
+NOT_AWAITING = frozenset(JobStatus) - {JobStatus.AWAITING_REVIEW}
+
+
 class Reviews:
     def __init__(self, deps: RuntimeDeps) -> None:
         self.deps = deps
 
-    async def forecast(self, job: JobRecord, tasks: list[TaskState]) -> Forecast:
+    async def forecast(self, tasks: list[TaskState]) -> Forecast:
         d = self.deps
         simulated = d.clients.simulated
         history = History(
@@ -54,11 +61,13 @@ class Reviews:
             tasks, routes=routes, catalog=d.catalog, pricing=d.pricing, history=history
         )
 
-    async def view(self, job_id: str) -> PlanReview:
+    async def view(self, job_id: str, tasks: list[TaskState] | None = None) -> PlanReview:
+        """The job's plan (or `tasks`, a plan about to replace it) with its forecast."""
         store = self.deps.store
         job = await store.get_job(job_id)
-        tasks = await store.list_tasks(job_id)
-        forecast = await self.forecast(job, tasks)
+        if tasks is None:
+            tasks = await store.list_tasks(job_id)
+        forecast = await self.forecast(tasks)
         spent = float((await store.job_budget(job_id)).spent_usd)
         left = job.spec.budget_usd - spent
         total = forecast.total
@@ -78,32 +87,42 @@ class Reviews:
 
     async def stop_for_review(self, job_id: str) -> bool:
         """After planning: stop the job for review if it asked for one or its forecast is
-        above its limit; True when it stopped (not over a cancel)."""
-        store, events, settings = self.deps.store, self.deps.events, self.deps.settings
+        above its limit; True when it stopped (never over a cancel)."""
+        store, settings = self.deps.store, self.deps.settings
         job = await store.get_job(job_id)
         review = await self.view(job_id)
+        total = review.forecast.total
         limit = job.spec.max_forecast_usd or settings.review_above_usd
-        over = limit is not None and review.forecast.total.high > limit
+        over = limit is not None and total.high > limit
         if not (job.spec.review or over):
             return False
-        if not await store.enter_review(job_id, now=time.time()):
-            # A repeat of this step (it already awaits review), or a cancel stored since.
-            return (await store.get_job(job_id)).status is JobStatus.AWAITING_REVIEW
-        total = review.forecast.total
         why = (
-            f"its forecast's high end {usd(total.high)} is above {usd(limit or 0)}"
-            if over and not job.spec.review
-            else "review was asked for"
+            "review was asked for"
+            if job.spec.review
+            else f"its forecast's high end {usd(total.high)} is above {usd(limit or 0)}"
         )
-        events.emit(job_id, StatusEvent(status=JobStatus.AWAITING_REVIEW, ts=time.time()))
-        events.emit(job_id, plan_event(review))
-        events.log(
+
+        def announce() -> list[JobEvent]:
+            return [
+                StatusEvent(status=JobStatus.AWAITING_REVIEW, ts=time.time()),
+                plan_event(review),
+                EventLog.line(
+                    job_id,
+                    f"awaiting review ({why}): forecast {_range(review)}, expected "
+                    f"{usd(total.expected)} ({review.forecast.basis})",
+                ),
+            ]
+
+        if await store.set_job_status(
             job_id,
-            f"awaiting review ({why}): forecast {usd(total.low)}–{usd(total.high)}, "
-            f"expected {usd(total.expected)} ({review.forecast.basis})",
-        )
-        await events.flush(job_id)
-        return True
+            status=JobStatus.AWAITING_REVIEW,
+            now=time.time(),
+            unless=NOT_RUNNING,
+            announce=announce,
+        ):
+            return True
+        # A repeat of this step (it awaits review already), or a cancel that came first.
+        return (await store.get_job(job_id)).status is JobStatus.AWAITING_REVIEW
 
     async def edit(self, job_id: str, plan: ReviewedPlan) -> PlanReview:
         """Replace the plan of a job awaiting review with `plan` (checked as a planner's
@@ -118,12 +137,30 @@ class Reviews:
             state.model_copy(update={"pinned_model": node.model})
             for state, node in zip(plan_to_tasks(job_id, plan, d.catalog), plan.tasks, strict=True)
         ]
-        await d.store.replace_plan(job_id, tasks)
-        review = await self.view(job_id)
-        d.events.emit(job_id, plan_event(review))
-        d.events.log(job_id, f"plan edited: {len(tasks)} tasks, forecast {_range(review)}")
-        await d.events.flush(job_id)
+        review = await self.view(job_id, tasks)
+
+        def announce() -> list[JobEvent]:
+            line = f"plan edited: {len(tasks)} tasks, forecast {_range(review)}"
+            return [plan_event(review), EventLog.line(job_id, line)]
+
+        await d.store.replace_plan(job_id, tasks, announce=announce)
         return review
+
+    async def leave_review(self, job_id: str, status: JobStatus, line: str) -> None:
+        """Move a job awaiting review to `status`, with a log line; of two approvals or
+        rejections at once one wins, the other (and any of a job not awaiting review) gets
+        JobConflict."""
+        if not await self.deps.store.set_job_status(
+            job_id,
+            status=status,
+            now=time.time(),
+            unless=NOT_AWAITING,
+            announce=lambda: [
+                StatusEvent(status=status, ts=time.time()),
+                EventLog.line(job_id, line, "WARNING" if status.is_terminal() else "INFO"),
+            ],
+        ):
+            raise JobConflict(job_id, "it is not awaiting review")
 
 
 def plan_event(review: PlanReview) -> PlanEvent:

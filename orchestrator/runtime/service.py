@@ -55,12 +55,15 @@ async def request_cancel(store: Store, job_id: str) -> None:
         job_id,
         status=JobStatus.CANCELLED,
         now=time.time(),
-        unless=TERMINAL_JOB_STATUSES,
+        # A job awaiting review has no run to notice a cancel: it is rejected (Runtime.reject).
+        unless=TERMINAL_JOB_STATUSES | {JobStatus.AWAITING_REVIEW},
         announce=lambda: [
             EventLog.line(job_id, "cancel requested: no new calls will start", "WARNING")
         ],
     ):
         job = await store.get_job(job_id)
+        if job.status is JobStatus.AWAITING_REVIEW:
+            raise JobConflict(job_id, "it awaits review: reject its plan to end it")
         raise JobConflict(job_id, f"it already finished ({job.final_status or job.status})")
 
 
@@ -281,22 +284,18 @@ class Runtime:
                     f"budget_usd {usd_exact(budget_usd)} is below the {usd(float(spent))} "
                     "the job has spent already"
                 )
+        budget = f", budget now {usd_exact(budget_usd)}" if budget_usd is not None else ""
+        line = f"plan approved: {job.task_count} task(s) to run{budget}"
+        await self.reviews.leave_review(job_id, JobStatus.PENDING, line)  # one approval wins
         now = time.time()
-        await self.store.leave_review(job_id, status=JobStatus.PENDING, now=now)  # one wins
         attempt = await self.store.bump_attempt(job_id, seen=job.attempt, now=now)
         if budget_usd is not None:
             await self.store.set_job_fields(job_id, budget_usd=budget_usd, now=now)
-        self.events.emit(job_id, StatusEvent(status=JobStatus.PENDING, ts=now))
-        budget = f", budget now {usd_exact(budget_usd)}" if budget_usd is not None else ""
-        self.events.log(job_id, f"plan approved: {job.task_count} task(s) to run{budget}")
-        await self.events.flush(job_id)
         await self._start_attempt(job_id, attempt)
 
     async def reject(self, job_id: str) -> None:
         """End a job awaiting review, CANCELLED, having spent only its planning."""
-        await self.store.leave_review(job_id, status=JobStatus.CANCELLED, now=time.time())
-        self.events.log(job_id, "plan rejected: no task runs", "WARNING")
-        await self.events.flush(job_id)
+        await self.reviews.leave_review(job_id, JobStatus.CANCELLED, "plan rejected: no task runs")
         await self.runner.steps.finish_job(job_id, ProjectStatus.CANCELLED)
 
     async def _ended_within(self, job_id: str, seconds: float) -> bool:

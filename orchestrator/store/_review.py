@@ -1,9 +1,10 @@
-"""Plan review: leaving the `awaiting_review` status once, replacing a reviewed plan, and the
-recorded sizes of past calls a forecast learns from."""
+"""Plan review: replacing the plan of a job awaiting review, and the recorded sizes of past
+calls a forecast learns from."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Sequence
 
 from sqlalchemy import delete, select, update
 
@@ -18,6 +19,7 @@ from orchestrator.domain import (
     TaskType,
 )
 from orchestrator.errors import InvalidInput, JobConflict
+from orchestrator.events import JobEvent
 from orchestrator.store._base import StoreBase
 from orchestrator.store._tasks import plan_rows
 from orchestrator.store.tables import jobs, llm_calls
@@ -30,35 +32,15 @@ _FINISHED = (TaskStatus.COMPLETED.value, TaskStatus.DEGRADED.value)
 
 
 class ReviewRepo(StoreBase):
-    async def enter_review(self, job_id: str, *, now: float) -> bool:
-        """Stop a running job for review; False when it is not running (a cancel came first,
-        or it awaits review already)."""
-        stmt = (
-            update(jobs)
-            .where(jobs.c.job_id == job_id, jobs.c.status == JobStatus.RUNNING.value)
-            .values(status=JobStatus.AWAITING_REVIEW.value, updated_at=now)
-        )
-        async with self._write() as conn:
-            if (await conn.execute(stmt)).rowcount:
-                return True
-            await self._require_job(conn, job_id)
-        return False
-
-    async def leave_review(self, job_id: str, *, status: JobStatus, now: float) -> None:
-        """Move the job out of `awaiting_review` to `status`; of two approvals or rejections
-        at once one wins, the other (and any on a job not awaiting review) gets JobConflict."""
-        stmt = (
-            update(jobs)
-            .where(jobs.c.job_id == job_id, jobs.c.status == JobStatus.AWAITING_REVIEW.value)
-            .values(status=status.value, updated_at=now)
-        )
-        async with self._write() as conn:
-            if not (await conn.execute(stmt)).rowcount:
-                await self._require_job(conn, job_id)
-                raise JobConflict(job_id, "it is not awaiting review")
-
-    async def replace_plan(self, job_id: str, tasks: list[TaskState]) -> None:
-        """Put a reviewed plan in place of the job's plan, while it awaits review."""
+    async def replace_plan(
+        self,
+        job_id: str,
+        tasks: list[TaskState],
+        *,
+        announce: Callable[[], Sequence[JobEvent]] | None = None,
+    ) -> None:
+        """Put a reviewed plan in place of the job's plan while it awaits review, and store
+        the events `announce()` gives with it."""
         if not tasks:
             raise InvalidInput("a plan has at least one task")
         rows = plan_rows(tasks, time.time())
@@ -74,6 +56,8 @@ class ReviewRepo(StoreBase):
             await conn.execute(
                 update(jobs).where(jobs.c.job_id == job_id).values(task_count=len(rows))
             )
+            stored = await self._append_events(conn, job_id, announce() if announce else ())
+        self._announce(stored)
 
     async def call_sizes(self, *, simulated: bool) -> list[CallSize]:
         """Answered calls of past tasks (newest first), on simulated or real providers only:
