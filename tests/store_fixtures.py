@@ -48,6 +48,16 @@ def pg_database() -> Iterator[str]:
     run_outside_test_loop(_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
 
 
+@pytest.fixture
+def server_database() -> Iterator[str]:
+    """A scratch PostgreSQL database for one test's server processes: the store's tables and
+    DBOS's schema both live in it (psycopg URL)."""
+    name = f"orch_srv_{uuid.uuid4().hex[:10]}"
+    run_outside_test_loop(_admin(f"CREATE DATABASE {name}"))
+    yield f"postgresql://postgres@127.0.0.1:5432/{name}"
+    run_outside_test_loop(_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """URL of an empty database (the SQLite file sits in a directory that does not exist yet)."""

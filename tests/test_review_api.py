@@ -13,6 +13,9 @@ from typing import Any
 import httpx
 import pytest
 from api_fixtures import HELLO, QUICK, ApiServer, read_all, start_server, wait_for_event
+from store_fixtures import server_database
+
+__all__ = ["server_database"]  # a fixture, used by name
 
 pytestmark = pytest.mark.slow
 
@@ -177,4 +180,27 @@ async def test_a_job_awaiting_review_survives_a_kill_and_is_approved_after(
             events = await read_all(client, f"/api/jobs/{job_id}/stream")
             assert events[-1].data["status"] in ("SUCCESS", "PARTIAL_SUCCESS")
     finally:
+        second.stop()
+
+
+@pytest.mark.postgres
+async def test_a_second_server_on_postgresql_approves_a_job_the_first_planned(
+    server_database: str, tmp_path: Path
+) -> None:
+    """The plan, the stop and the approval live in the shared database: the second server
+    approves, a worker of the shared queue runs it, and the first server streams it all."""
+    url = server_database.replace("postgresql://", "postgresql+asyncpg://")
+    first = start_server(tmp_path / "a", worker_id="review-pg-a", ORCH_DATABASE_URL=url)
+    second = start_server(tmp_path / "b", worker_id="review-pg-b", ORCH_DATABASE_URL=url)
+    try:
+        async with first.client() as a, second.client() as b:
+            job_id = await awaiting(a, {"project_description": QUICK, "budget_usd": 0.5})
+            assert (await b.get(f"/api/jobs/{job_id}/plan")).json()["status"] == "awaiting_review"
+            approved = await b.post(f"/api/jobs/{job_id}/approve")
+            assert approved.status_code == 202, approved.text
+            assert (await a.post(f"/api/jobs/{job_id}/approve")).status_code == 409
+            events = await read_all(a, f"/api/jobs/{job_id}/stream")
+            assert events[-1].data["status"] in ("SUCCESS", "PARTIAL_SUCCESS")
+    finally:
+        first.stop()
         second.stop()

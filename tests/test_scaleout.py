@@ -11,9 +11,7 @@ import asyncio
 import re
 import subprocess
 import time
-import uuid
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,22 +27,18 @@ from api_fixtures import (
     start_process,
     start_server,
 )
+from store_fixtures import server_database
+
+__all__ = ["server_database"]  # a fixture, used by name
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
-ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
 FINISHED = ("SUCCESS", "PARTIAL_SUCCESS")
 
 
 @pytest.fixture
-def database() -> Iterator[str]:
-    """A scratch database for one test: the store's tables and DBOS's schema both live in it."""
-    name = f"orch_scale_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(ADMIN, autocommit=True) as admin:
-        admin.execute(f"CREATE DATABASE {name}")
-    yield f"postgresql://postgres@127.0.0.1:5432/{name}"
-    with psycopg.connect(ADMIN, autocommit=True) as admin:
-        admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+def database(server_database: str) -> str:
+    return server_database
 
 
 @dataclass
