@@ -21,7 +21,7 @@ from orchestrator.domain import (
     TaskStatus,
     TaskType,
 )
-from orchestrator.events import JobEvent
+from orchestrator.events import JobEvent, LogLevel
 
 
 class JobCreate(JobSpec):
@@ -183,3 +183,12 @@ class SessionPublic(BaseModel):
 class StreamEvent(RootModel[JobEvent]):
     """The JSON `data` of one event of `GET /api/jobs/{id}/stream` (its `id:` is the
     per-job event id; `Last-Event-ID` or `?after=` resumes after it)."""
+
+
+class LogLine(BaseModel):
+    """One line of a job's log (a `log` event of its stream, with its event id)."""
+
+    id: int
+    level: LogLevel
+    msg: str
+    ts: float

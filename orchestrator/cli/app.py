@@ -267,6 +267,7 @@ def _finish(status: ProjectStatus) -> None:
     raise typer.Exit(Exit.OK if status.is_success() else Exit.JOB_NOT_SUCCESSFUL)
 
 
+import orchestrator.cli.mcp  # noqa: E402  (registers `orchestrator mcp`)
 import orchestrator.cli.models  # noqa: E402  (registers `orchestrator models`)
 import orchestrator.cli.serve  # noqa: E402  (registers `orchestrator serve`)
 import orchestrator.cli.worker  # noqa: E402, F401  (registers `orchestrator worker`)

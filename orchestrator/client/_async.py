@@ -17,6 +17,7 @@ from orchestrator.api.schemas import (
     JobCreate,
     JobCreated,
     JobDetail,
+    LogLine,
     ModelStatsPublic,
     ResumeRequest,
     SessionPublic,
@@ -104,6 +105,10 @@ class AsyncClient:
 
     async def cancel_job(self, job_id: str) -> JobAccepted:
         return await self._send(calls.cancel_job(job_id))
+
+    async def get_log(self, job_id: str, limit: int = 20) -> list[LogLine]:
+        """The job's latest log lines, oldest first."""
+        return await self._send(calls.get_log(job_id, limit))
 
     async def get_task(self, job_id: str, task_id: str) -> TaskDetail:
         return await self._send(calls.get_task(job_id, task_id))

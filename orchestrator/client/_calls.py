@@ -22,6 +22,7 @@ from orchestrator.api.schemas import (
     JobCreated,
     JobDetail,
     JobSummary,
+    LogLine,
     ModelStatsPublic,
     ResumeRequest,
     SessionPublic,
@@ -183,6 +184,16 @@ def cancel_job(job_id: str) -> Call[JobAccepted]:
         _model(JobAccepted),
         not_found=_unknown_job(job_id),
         job_id=job_id,
+    )
+
+
+def get_log(job_id: str, limit: int) -> Call[list[LogLine]]:
+    return Call(
+        "GET",
+        _job(job_id, "/log"),
+        _list(LogLine),
+        params={"limit": limit},
+        not_found=_unknown_job(job_id),
     )
 
 

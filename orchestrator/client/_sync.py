@@ -16,6 +16,7 @@ from orchestrator.api.schemas import (
     JobCreate,
     JobCreated,
     JobDetail,
+    LogLine,
     ModelStatsPublic,
     ResumeRequest,
     SessionPublic,
@@ -98,6 +99,10 @@ class Client:
 
     def cancel_job(self, job_id: str) -> JobAccepted:
         return self._run(self._async.cancel_job, job_id)
+
+    def get_log(self, job_id: str, limit: int = 20) -> list[LogLine]:
+        """The job's latest log lines, oldest first."""
+        return self._run(self._async.get_log, job_id, limit)
 
     def get_task(self, job_id: str, task_id: str) -> TaskDetail:
         return self._run(self._async.get_task, job_id, task_id)

@@ -6,6 +6,7 @@ from orchestrator.api.routes import (
     artifacts,
     health,
     jobs,
+    log,
     metrics,
     models,
     review,
@@ -20,6 +21,7 @@ __all__ = ["API_ROUTERS", "OPEN_ROUTERS"]
 API_ROUTERS: tuple[APIRouter, ...] = (
     jobs.router,
     stream.router,
+    log.router,
     tasks.router,
     review.router,
     artifacts.router,
