@@ -20,6 +20,8 @@ DEFAULT_CATALOG = Path(__file__).with_name("catalog.yaml")
 # How generated code is isolated (engine/sandbox_choice.py): the strongest backend
 # available, one that must be, or none.
 SandboxMode = Literal["auto", "require", "bubblewrap", "landlock", "none"]
+# How an OpenAI-compatible endpoint is asked for structured output (providers/output_modes.py).
+OutputSetting = Literal["auto", "json_schema", "json_object", "tool", "prompted"]
 
 
 class FaultRates(BaseModel):
@@ -84,6 +86,10 @@ class Settings(BaseSettings):
     # e.g. http://127.0.0.1:11434/v1, and ORCH_OPENAI_COMPAT_API_KEY if it wants one.
     openai_compat_base_url: str | None = None
     openai_compat_api_key: SecretStr | None = None
+    # ORCH_OPENAI_COMPAT_OUTPUT: how it is asked for structured output; `auto` finds out.
+    openai_compat_output: OutputSetting = "auto"
+    # The context window of its models when neither the catalog nor the server tells.
+    openai_compat_context_tokens: int | None = Field(default=None, ge=256)
     # Base-URL overrides (ORCH_<PROVIDER>_BASE_URL): a proxy, a gateway, or a test server.
     anthropic_base_url: str | None = None
     openai_base_url: str | None = None
@@ -157,6 +163,8 @@ class ModelInfo(BaseModel):
     price_provider: str | None = None
     quality: float = Field(default=0.85, gt=0, le=1)
     max_output_tokens: int = Field(default=4096, ge=16, le=200_000)
+    # Prompt + answer tokens the model can take; None: unknown (the server may tell).
+    context_tokens: int | None = Field(default=None, ge=256)
     price: Price | None = None
 
     @property

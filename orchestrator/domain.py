@@ -76,6 +76,9 @@ class ProjectStatus(StrEnum):
     PARTIAL_SUCCESS = "PARTIAL_SUCCESS"
     BUDGET_EXHAUSTED = "BUDGET_EXHAUSTED"
     TIMEOUT = "TIMEOUT"
+    # No task produced usable output because the models failed them (reasons on each task).
+    FAILED = "FAILED"
+    # Our own error ended the job (a bug, the database gone): never a model's failure.
     SYSTEM_FAILURE = "SYSTEM_FAILURE"
     CANCELLED = "CANCELLED"
 

@@ -21,6 +21,7 @@ OrchestratorError
       ├── ProviderTimeout    no answer within the call's time limit
       ├── AuthFailed         401/403: the key is wrong or lacks access
       ├── ModelNotFound      404: the provider does not serve this model
+      ├── ContextTooLong     the request does not fit the model's context window
       └── MalformedOutput    the answer could not be parsed or validated
 """
 
@@ -33,6 +34,7 @@ __all__ = [
     "AuthFailed",
     "BudgetExceeded",
     "CatalogError",
+    "ContextTooLong",
     "InvalidInput",
     "JobConflict",
     "JobNotFound",
@@ -149,11 +151,14 @@ class ProviderError(OrchestratorError):
     `usage` is what the provider reported, and will bill, for a failed attempt it answered
     (input and output tokens of a cut-off or invalid answer); `billed` says that the attempt
     may have been billed even without a report (a request sent whose answer never arrived in
-    time), so it is charged its reservation.
+    time), so it is charged its reservation. `outage` says that the failure is about the
+    provider being reachable (it feeds the circuit breaker); a model that answers badly, or a
+    request too long for it, is not an outage.
     """
 
     retryable = False
     billed = False
+    outage = True
 
     def __init__(
         self,
@@ -196,6 +201,28 @@ class ModelNotFound(ProviderError):
     pass
 
 
+class ContextTooLong(ProviderError):
+    """The server refused the request as longer than the model's context: sending the same
+    request again cannot help (a shorter one, or another model, may)."""
+
+    outage = False
+
+
 class MalformedOutput(ProviderError):
+    """`answer` is what the model said (for the re-ask that quotes it back)."""
+
     retryable = True
     billed = True  # the provider answered: it bills the answer even when we cannot use it
+    outage = False
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str = "",
+        model: str = "",
+        usage: tuple[int, int] | None = None,
+        answer: str = "",
+    ) -> None:
+        super().__init__(message, provider=provider, model=model, usage=usage)
+        self.answer = answer

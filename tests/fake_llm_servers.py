@@ -45,7 +45,7 @@ PROVIDER_ENV = (
 
 Wire = Literal["openai", "anthropic", "gemini"]
 Answer = str | dict[str, Any]  # text, or the structured object asked for
-Mode = Literal["text", "tool", "native"]
+Mode = Literal["text", "tool", "native", "json_object", "prompted"]
 FAULTS = (
     *("rate_limit", "server_error", "unauthorized", "forbidden", "not_found", "slow"),
     *("bad_json", "malformed"),
@@ -128,6 +128,15 @@ class FakeLLMServer:
         self.faults: Counter[str] = Counter()
         self.latency_s = latency_s
         self.bill: list[BillLine] = []
+        # What an OpenAI-compatible server may not take, refused with 400 as llama-cpp-python
+        # does: "json_schema" (response_format json_schema), "response_format" (any), "tools".
+        self.refuses: set[str] = set()
+        # The context window of its models: a longer request is refused with 400 as llama.cpp
+        # does (tokens counted as request bytes over 4); `/props` tells it when `tells_context`.
+        self.context_tokens: int | None = None
+        self.tells_context = False
+        # `GET /v1/models` lists these (and models of the requests seen).
+        self.models: list[str] = []
         self.in_flight = 0  # answers being prepared now
         self.most_in_flight = 0
         self._rng = random.Random(seed)
@@ -203,6 +212,11 @@ def _handler(server: FakeLLMServer) -> type[BaseHTTPRequestHandler]:
             if request is None:
                 return self._send(404, {"error": {"message": f"no route {self.path}"}})
             server.record(request)
+            refusal = _refusal(server, request, len(raw))
+            if refusal is not None:
+                return self._send(
+                    400, {"error": {"message": refusal, "type": "invalid_request_error"}}
+                )
             fault = server.next_fault()
             if server.api_key is not None and request.api_key != server.api_key:
                 fault = "unauthorized"
@@ -220,6 +234,17 @@ def _handler(server: FakeLLMServer) -> type[BaseHTTPRequestHandler]:
                 return self._send(200, '{"id": "cut-off", "choices": [{"index')
             self._send(200, reply)
 
+        def do_GET(self) -> None:
+            if self.path.endswith("/models"):
+                seen = [r.model for r in server.requests]
+                names = list(dict.fromkeys([*server.models, *seen]))
+                data = [{"id": n, "object": "model", "owned_by": "fake"} for n in names]
+                return self._send(200, {"object": "list", "data": data})
+            if self.path == "/props" and server.tells_context and server.context_tokens:
+                settings = {"n_ctx": server.context_tokens}
+                return self._send(200, {"default_generation_settings": settings})
+            self._send(404, {"error": {"message": f"no route {self.path}"}})
+
         def _send(self, status: int, body: object, headers: dict[str, str] | None = None) -> None:
             data = (body if isinstance(body, str) else json.dumps(body)).encode()
             self.send_response(status)
@@ -236,6 +261,37 @@ def _handler(server: FakeLLMServer) -> type[BaseHTTPRequestHandler]:
             pass  # quiet: the tests read `server.requests` instead
 
     return Handler
+
+
+def _refusal(server: FakeLLMServer, request: WireRequest, size: int) -> str | None:
+    """The 400 message an OpenAI-compatible server gives a request it cannot take, if any."""
+    if request.wire != "openai":
+        return None
+    if server.context_tokens is not None and size // 4 + request.max_tokens > server.context_tokens:
+        return (
+            f"Requested tokens ({size // 4 + request.max_tokens}) exceed context window of "
+            f"{server.context_tokens}"
+        )
+    kind = (request.body.get("response_format") or {}).get("type")
+    if kind == "json_schema" and server.refuses & {"json_schema", "response_format"}:
+        return "response_format type 'json_schema' is not supported"
+    if kind and kind != "text" and "response_format" in server.refuses:
+        return f"Unrecognized request argument supplied: response_format ({kind})"
+    if request.body.get("tools") and "tools" in server.refuses:
+        return "tools are not supported by this server"
+    return None
+
+
+def _prompted_schema(system: str) -> dict[str, Any] | None:
+    """The schema pydantic-ai's prompted output writes into the instructions, if any."""
+    head = "compatible with this schema:"
+    if head not in system:
+        return None
+    text = system.split(head, 1)[1].lstrip()
+    with contextlib.suppress(ValueError):
+        schema, _ = json.JSONDecoder().raw_decode(text)
+        return schema if isinstance(schema, dict) else None
+    return None
 
 
 def _usage_of(wire: Wire, reply: dict[str, Any]) -> tuple[int, int]:
@@ -273,6 +329,10 @@ def _parse(path: str, headers: dict[str, str], body: dict[str, Any]) -> WireRequ
             schema, mode, tool = fn.get("parameters"), "tool", str(fn["name"])
         elif (body.get("response_format") or {}).get("type") == "json_schema":
             schema, mode = body["response_format"]["json_schema"]["schema"], "native"
+        elif (body.get("response_format") or {}).get("type") == "json_object":
+            schema, mode = body["response_format"].get("schema"), "json_object"
+        elif (found := _prompted_schema(system)) is not None:
+            schema, mode = found, "prompted"
         limit = body.get("max_completion_tokens") or body.get("max_tokens") or 4096
         return WireRequest("openai", body["model"], key, system, prompt, schema, mode, tool,
                            limit, body)  # fmt: skip

@@ -14,7 +14,7 @@ def r(status: TaskStatus, stop: StopReason | None = None) -> TaskResult:
         ([r(TaskStatus.COMPLETED), r(TaskStatus.COMPLETED)], 2, ProjectStatus.SUCCESS),
         ([r(TaskStatus.COMPLETED)], 2, ProjectStatus.PARTIAL_SUCCESS),
         ([r(TaskStatus.COMPLETED), r(TaskStatus.DEGRADED)], 2, ProjectStatus.PARTIAL_SUCCESS),
-        ([r(TaskStatus.FAILED), r(TaskStatus.SKIPPED)], 2, ProjectStatus.SYSTEM_FAILURE),
+        ([r(TaskStatus.FAILED), r(TaskStatus.SKIPPED)], 2, ProjectStatus.FAILED),
         (
             [r(TaskStatus.COMPLETED), r(TaskStatus.DEGRADED, StopReason.BUDGET)],
             2,

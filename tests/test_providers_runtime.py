@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from conftest import StartRuntime
-from fake_llm_servers import Answer, FakeLLMServer, WireRequest, clear_provider_env
+from fake_llm_servers import Answer, FakeLLMServer, WireRequest, clear_provider_env, echo
 from pydantic import SecretStr
 from typer.testing import CliRunner
 
@@ -54,6 +54,8 @@ def job_answers(request: WireRequest) -> Answer:
         return {"tasks": [plan_node("a", []), plan_node("b", ["a"]), plan_node("c", [])]}
     if "score" in properties:
         return {"score": 0.95, "reasoning": "Two clear sentences; meets the criteria."}
+    if request.schema is not None:  # another structure (a provider check): a valid instance
+        return echo(request)
     return "Consensus lets replicas agree on one value. Raft elects a leader to order writes."
 
 
@@ -165,7 +167,8 @@ def test_cli_runs_a_job_on_an_openai_compatible_endpoint_and_lists_its_stats(
     sent = compat_server.requests
     assert len(sent) == len(calls) and all(r.api_key == KEY for r in sent)
     plans = [r for r in sent if "tasks" in (r.schema or {}).get("properties", {})]
-    assert len(plans) == 1 and plans[0].mode == "tool"  # decomposition: structured output
+    # Decomposition: structured output, as json_schema (what `auto` tries first).
+    assert len(plans) == 1 and plans[0].mode == "native"
 
     listed = runner.invoke(app, ["models"])
     assert listed.exit_code == 0, listed.output
@@ -178,7 +181,8 @@ def test_cli_runs_a_job_on_an_openai_compatible_endpoint_and_lists_its_stats(
     checked = runner.invoke(app, ["models", "--check"])
     assert checked.exit_code == 0, checked.output
     assert "all 1 provider(s) answered" in checked.output
-    assert len(sent) == len(calls) + 1 and sent[-1].mode == "tool"
+    assert len(sent) == len(calls) + 1 and sent[-1].mode == "native"
+    assert "json_schema (auto)" in checked.output  # the mode the endpoint answers in
     assert KEY not in ran.output + listed.output + checked.output
 
 

@@ -124,6 +124,8 @@ class MeteredHealthBook(HealthBook):
         super().__init__(cooldown_s=cooldown_s)
         self._metrics = metrics
 
-    def record(self, model: str, *, ok: bool, latency_ms: float, cost: float) -> None:
-        super().record(model, ok=ok, latency_ms=latency_ms, cost=cost)
+    def record(
+        self, model: str, *, ok: bool, latency_ms: float, cost: float, outage: bool = True
+    ) -> None:
+        super().record(model, ok=ok, latency_ms=latency_ms, cost=cost, outage=outage)
         self._metrics.observe_call(model, ok=ok, latency_ms=latency_ms, cost=cost)

@@ -1,6 +1,7 @@
-"""`orchestrator models [--check] [--all]`: which models are configured, what they cost, how
-they have done (statistics from the recorded calls), and with `--check` whether each provider
-answers right now."""
+"""`orchestrator models [--check] [--all] [--discover [--write]]`: which models are configured,
+what they cost, how they have done (statistics from the recorded calls), with `--check` whether
+each provider answers right now (and in which structured-output mode), and with `--discover`
+the models a local OpenAI-compatible server offers (discover.py)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,15 @@ import asyncio
 from typing import Annotated
 
 import typer
+import yaml
 from rich.markup import escape
 from rich.table import Table
 
 from orchestrator.cli.app import Exit, _run_async, _settings, app, err, out
+from orchestrator.cli.discover import discover, write_catalog
 from orchestrator.config import Catalog, Settings
 from orchestrator.engine.health import HealthBook
+from orchestrator.errors import CatalogError, InvalidInput
 from orchestrator.providers import (
     ClientSet,
     Pricing,
@@ -41,9 +45,31 @@ def models(
     show_all: Annotated[
         bool, typer.Option("--all", help="Also list catalog models of unconfigured providers.")
     ] = False,
+    find: Annotated[
+        bool,
+        typer.Option(
+            "--discover",
+            help="List the models the ORCH_OPENAI_COMPAT_BASE_URL server offers, as catalog "
+            "entries.",
+        ),
+    ] = False,
+    write: Annotated[
+        bool,
+        typer.Option(
+            "--write",
+            help="With --discover: add them to the catalog at ORCH_CATALOG_PATH, routed to "
+            "every task type and role.",
+        ),
+    ] = False,
 ) -> None:
     """List configured models with prices, health and statistics from recorded calls."""
     settings = _settings()
+    if write and not find:
+        err.print("[red]error:[/] --write goes with --discover", highlight=False)
+        raise typer.Exit(Exit.BAD_INPUT)
+    if find:
+        _discover(settings, write=write)
+        return
     catalog = settings.catalog
     clients = build_clients(settings, catalog)
     pricing = Pricing(catalog)
@@ -69,6 +95,33 @@ def models(
         err.print(f"{len(failed)} of {len(results)} provider(s) failed the check")
         raise typer.Exit(Exit.JOB_NOT_SUCCESSFUL)
     out.print(f"all {len(results)} provider(s) answered")
+
+
+def _discover(settings: Settings, *, write: bool) -> None:
+    entries = _run_async(lambda: discover(settings))
+    if not entries:
+        err.print(f"{settings.openai_compat_base_url} lists no models")
+        raise typer.Exit(Exit.JOB_NOT_SUCCESSFUL)
+    out.print(escape(yaml.safe_dump({"models": entries}, sort_keys=False)), highlight=False)
+    if not write:
+        out.print(
+            f"{len(entries)} model(s); add them with --write (to ORCH_CATALOG_PATH)",
+            highlight=False,
+        )
+        return
+    try:
+        added = write_catalog(settings, entries)
+    except InvalidInput as e:
+        err.print(f"[red]error:[/] {escape(str(e))}", highlight=False)
+        raise typer.Exit(Exit.BAD_INPUT) from None
+    except CatalogError as e:
+        err.print(f"[red]error:[/] {escape(str(e))}", highlight=False)
+        raise typer.Exit(Exit.JOB_NOT_SUCCESSFUL) from None
+    named = ", ".join(added) if added else "none (all were there)"
+    out.print(
+        f"added to {settings.catalog_path}: {named}; every task type and role may use them",
+        highlight=False,
+    )
 
 
 def _providers_line(clients: ClientSet) -> str:
@@ -136,7 +189,7 @@ def _status(model: str, available: set[str], clients: ClientSet) -> str:
 
 def check_table(results: list[ProbeResult]) -> Table:
     table = Table(title="provider check", expand=False)
-    for column in ("provider", "model", "result"):
+    for column in ("provider", "model", "result", "structured output"):
         table.add_column(column, no_wrap=True)
     for column in ("ms", "tokens in/out", "cost"):
         table.add_column(column, justify="right")
@@ -147,6 +200,7 @@ def check_table(results: list[ProbeResult]) -> Table:
             r.provider,
             r.model,
             result,
+            escape(r.output_mode or "-"),
             f"{r.latency_ms:.0f}",
             f"{r.input_tokens}/{r.output_tokens}" if r.ok else "-",
             f"${r.cost_usd:.6f}" if r.ok else "-",

@@ -33,8 +33,10 @@ class CallSpec(BaseModel):
     max_tokens: int | None = Field(default=None, ge=1)
     # Models to prefer, best first (e.g. the task type's routing list); empty = role default.
     prefer: list[str] = Field(default_factory=list)
-    # Providers that must not answer (a critic must differ from the generator's provider).
+    # Providers that should not answer (a critic should differ from the generator's
+    # provider); when only they can, another of their models is preferred to `avoid_models`.
     avoid_providers: list[str] = Field(default_factory=list)
+    avoid_models: list[str] = Field(default_factory=list)
 
 
 class CallStatus(StrEnum):

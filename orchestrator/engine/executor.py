@@ -26,7 +26,9 @@ from typing import Protocol, TypedDict
 
 from orchestrator.config import ModelInfo, Settings
 from orchestrator.domain import CallOutcome, CallRecord, Role
+from orchestrator.engine.call_notes import FailureTally, JobNotes
 from orchestrator.engine.calls_api import CallResult, CallSpec, CallStatus
+from orchestrator.engine.context_fit import fit_for_client
 from orchestrator.engine.health import HealthBook
 from orchestrator.engine.ledger import JobLedger
 from orchestrator.engine.routing import Router
@@ -40,7 +42,7 @@ from orchestrator.errors import (
     ProviderTimeout,
     RateLimited,
 )
-from orchestrator.providers.base import LLMClient, LLMRequest, LLMResponse
+from orchestrator.providers.base import LLMClient, LLMRequest, LLMResponse, Reask
 from orchestrator.providers.pricing import Pricing
 from orchestrator.providers.registry import ClientSet
 from orchestrator.storable import storable
@@ -94,9 +96,11 @@ class _Logical:
     last_error: str = ""
     called: bool = False  # some provider call was made
     budget_blocked: bool = False  # some candidate did not fit the budget
+    failures: FailureTally = field(default_factory=FailureTally)
 
     def end(self, status: CallStatus) -> CallResult:
-        return CallResult(status=status, cost_usd=float(self.cost), error=self.last_error)
+        error = self.failures.describe(self.last_error)
+        return CallResult(status=status, cost_usd=float(self.cost), error=error)
 
 
 def _result(row: CallRecord, *, cost_usd: float) -> CallResult:
@@ -136,8 +140,10 @@ class CallExecutor:
     _unavailable: dict[str, str] = field(default_factory=dict, init=False)
     _shortened: bool = field(default=False, init=False)  # said once in the job's log
     _spending: Spending = field(init=False)
+    _notes: JobNotes = field(init=False)
 
     def __post_init__(self) -> None:
+        self._notes = JobNotes(lambda line: self.note(line))
         # Late-bound: tests replace `note` and `sleep` after construction.
         self._spending = Spending(
             ledger=self.ledger,
@@ -209,7 +215,7 @@ class CallExecutor:
         except ProviderError as e:  # no configured client serves it
             self._take_out(call, model, e)
             return None
-        request = self._request(call.spec, model)
+        request = await self._fit_context(client, self._request(call.spec, model))
         retry = 0
         while True:
             stop = self._stop_status()
@@ -232,6 +238,13 @@ class CallExecutor:
                 self._take_out(call, model, outcome)
                 return None
             call.last_error = f"{model.name}: {outcome}"
+            call.failures.add(model.name, outcome)
+            if isinstance(outcome, MalformedOutput) and request.reask is None:
+                # One re-ask at once, quoting the answer and what was wrong: a small model
+                # often gets it right when told; a bad answer is no outage to back off from.
+                reask = Reask(answer=outcome.answer, error=str(outcome))
+                request = request.model_copy(update={"reask": reask})
+                continue
             if not outcome.retryable or retry >= self.settings.call_retries:
                 return None
             delay = self._backoff(retry, outcome)
@@ -297,7 +310,9 @@ class CallExecutor:
             if isinstance(e, _DeadlineCut):  # says nothing about the model: no health record
                 call.last_error = f"{model.name}: {e}"
                 return call.end(CallStatus.TIMEOUT)
-            self.health.record(model.name, ok=False, latency_ms=row.latency_ms, cost=row.cost_usd)
+            self.health.record(
+                model.name, ok=False, latency_ms=row.latency_ms, cost=row.cost_usd, outage=e.outage
+            )
             return e
         actual = self.pricing.cost(model.name, response.input_tokens, response.output_tokens)
         row.outcome = CallOutcome.OK
@@ -306,6 +321,7 @@ class CallExecutor:
         row.response_text = storable(response.text)  # a paid answer is always recorded
         call.cost += await self._spending.settle(row)
         self.health.record(model.name, ok=True, latency_ms=row.latency_ms, cost=row.cost_usd)
+        self._notes.answered(call.spec, model, response)
         return _result(row, cost_usd=float(call.cost))
 
     async def _complete(
@@ -327,6 +343,12 @@ class CallExecutor:
             raise ProviderTimeout(
                 f"no answer within {limit:.1f}s", provider=model.provider, model=model.name
             ) from e
+
+    async def _fit_context(self, client: LLMClient, request: LLMRequest) -> LLMRequest:
+        fit = await fit_for_client(client, request)
+        if fit.note:
+            self.note(fit.note)
+        return fit.request
 
     def _cached(self, spec: CallSpec, tried: list[CallRecord]) -> CallResult | None:
         """A recorded successful answer to this very request by a model that may answer it,

@@ -165,10 +165,15 @@ class HealthBook:
         """The model's health without adding it to the book (a query must not add rows)."""
         return self._models.get(model) or ModelHealth(model, cooldown_s=self._cooldown_s)
 
-    def record(self, model: str, *, ok: bool, latency_ms: float, cost: float) -> None:
+    def record(
+        self, model: str, *, ok: bool, latency_ms: float, cost: float, outage: bool = True
+    ) -> None:
+        """One attempt's outcome. A failure that is no `outage` (a malformed answer, a prompt
+        too long) lowers trust but tells the breaker the model answers: a small model that
+        answers badly must not become unavailable to the jobs that have only it."""
         health = self._get(model)
         health.observe(ok, latency_ms, cost)
-        health.update_breaker(ok, self._clock())
+        health.update_breaker(ok or not outage, self._clock())
 
     def available(self, model: str) -> bool:
         """Whether the breaker would let a call through now (does not claim a probe)."""

@@ -30,6 +30,7 @@ from orchestrator.domain import (
     ValidatorResult,
 )
 from orchestrator.engine import prompts, validators
+from orchestrator.engine.call_notes import SELF_EVALUATED
 from orchestrator.engine.calls_api import Caller, CallResult, CallSpec, CallStatus
 from orchestrator.engine.validators import SandboxLimits, hard_failures, normalize_output
 
@@ -87,6 +88,10 @@ class _Session:
     total_cost: float = 0.0
     calls: list[CallResult] = field(default_factory=list)  # of the current iteration
     notes: list[str] = field(default_factory=list)
+    # The generator: critics and evaluators avoid its provider, and when only that provider
+    # can answer, prefer its other models to the generator itself.
+    generator: CallResult | None = None
+    self_evaluated: bool = False  # a critique or score came from the generator's provider
 
     async def ask(
         self,
@@ -99,6 +104,8 @@ class _Session:
         avoid: Sequence[str | None] = (),
     ) -> CallResult:
         evaluation = role is Role.EVALUATE
+        review = role in (Role.CRITIQUE, Role.EVALUATE)
+        author = self.generator.model if review and self.generator else None
         spec = CallSpec(
             role=role,
             task_id=self.task.task_id,
@@ -112,9 +119,12 @@ class _Session:
             max_tokens=ROLE_MAX_TOKENS.get(role),
             prefer=[m for m in dict.fromkeys(prefer) if m],
             avoid_providers=[p for p in dict.fromkeys(avoid) if p],
+            avoid_models=[author] if author else [],
         )
         result = await self.call(spec)
         self.total_cost += result.cost_usd
+        if review and result.ok and self.generator and result.provider == self.generator.provider:
+            self.self_evaluated = True
         self.calls.append(result)
         if result.status in _HALTS:
             raise _Halt(result, f"{role} of iteration {iteration}")
@@ -286,7 +296,7 @@ async def run_task(
             s.notes.append(f"generation failed: {gen.error or 'empty answer'}")
             stop = StopReason.NO_MODEL
         else:
-            generator = gen
+            generator = s.generator = gen
             draft = _Draft(output, gen.model or "", await s.validate(output))
             previous: float | None = None
             for i in range(1, policy.max_iterations + 1):
@@ -306,6 +316,8 @@ async def run_task(
         stop = _HALTS[halt.result.status]
         why = halt.result.error or halt.result.status.value
         s.notes.insert(0, f"stopped during {halt.where}: {why}")
+    if s.self_evaluated:
+        s.notes.append(f"{SELF_EVALUATED}: no model of another provider could review it")
     status, reason = _verdict(task, best, stop, s.notes)
     return TaskResult(
         task_id=task.task_id,

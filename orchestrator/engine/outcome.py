@@ -23,7 +23,8 @@ def halting_status(reasons: Iterable[StopReason | None]) -> ProjectStatus | None
 
 
 def final_status(results: Iterable[TaskResult], planned: int) -> ProjectStatus:
-    """SUCCESS when every planned task passed; PARTIAL_SUCCESS when some usable output exists."""
+    """SUCCESS when every planned task passed; PARTIAL_SUCCESS when some usable output exists;
+    else FAILED: the models failed every task (SYSTEM_FAILURE is kept for our own errors)."""
     results = list(results)
     halted = halting_status(r.stop_reason for r in results)
     if halted is not None:
@@ -36,4 +37,4 @@ def final_status(results: Iterable[TaskResult], planned: int) -> ProjectStatus:
         return ProjectStatus.SUCCESS
     if any(r.status.is_usable() for r in results):
         return ProjectStatus.PARTIAL_SUCCESS
-    return ProjectStatus.SYSTEM_FAILURE
+    return ProjectStatus.FAILED

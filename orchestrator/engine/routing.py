@@ -54,6 +54,8 @@ class Router:
         `exclude` names models the caller knows are off for its job (401/403/404). Models of
         `spec.avoid_providers` are dropped unless no other usable model is left: a critic of
         another provider is preferred, not required, and a same-provider critic beats none.
+        Then another model of that provider comes before `spec.avoid_models` (the generator
+        itself), which answers last: with one local model, it critiques its own output.
         """
         usable = [
             m
@@ -61,8 +63,14 @@ class Router:
             if m.name not in exclude and self._health.available(m.name)
         ]
         avoided = set(spec.avoid_providers)
-        kept = [m for m in usable if m.provider not in avoided] or usable
-        return interleave_providers(self.rank(kept))
+        others = [m for m in usable if m.provider not in avoided]
+        if others:
+            return interleave_providers(self.rank(others))
+        same = set(spec.avoid_models)
+        other_models = [m for m in usable if m.name not in same]
+        return interleave_providers(self.rank(other_models)) + self.rank(
+            [m for m in usable if m.name in same]
+        )
 
     def rank(self, models: Sequence[ModelInfo]) -> list[ModelInfo]:
         """`models` sorted by score, best first; ties keep their given order."""

@@ -54,7 +54,7 @@ class Spending:
         return self.pricing.worst_case(
             model.name,
             request.system,
-            request.prompt,
+            request.sent_prompt,
             request.max_tokens,
             json_schema=request.json_schema,
         )

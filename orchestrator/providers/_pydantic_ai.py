@@ -8,7 +8,11 @@ retries are off (`max_retries=0`), since the engine owns retries, backoff and fa
 Structured output: a request with `json_schema` runs an `Agent` whose output type is a
 `StructuredDict` of that schema, so each model answers through the mode its profile prefers
 (a forced tool call on most, native JSON schema output where thinking forbids a forced tool);
-the answer is returned as JSON text for the engine's own pydantic validation.
+the answer is returned as JSON text for the engine's own pydantic validation. A vendor with
+`output_modes` (an OpenAI-compatible endpoint) is asked in that endpoint's mode instead, and
+a refusal of the mode itself moves `auto` on to the next one within the same call (see
+output_modes.py). A request with `reask` quotes the model's previous, unusable answer and
+what was wrong with it.
 
 Errors: pydantic-ai already sorts every SDK's failures into one taxonomy (`ModelRateLimitError`
 with `retry_after`, `ModelAuthenticationError`, ...); `provider_error` maps that onto
@@ -22,9 +26,17 @@ import json
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from pydantic import SecretStr
-from pydantic_ai import Agent, StructuredDict, capture_run_messages
+from pydantic_ai import (
+    Agent,
+    NativeOutput,
+    PromptedOutput,
+    StructuredDict,
+    ToolOutput,
+    capture_run_messages,
+)
 from pydantic_ai.exceptions import (
     AgentRunError,
     ModelAPIError,
@@ -39,7 +51,7 @@ from pydantic_ai.exceptions import (
     UnexpectedModelBehavior,
     UserError,
 )
-from pydantic_ai.messages import ModelMessage, ModelResponse
+from pydantic_ai.messages import ModelMessage, ModelResponse, TextPart, ToolCallPart
 from pydantic_ai.models import Model
 from pydantic_ai.settings import ModelSettings
 from pydantic_ai.usage import RunUsage
@@ -47,6 +59,7 @@ from pydantic_ai.usage import RunUsage
 from orchestrator.config import Catalog
 from orchestrator.errors import (
     AuthFailed,
+    ContextTooLong,
     MalformedOutput,
     ModelNotFound,
     ProviderError,
@@ -56,8 +69,18 @@ from orchestrator.errors import (
     Where,
 )
 from orchestrator.providers.base import LLMRequest, LLMResponse
+from orchestrator.providers.local_server import ServerInfo
+from orchestrator.providers.output_modes import OutputMode, OutputModes, names_refused_feature
 
-__all__ = ["PydanticAIClient", "Vendor", "provider_error", "reported_usage", "secret_value"]
+__all__ = [
+    "PydanticAIClient",
+    "Vendor",
+    "is_context_overflow",
+    "last_answer",
+    "provider_error",
+    "reported_usage",
+    "secret_value",
+]
 
 MAX_DETAIL = 300  # characters of a provider's error message kept in ours
 
@@ -70,6 +93,12 @@ class Vendor:
     make_model: Callable[[str], Model] = field(repr=False)
     configured_by: str  # the setting that turned it on, for `orchestrator models`
     secrets: tuple[SecretStr | None, ...] = ()  # scrubbed from every error message
+    # The endpoint's structured-output mode; None: each model's profile decides.
+    output_modes: OutputModes | None = None
+    # What the server tells about its models' context windows, and the setting used when
+    # neither it nor the catalog does.
+    server: ServerInfo | None = None
+    context_tokens: int | None = None
 
 
 def secret_value(secret: SecretStr | None) -> str | None:
@@ -106,17 +135,28 @@ class PydanticAIClient:
                 model=request.model,
             )
         started = time.perf_counter()
-        with capture_run_messages() as messages:
-            try:
-                text, usage = await self._run(self._model(request.model), request)
-            except (AgentRunError, UserError) as e:
-                raise provider_error(
-                    e,
-                    provider=self.name,
-                    model=request.model,
-                    secrets=self.vendor.secrets,
-                    usage=reported_usage(messages),
-                ) from e
+        modes = self.vendor.output_modes
+        while True:
+            mode = modes.mode if modes is not None and request.json_schema is not None else None
+            with capture_run_messages() as messages:
+                try:
+                    text, usage = await self._run(self._model(request.model), request, mode)
+                    break
+                except (AgentRunError, UserError) as e:
+                    error = provider_error(
+                        e,
+                        provider=self.name,
+                        model=request.model,
+                        secrets=self.vendor.secrets,
+                        usage=reported_usage(messages),
+                        answer=last_answer(messages),
+                    )
+                    if modes is not None and mode is not None:
+                        status = getattr(e, "status_code", None)
+                        refused = names_refused_feature(mode, status, str(error))
+                        if refused and modes.refused(mode, _short(error)):
+                            continue  # a refused request is not billed: ask in the next mode
+                    raise error from e
         return LLMResponse(
             model=request.model,
             provider=self.name,
@@ -124,7 +164,16 @@ class PydanticAIClient:
             input_tokens=usage.input_tokens,
             output_tokens=usage.output_tokens,
             latency_ms=round((time.perf_counter() - started) * 1000, 3),
+            output_mode=modes.describe() if mode is not None and modes is not None else "",
         )
+
+    async def context_tokens(self, model: str) -> int | None:
+        """The model's context window: the catalog's, else the server's, else the setting's."""
+        info = self._catalog.models.get(model)
+        if info is not None and info.context_tokens is not None:
+            return info.context_tokens
+        told = await self.vendor.server.context_tokens(model) if self.vendor.server else None
+        return told or self.vendor.context_tokens
 
     def _model(self, name: str) -> Model:
         model = self._models.get(name)
@@ -132,7 +181,9 @@ class PydanticAIClient:
             model = self._models[name] = self.vendor.make_model(name)
         return model
 
-    async def _run(self, model: Model, request: LLMRequest) -> tuple[str, RunUsage]:
+    async def _run(
+        self, model: Model, request: LLMRequest, mode: OutputMode | None
+    ) -> tuple[str, RunUsage]:
         settings = ModelSettings(
             max_tokens=request.max_tokens,
             temperature=request.temperature,
@@ -143,16 +194,54 @@ class PydanticAIClient:
             framing_announcement="never",
         )
         instructions = request.system or None
+        prompt = request.sent_prompt
         if request.json_schema is None:
             agent = Agent(model, instructions=instructions, retries=0)
-            result = await agent.run(request.prompt, model_settings=settings)
+            result = await agent.run(prompt, model_settings=settings)
             return result.output, result.usage
         # StructuredDict writes the name into the schema it is given: hand it a copy.
         schema = copy.deepcopy(request.json_schema)
         output_type = StructuredDict(schema, name=request.schema_name)
-        structured = Agent(model, output_type=output_type, instructions=instructions, retries=0)
-        answer = await structured.run(request.prompt, model_settings=settings)
+        if mode == "json_object":
+            # The server constrains its answer by the schema (llama-cpp-python: a grammar);
+            # pydantic-ai has no such mode, so the field goes in as an extra body key.
+            format_ = {"type": "json_object", "schema": request.json_schema}
+            settings["extra_body"] = {"response_format": format_}
+        structured = Agent(
+            model, output_type=_output_spec(output_type, mode), instructions=instructions, retries=0
+        )
+        answer = await structured.run(prompt, model_settings=settings)
         return json.dumps(answer.output, ensure_ascii=False), answer.usage
+
+
+def _output_spec(output_type: type[dict[str, Any]], mode: OutputMode | None) -> Any:
+    """The pydantic-ai output marker of a mode (None: the model's profile decides)."""
+    if mode == "json_schema":
+        return NativeOutput(output_type)
+    if mode == "tool":
+        return ToolOutput(output_type)
+    if mode in ("json_object", "prompted"):
+        return PromptedOutput(output_type)
+    return output_type
+
+
+def last_answer(messages: Iterable[ModelMessage]) -> str:
+    """The text or tool-call arguments of the last answer of a run ("" without one)."""
+    responses = [m for m in messages if isinstance(m, ModelResponse)]
+    if not responses:
+        return ""
+    found: list[str] = []
+    for part in responses[-1].parts:
+        if isinstance(part, TextPart):
+            found.append(part.content)
+        elif isinstance(part, ToolCallPart):
+            found.append(part.args_as_json_str())
+    return "\n".join(found)
+
+
+def _short(error: ProviderError) -> str:
+    text = str(error)
+    return text if len(text) <= 120 else text[:119] + "…"
 
 
 def reported_usage(messages: Iterable[ModelMessage]) -> tuple[int, int] | None:
@@ -171,9 +260,11 @@ def provider_error(
     model: str,
     secrets: Iterable[SecretStr | None] = (),
     usage: tuple[int, int] | None = None,
+    answer: str = "",
 ) -> ProviderError:
     """The `orchestrator.errors` type of a pydantic-ai failure, with a readable message;
-    `usage` is what the provider reported for the failed answer, when it answered."""
+    `usage` is what the provider reported for the failed answer, when it answered, and
+    `answer` what it said."""
     where = Where(provider=provider, model=model)
     status = getattr(error, "status_code", None)
     prefix = f"{provider} {model}" + (f": HTTP {status}" if status else "")
@@ -194,17 +285,40 @@ def provider_error(
         return ModelNotFound(says("the provider does not serve this model"), **where)
     if isinstance(error, ModelTimeoutError | ModelRequestTimeout) or status in (408, 504):
         return ProviderTimeout(says("timed out"), **where)
+    if status in (400, 413, 422) and is_context_overflow(detail):
+        return ContextTooLong(says("the prompt does not fit the model's context"), **where)
     if isinstance(error, ModelRequestRejectedError):
         return ProviderError(says("request rejected"), **where)  # not retryable: fall back
     if isinstance(error, ModelHTTPError) and status is not None and status < 500:
         return ProviderError(says("request failed"), **where)
     if isinstance(error, UnexpectedModelBehavior):
-        return MalformedOutput(says("unusable answer"), usage=usage, **where)
+        return MalformedOutput(says("unusable answer"), usage=usage, answer=answer, **where)
     if isinstance(error, ModelAPIError) and isinstance(error.__cause__, ValueError):
-        return MalformedOutput(says("the response was not valid JSON"), usage=usage, **where)
+        what = "the response was not valid JSON"
+        return MalformedOutput(says(what), usage=usage, answer=answer, **where)
     if isinstance(error, ModelAPIError):  # 5xx, overloaded, connection refused or dropped
         return ProviderUnavailable(says("unavailable"), **where)
     return ProviderError(says(type(error).__name__), **where)  # a caller mistake (UserError)
+
+
+# How servers say a request is longer than the model's context (OpenAI, llama.cpp,
+# llama-cpp-python, vLLM, Ollama, Anthropic, Gemini).
+_CONTEXT_WORDS = (
+    "context length",
+    "context_length",
+    "context window",
+    "maximum context",
+    "exceed_context_size",
+    "exceeds the context",
+    "prompt is too long",
+    "input token count",
+    "too many tokens",
+)
+
+
+def is_context_overflow(message: str) -> bool:
+    text = message.lower()
+    return any(word in text for word in _CONTEXT_WORDS)
 
 
 def _detail(error: Exception) -> str:
@@ -214,7 +328,8 @@ def _detail(error: Exception) -> str:
     if found is None:
         found = getattr(error, "message", None) or str(error)
         if isinstance(error, UnexpectedModelBehavior) and error.__cause__ is not None:
-            found = f"{found} ({str(error.__cause__).splitlines()[0]})"
+            # All of the cause: a validation error's lines say what was wrong (for a re-ask).
+            found = f"{found} ({error.__cause__})"
     text = " ".join(str(found).split())
     return text if len(text) <= MAX_DETAIL else text[: MAX_DETAIL - 1] + "…"
 

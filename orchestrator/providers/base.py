@@ -16,6 +16,24 @@ from pydantic import BaseModel, Field
 from orchestrator.domain import Role, TaskType
 
 
+class Reask(BaseModel):
+    """A second try after an unusable answer: the answer quoted back with what was wrong."""
+
+    answer: str
+    error: str
+
+    def prompt(self, original: str) -> str:
+        said = self.answer.strip()[:MAX_QUOTED] or "(an empty answer)"
+        return (
+            f"{original}\n\nYour previous answer could not be used.\n"
+            f"It was:\n{said}\n\nWhat was wrong: {self.error}\n\n"
+            "Answer again, following the required format exactly."
+        )
+
+
+MAX_QUOTED = 4000  # characters of a bad answer quoted back in a re-ask
+
+
 class LLMRequest(BaseModel):
     model: str
     role: Role
@@ -30,6 +48,17 @@ class LLMRequest(BaseModel):
     # Context the simulator uses to answer plausibly; real providers ignore it.
     task_type: TaskType | None = None
     iteration: int = 0
+    # Set on the one re-ask after a malformed answer; not part of the request's identity
+    # (an answer to the re-ask is the answer to the request, reused on resume).
+    reask: Reask | None = None
+    # The hash of the request this one was cut down from to fit a model's context (the
+    # answer is the answer to that request, found again on resume).
+    fitted_from: str | None = None
+
+    @property
+    def sent_prompt(self) -> str:
+        """The user prompt as it goes out (a re-ask adds the quoted answer)."""
+        return self.prompt if self.reask is None else self.reask.prompt(self.prompt)
 
     def request_hash(self) -> str:
         """Stable hash of everything that shapes the answer (not the routing metadata).
@@ -38,6 +67,8 @@ class LLMRequest(BaseModel):
         it when the budget is tight, by an amount that depends on what other calls hold at
         that moment. A call re-run after a crash must still find its recorded answer.
         """
+        if self.fitted_from is not None:
+            return self.fitted_from
         body = {
             "model": self.model,
             "system": self.system,
@@ -57,6 +88,16 @@ class LLMResponse(BaseModel):
     output_tokens: int = Field(ge=0)
     latency_ms: float = Field(ge=0)
     simulated: bool = False
+    # How structured output was asked for, when the endpoint has a mode of its own
+    # (e.g. "json_object (auto; the server refused json_schema …)"); "" otherwise.
+    output_mode: str = ""
+
+
+@runtime_checkable
+class KnowsContext(Protocol):
+    """A client that can tell a model's context window (prompt + answer tokens)."""
+
+    async def context_tokens(self, model: str) -> int | None: ...
 
 
 @runtime_checkable

@@ -1,18 +1,25 @@
-"""Any OpenAI-compatible Chat Completions endpoint: Ollama, vLLM, LM Studio, a gateway.
+"""Any OpenAI-compatible Chat Completions endpoint: Ollama, vLLM, LM Studio, llama.cpp, a gateway.
 
 Configured by ORCH_OPENAI_COMPAT_BASE_URL (e.g. http://127.0.0.1:11434/v1 for Ollama), with
 ORCH_OPENAI_COMPAT_API_KEY when the endpoint wants a key. Catalog models of provider
 `openai_compat` go there under their catalog name; give them an explicit `price` in the
 catalog (genai-prices does not know local models; 0 for your own hardware).
+
+Structured output goes in the endpoint's own mode (ORCH_OPENAI_COMPAT_OUTPUT, `auto` by
+default: output_modes.py), and the context windows come from the catalog, else from the server
+(local_server.py), else from ORCH_OPENAI_COMPAT_CONTEXT_TOKENS.
 """
 
 from __future__ import annotations
 
 from pydantic_ai.models.openai import OpenAIChatModel
+from pydantic_ai.profiles import ModelProfile, merge_profile
 from pydantic_ai.providers.openai_compatible import OpenAICompatibleProvider
 
 from orchestrator.config import Settings
 from orchestrator.providers._pydantic_ai import Vendor, secret_value
+from orchestrator.providers.local_server import ServerInfo
+from orchestrator.providers.output_modes import OutputModes
 
 __all__ = ["PROVIDER", "openai_compat_vendor"]
 
@@ -23,12 +30,23 @@ def openai_compat_vendor(settings: Settings) -> Vendor | None:
     base_url = (settings.openai_compat_base_url or "").strip()
     if not base_url:
         return None
-    provider = OpenAICompatibleProvider(
-        PROVIDER, base_url=base_url, api_key=secret_value(settings.openai_compat_api_key)
-    )
+    api_key = secret_value(settings.openai_compat_api_key)
+    provider = OpenAICompatibleProvider(PROVIDER, base_url=base_url, api_key=api_key)
+
+    def make_model(model: str) -> OpenAIChatModel:
+        # `prompted` must send no response_format at all (a server that refuses it would
+        # refuse `json_object` too); `json_object` adds its own, with the schema.
+        profile = merge_profile(
+            provider.model_profile(model), ModelProfile(supports_json_object_output=False)
+        )
+        return OpenAIChatModel(model, provider=provider, profile=profile)
+
     return Vendor(
         name=PROVIDER,
-        make_model=lambda model: OpenAIChatModel(model, provider=provider),
+        make_model=make_model,
         configured_by="ORCH_OPENAI_COMPAT_BASE_URL",
         secrets=(settings.openai_compat_api_key,),
+        output_modes=OutputModes(settings.openai_compat_output),
+        server=ServerInfo(base_url, api_key=api_key),
+        context_tokens=settings.openai_compat_context_tokens,
     )

@@ -1,7 +1,8 @@
 """`probe`: one tiny real call per configured provider, to tell what works before a job runs.
 
 Each probe asks the provider's cheapest catalog model for a one-field structured answer, so it
-exercises what jobs need: the key, the model name, and forced structured output (tool calls).
+exercises what jobs need: the key, the model name, and structured output (for an
+OpenAI-compatible endpoint in `auto`, the probe is where its mode is found and shown).
 Nothing is recorded: a probe is not part of any job and does not move model statistics.
 """
 
@@ -40,6 +41,7 @@ class ProbeResult(BaseModel):
     input_tokens: int = 0
     output_tokens: int = 0
     cost_usd: float = 0.0
+    output_mode: str = ""  # how structured output was asked for, when the endpoint chooses
 
 
 def cheapest_model(client: LLMClient, catalog: Catalog, pricing: Pricing) -> str | None:
@@ -96,6 +98,7 @@ async def _probe_one(
         input_tokens=response.input_tokens,
         output_tokens=response.output_tokens,
         cost_usd=float(cost),
+        output_mode=response.output_mode,
     )
 
 

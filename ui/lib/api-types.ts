@@ -581,7 +581,7 @@ export interface components {
          * @description The outcome of a finished job (`final_status`).
          * @enum {string}
          */
-        ProjectStatus: "SUCCESS" | "PARTIAL_SUCCESS" | "BUDGET_EXHAUSTED" | "TIMEOUT" | "SYSTEM_FAILURE" | "CANCELLED";
+        ProjectStatus: "SUCCESS" | "PARTIAL_SUCCESS" | "BUDGET_EXHAUSTED" | "TIMEOUT" | "FAILED" | "SYSTEM_FAILURE" | "CANCELLED";
         /**
          * ResumeRequest
          * @description Optional body of `POST /api/jobs/{id}/resume`.

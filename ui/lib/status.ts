@@ -16,6 +16,7 @@ const FINAL_TONE: Record<FinalStatus, Tone> = {
   PARTIAL_SUCCESS: "warning",
   BUDGET_EXHAUSTED: "destructive",
   TIMEOUT: "destructive",
+  FAILED: "destructive",
   SYSTEM_FAILURE: "destructive",
   CANCELLED: "muted",
 };
