@@ -81,6 +81,8 @@ jobs = Table(
     # Plan review (migration 0005): stop after planning, or when the forecast tops this.
     Column("review", Boolean, nullable=False, server_default=false()),
     Column("max_forecast_usd", money(), nullable=True),
+    # Where this job's webhooks go besides ORCH_WEBHOOK_URLS (migration 0006).
+    Column("notify_url", Text, nullable=True),
     # The job list's order is (created_at, job_id) descending; these serve it without a
     # sort, unfiltered and filtered by status.
     Index("ix_jobs_created_at", "created_at", "job_id"),
@@ -196,8 +198,27 @@ artifacts = Table(
     Column("created_at", Double, nullable=False),
 )
 
+# Every attempt to deliver a webhook of a job (migration 0006): one `webhook_id` per event
+# and endpoint, the same across its retries.
+webhook_attempts = Table(
+    "webhook_attempts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("job_id", String(JOB_ID), _job_fk(), nullable=False),
+    Column("webhook_id", String(64), nullable=False),
+    Column("event", String(SHORT), nullable=False),
+    Column("url", Text, nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("status_code", Integer, nullable=True),
+    Column("outcome", String(SHORT), nullable=False),
+    Column("error", Text, nullable=False),
+    Column("at", Double, nullable=False),
+    Column("next_at", Double, nullable=True),
+    Index("ix_webhook_attempts_job_id", "job_id", "id"),
+)
+
 # Children first: the order delete_job removes rows in.
-CHILD_TABLES = (iterations, tasks, events, llm_calls, artifacts)
+CHILD_TABLES = (iterations, tasks, events, llm_calls, artifacts, webhook_attempts)
 
 # Worker processes sharing the job queue: each beats here while it lives, so the others can
 # tell a dead one (its jobs are then recovered elsewhere). Not tied to any job.
