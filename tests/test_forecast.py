@@ -89,13 +89,13 @@ def test_expected_is_the_price_of_the_calls_the_loop_makes() -> None:
     )
     t = task()
     result = forecast([t], history)
-    prompt = SYSTEM_TOKENS + len(t.prompt) / CHARS_PER_TOKEN
+    prompt = 1000  # as recorded: longer than the task's own text
     iterations = 1.6
     per_iteration = (
-        price("gemini-2.5-flash", prompt + 300, 200)
-        + price("gpt-4o", prompt + 300 + 200, 400)
-        + price("claude-opus-4-6", prompt + 300, 100)
-        + price("gemini-2.5-pro", prompt + 300, 100)
+        price("gemini-2.5-flash", prompt, 200)
+        + price("gpt-4o", prompt, 400)
+        + price("claude-opus-4-6", prompt, 100)
+        + price("gemini-2.5-pro", prompt, 100)
     )
     expected = price("gpt-4o", prompt, 300) + iterations * per_iteration
     assert result.tasks[0].cost.expected == pytest.approx(expected, abs=2e-6)
@@ -103,6 +103,9 @@ def test_expected_is_the_price_of_the_calls_the_loop_makes() -> None:
     assert result.total.expected == result.tasks[0].cost.expected
     assert result.tasks[0].basis.startswith("from ")
     assert result.basis == f"from {history.calls} recorded calls"
+    # A task whose own text is longer than the prompts recorded is counted by its length.
+    long = forecast([task(prompt="Summarise this. " * 2000)], history)
+    assert long.total.low > result.total.high
 
 
 def test_without_history_priors_give_an_ordered_band_and_say_so() -> None:
