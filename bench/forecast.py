@@ -127,10 +127,12 @@ def _rows(samples: list[Sample]) -> list[list[object]]:
     errors = statistics.median(s.error for s in samples)
     ratio = statistics.median(s.actual / s.expected for s in samples if s.expected)
     width = statistics.fmean((s.high - s.low) / s.expected for s in samples if s.expected)
+    inside_all = _percent(sum(s.inside for s in samples), len(samples))
+    inside_full = _percent(sum(s.inside for s in full), len(full))
     return [
         ["jobs (of which budget-exhausted)", f"{len(samples)} ({len(samples) - len(full)})"],
-        ["actual inside [low, high], all jobs", _percent(sum(s.inside for s in samples), len(samples))],
-        ["actual inside [low, high], jobs not cut by the budget", _percent(sum(s.inside for s in full), len(full))],
+        ["actual inside [low, high], all jobs", inside_all],
+        ["actual inside [low, high], jobs not cut by the budget", inside_full],
         ["below low / above high", f"{below} / {above}"],
         ["median abs(expected − actual) ÷ actual", f"{errors * 100:.1f} %"],
         ["median actual ÷ expected", f"{ratio:.2f}"],
