@@ -7,14 +7,23 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import yaml
-from pydantic import AliasChoices, BaseModel, Field, SecretStr, ValidationError, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from orchestrator.domain import Role, TaskType
-from orchestrator.errors import CatalogError
+from orchestrator.errors import CatalogError, InvalidInput
+from orchestrator.webhooks import check_form
 
 DEFAULT_CATALOG = Path(__file__).with_name("catalog.yaml")
 # How generated code is isolated (engine/sandbox_choice.py): the strongest backend
@@ -128,6 +137,28 @@ class Settings(BaseSettings):
     # presumed dead and the others take over its unfinished jobs.
     worker_heartbeat_s: float = Field(default=5.0, gt=0)
     worker_dead_after_s: float = Field(default=30.0, gt=0)
+
+    # Webhooks: every job's events go to ORCH_WEBHOOK_URLS (comma-separated) and to its own
+    # notify_url, signed with ORCH_WEBHOOK_SECRET (Standard Webhooks: "whsec_" + base64; none
+    # is sent without it). Loopback and private hosts are refused unless allowed.
+    webhook_urls: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    webhook_secret: SecretStr | None = None
+    webhook_allow_private: bool = False
+    # A delivery is tried at most this often, waiting webhook_backoff_s × 4ⁿ (at most 6 h,
+    # ±20 % jitter, or the receiver's Retry-After) between attempts: about a day in all.
+    webhook_max_attempts: int = Field(default=8, ge=1, le=30)
+    webhook_backoff_s: float = Field(default=10.0, gt=0)
+    webhook_timeout_s: float = Field(default=10.0, gt=0, le=120)
+
+    @field_validator("webhook_urls", mode="before")
+    @classmethod
+    def _split_urls(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        try:
+            return [check_form(u.strip()) for u in value.split(",") if u.strip()]
+        except InvalidInput as e:
+            raise ValueError(str(e)) from None
 
     @property
     def store_url(self) -> str:

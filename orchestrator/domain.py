@@ -41,6 +41,18 @@ def _at_least_a_millionth(budget: float) -> float:
 Budget = Annotated[float, Field(gt=0, le=10_000), AfterValidator(_at_least_a_millionth)]
 
 
+def _http_url(url: str) -> str:
+    scheme, _, rest = url.partition("://")
+    host = rest.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0]
+    if scheme.lower() not in ("http", "https") or not host or any(c.isspace() for c in url):
+        raise PydanticCustomError("webhook_url", "must be an http:// or https:// URL with a host")
+    return url
+
+
+# Where webhooks go: an http(s) URL (whether its host may be private is the runtime's call).
+WebhookUrl = Annotated[str, Field(max_length=2048), AfterValidator(_http_url)]
+
+
 class TaskType(StrEnum):
     CODE_GENERATION = "code_generation"
     CODE_REVIEW = "code_review"
@@ -172,6 +184,9 @@ class JobSpec(BaseModel):
     review: bool = False
     # Stop for review anyway when the forecast's high end is above this (USD).
     max_forecast_usd: float | None = Field(default=None, gt=0, le=10_000)
+    # Where to send this job's signed webhooks (besides ORCH_WEBHOOK_URLS): http(s) only; a
+    # loopback or private host is refused unless ORCH_WEBHOOK_ALLOW_PRIVATE.
+    notify_url: WebhookUrl | None = None
 
 
 TITLE_MAX_CHARS = 60

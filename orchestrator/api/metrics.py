@@ -38,6 +38,12 @@ class Metrics:
             "Jobs stopped because no further call fitted their budget (budget rejections)",
             registry=self.registry,
         )
+        self.webhook_attempts = Gauge(
+            "orchestrator_webhook_attempts",
+            "Webhook delivery attempts so far, by event and outcome (from the store)",
+            ["event", "outcome"],
+            registry=self.registry,
+        )
         self.calls = Counter(
             "orchestrator_llm_calls",
             "LLM call attempts made by this process",
@@ -103,6 +109,8 @@ class Metrics:
             _, total = await store.list_jobs(status=status, limit=0)
             self.jobs.labels(status.value).set(total)
         self.budget_exhausted.set(await _count_final(store, ProjectStatus.BUDGET_EXHAUSTED))
+        for (event, outcome), count in (await store.webhook_attempt_counts()).items():
+            self.webhook_attempts.labels(event, outcome).set(count)
         return generate_latest(self.registry)
 
 

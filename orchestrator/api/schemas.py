@@ -192,3 +192,17 @@ class LogLine(BaseModel):
     level: LogLevel
     msg: str
     ts: float
+
+
+class WebhookAttemptPublic(BaseModel):
+    """One attempt to deliver a webhook of the job (the URL without query or credentials)."""
+
+    webhook_id: str = Field(description="The same for every attempt of one delivery")
+    event: str
+    url: str
+    attempt: int
+    status_code: int | None = Field(description="The receiver's answer; null: none came")
+    outcome: Literal["delivered", "retrying", "failed", "gone", "refused"]
+    error: str
+    at: float
+    next_at: float | None = Field(description="When the next attempt is due (retrying)")

@@ -29,11 +29,13 @@ from orchestrator.errors import InvalidInput, JobConflict, UnusableInput
 from orchestrator.events import StatusEvent
 from orchestrator.money import usd, usd_exact
 from orchestrator.providers import ClientSet, Pricing, build_clients
+from orchestrator.runtime.deliveries import DELIVERIES_NAME, Deliveries
 from orchestrator.runtime.events import EventBus, EventLog
 from orchestrator.runtime.jobrun import JobRuns, RuntimeDeps
 from orchestrator.runtime.workers import WorkerWatch
 from orchestrator.runtime.workflows import RUNNER_NAME, JobRunner, workflow_id
 from orchestrator.store import EventListener, Store
+from orchestrator.webhooks import check_reachable
 
 UNFINISHED = {WorkflowStatusString.PENDING.value, WorkflowStatusString.ENQUEUED.value}
 JOB_QUEUE = "jobs"
@@ -136,7 +138,7 @@ class Runtime:
                 await store.close()
                 raise
         runs = JobRuns(deps)
-        runner = JobRunner(deps, runs)
+        runner = JobRunner(deps, runs, Deliveries(deps))
         DBOS(
             config={
                 "name": "orchestrator",
@@ -174,12 +176,15 @@ class Runtime:
         # Let a later Runtime in this process register its runner under the same name.
         registry = _get_or_create_dbos_registry()
         registry.dbos = None
-        for key in [k for k in registry.instance_info_map if k.endswith(f"/{RUNNER_NAME}")]:
+        ours = (f"/{RUNNER_NAME}", f"/{DELIVERIES_NAME}")
+        for key in [k for k in registry.instance_info_map if k.endswith(ours)]:
             registry.instance_info_map.pop(key)
         await self.runs.close()
         await self.store.close()
 
     async def submit(self, spec: JobSpec, *, job_id: str | None = None) -> str:
+        if spec.notify_url is not None:
+            await self._check_notify_url(spec.notify_url)
         job_id = job_id or new_job_id()
         await self.store.create_job(
             job_id=job_id, spec=spec, simulated=self.deps.clients.simulated, now=time.time()
@@ -189,6 +194,17 @@ class Runtime:
         await self.events.flush(job_id)
         await self._start_attempt(job_id, 0)
         return job_id
+
+    async def _check_notify_url(self, url: str) -> None:
+        settings = self.deps.settings
+        if settings.webhook_secret is None:
+            raise UnusableInput(
+                "notify_url: this server has no ORCH_WEBHOOK_SECRET to sign webhooks with"
+            )
+        try:
+            await check_reachable(url, allow_private=settings.webhook_allow_private)
+        except InvalidInput as e:
+            raise UnusableInput(f"notify_url: {e}") from None
 
     async def wait_for_events(self, job_id: str, after: int, within: float) -> None:
         """Return once an event of the job with an id above `after` is stored, or after

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 
 from dbos import DBOS, DBOSConfiguredInstance, SetWorkflowID, WorkflowHandleAsync
 
@@ -33,12 +34,15 @@ from orchestrator.engine.planner import make_plan, plan_to_tasks
 from orchestrator.engine.sandbox import SandboxLimits
 from orchestrator.engine.scheduler import ReadyQueue
 from orchestrator.errors import OrchestratorError
+from orchestrator.runtime.deliveries import Deliveries
 from orchestrator.runtime.jobrun import JobRuns, RuntimeDeps
 from orchestrator.runtime.review import Reviews
 from orchestrator.runtime.steps import JobStart, JobSteps
 from orchestrator.store import is_transient
 
 RUNNER_NAME = "job-runner"
+
+logger = logging.getLogger(__name__)
 
 # A step that failed on a busy or briefly unreachable database runs again, 1, 2, 4 and 8 s
 # later, before its job gives up. Steps are idempotent: a repeat changes nothing stored
@@ -70,8 +74,9 @@ def job_of_workflow(workflow: str) -> str | None:
 
 @DBOS.dbos_class()
 class JobRunner(DBOSConfiguredInstance):
-    def __init__(self, deps: RuntimeDeps, runs: JobRuns) -> None:
+    def __init__(self, deps: RuntimeDeps, runs: JobRuns, deliveries: Deliveries) -> None:
         self.deps = deps
+        self.deliveries = deliveries
         self.steps = JobSteps(deps, runs)
         self.reviews = Reviews(deps)
         super().__init__(RUNNER_NAME)
@@ -82,11 +87,25 @@ class JobRunner(DBOSConfiguredInstance):
     async def job_workflow(self, job_id: str) -> ProjectStatus | None:
         """The job's outcome, or None when it stopped after planning to await review."""
         try:
-            return await self._run_job(job_id)
+            outcome = await self._run_job(job_id)
         except Exception as e:
             # Any error that got this far (an engine error, a database that stayed
             # unreachable through a step's retries) ends the job visibly, never "running".
-            return await self.finish_job(job_id, ProjectStatus.SYSTEM_FAILURE, _reason(e))
+            outcome = await self.finish_job(job_id, ProjectStatus.SYSTEM_FAILURE, _reason(e))
+        await self._announce(job_id, outcome)
+        return outcome
+
+    async def _announce(self, job_id: str, outcome: ProjectStatus | None) -> None:
+        """Start a delivery workflow for each webhook the run's end raises; they go on
+        after this workflow ends (and after a restart)."""
+        try:
+            deliveries = await self.deliveries.deliveries_of(job_id, outcome)
+        except Exception as e:  # a webhook must never change how a job ended
+            logger.error("job %s: webhooks not sent: %s", job_id, _reason(e))
+            return
+        for delivery in deliveries:
+            with SetWorkflowID(f"{DBOS.workflow_id}:{delivery.webhook_id}"):
+                await DBOS.start_workflow_async(self.deliveries.deliver, delivery)
 
     async def _run_job(self, job_id: str) -> ProjectStatus | None:
         start = await self.begin_job(job_id)

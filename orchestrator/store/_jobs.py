@@ -30,6 +30,7 @@ def job_from_row(row: RowMapping) -> JobRecord:
         concurrency=row["concurrency"],
         review=row["review"],
         max_forecast_usd=_optional_float(row["max_forecast_usd"]),
+        notify_url=row["notify_url"],
     )
     final = row["final_status"]
     return JobRecord(
@@ -90,6 +91,7 @@ class JobsRepo(StoreBase):
             "max_forecast_usd": (
                 to_money(spec.max_forecast_usd) if spec.max_forecast_usd is not None else None
             ),
+            "notify_url": spec.notify_url,
             "status": record.status.value,
             "final_status": None,
             "total_cost": to_money(0.0),

@@ -13,6 +13,7 @@ from orchestrator.store._ledger import LedgerRepo
 from orchestrator.store._notify import EventListener
 from orchestrator.store._review import ReviewRepo
 from orchestrator.store._tasks import TasksRepo
+from orchestrator.store._webhooks import WebhooksRepo
 from orchestrator.store._workers import WorkersRepo
 
 
@@ -25,9 +26,10 @@ class Store(
     ArtifactsRepo,
     WorkersRepo,
     ReviewRepo,
+    WebhooksRepo,
 ):
     """Jobs, tasks, iterations, events, LLM calls and the budget they hold, artifacts and
-    worker heartbeats, and plan reviews.
+    worker heartbeats, plan reviews and webhook delivery attempts.
 
     Open with `await Store.open(url)`, close with `await store.close()`. One Store holds
     one connection pool; several processes may open the same database at once.

@@ -13,6 +13,7 @@ from orchestrator.api.routes import (
     session,
     stream,
     tasks,
+    webhooks,
 )
 
 __all__ = ["API_ROUTERS", "OPEN_ROUTERS"]
@@ -28,6 +29,7 @@ API_ROUTERS: tuple[APIRouter, ...] = (
     models.router,
     health.version_router,
     metrics.router,
+    webhooks.router,
 )
 # Always open: load balancers probe /healthz; the session routes are how a browser logs in.
 OPEN_ROUTERS: tuple[APIRouter, ...] = (health.health_router, session.router)

@@ -1,0 +1,158 @@
+"""Durable webhook delivery: a DBOS workflow per delivery (one event to one endpoint).
+
+Each attempt is a step (send, then record it); between attempts the workflow sleeps with
+`DBOS.sleep_async`, whose wake-up time is recorded, so a process killed between attempts
+goes on where it was after a restart, with the same `webhook-id`. A step in flight at a
+crash may send its attempt twice: receivers drop repeats by `webhook-id`, as the spec says.
+The secret is read from the settings at each attempt; it is never stored with the workflow.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+
+import httpx
+from dbos import DBOS, DBOSConfiguredInstance
+from pydantic import BaseModel
+
+from orchestrator.domain import ProjectStatus
+from orchestrator.errors import OrchestratorError
+from orchestrator.runtime.jobrun import RuntimeDeps
+from orchestrator.store import WebhookAttempt
+from orchestrator.webhooks import (
+    DELIVERED,
+    GONE,
+    Backoff,
+    check_reachable,
+    events_of,
+    payload,
+    send,
+    shown,
+)
+
+DELIVERIES_NAME = "webhook-deliveries"
+
+log = logging.getLogger(__name__)
+
+
+class Delivery(BaseModel):
+    """One event of a job to one endpoint, as its workflow carries it (no secret)."""
+
+    job_id: str
+    webhook_id: str
+    event: str
+    url: str
+    body: str
+
+
+@DBOS.dbos_class()
+class Deliveries(DBOSConfiguredInstance):
+    def __init__(self, deps: RuntimeDeps) -> None:
+        self.deps = deps
+        super().__init__(DELIVERIES_NAME)
+
+    @DBOS.workflow()
+    async def deliver(self, delivery: Delivery) -> None:
+        for attempt in range(1, self.deps.settings.webhook_max_attempts + 1):
+            wait_s = await self.attempt(delivery, attempt)
+            if wait_s is None:
+                return
+            await DBOS.sleep_async(wait_s)
+
+    @DBOS.step()
+    async def attempt(self, delivery: Delivery, attempt: int) -> float | None:
+        """Send attempt number `attempt` and record it; the seconds to wait before the next
+        one, or None when the delivery is over (delivered, refused, gone, or out of tries)."""
+        settings, store = self.deps.settings, self.deps.store
+        secret = settings.webhook_secret
+        where = shown(delivery.url)
+        record = WebhookAttempt(
+            job_id=delivery.job_id,
+            webhook_id=delivery.webhook_id,
+            event=delivery.event,
+            url=where,
+            attempt=attempt,
+            status_code=None,
+            outcome="refused",
+            error="",
+            at=time.time(),
+            next_at=None,
+        )
+        if await store.webhook_gone(delivery.job_id, where):
+            return None  # this endpoint answered 410 to this job: it wants no more
+        try:
+            if secret is None:
+                raise OrchestratorError("ORCH_WEBHOOK_SECRET is not set: nothing is sent")
+            # Again at each attempt: a name may resolve elsewhere since the job was created.
+            await check_reachable(delivery.url, allow_private=settings.webhook_allow_private)
+        except OrchestratorError as e:
+            await store.record_webhook_attempt(record.model_copy(update={"error": str(e)}))
+            log.warning("webhook %s to %s not sent: %s", delivery.event, where, e)
+            return None
+        async with httpx.AsyncClient(timeout=settings.webhook_timeout_s) as http:
+            result = await send(
+                http,
+                delivery.url,
+                secret=secret.get_secret_value(),
+                webhook_id=delivery.webhook_id,
+                body=delivery.body.encode(),
+            )
+        wait_s: float | None = None
+        if result.outcome == DELIVERED:
+            outcome = "delivered"
+        elif result.outcome == GONE:
+            outcome = "gone"
+            log.warning(
+                "webhook endpoint %s answered 410 Gone: job %s sends it no more",
+                where,
+                delivery.job_id,
+            )
+        elif attempt >= settings.webhook_max_attempts:
+            outcome = "failed"
+            log.warning(
+                "webhook %s to %s failed after %d attempts: %s",
+                delivery.event,
+                where,
+                attempt,
+                result.error,
+            )
+        else:
+            outcome = "retrying"
+            wait_s = Backoff(first_s=settings.webhook_backoff_s).delay_s(
+                attempt, result.retry_after_s
+            )
+        await store.record_webhook_attempt(
+            record.model_copy(
+                update={
+                    "status_code": result.status_code,
+                    "outcome": outcome,
+                    "error": result.error,
+                    "next_at": record.at + wait_s if wait_s is not None else None,
+                }
+            )
+        )
+        return wait_s
+
+    @DBOS.step()
+    async def deliveries_of(self, job_id: str, outcome: ProjectStatus | None) -> list[Delivery]:
+        """The deliveries a run's end makes: each event to each endpoint (the job's own
+        notify_url and ORCH_WEBHOOK_URLS); none without a secret to sign them."""
+        settings = self.deps.settings
+        job = await self.deps.store.get_job(job_id)
+        urls = dict.fromkeys([*settings.webhook_urls, *filter(None, [job.spec.notify_url])])
+        if not urls or settings.webhook_secret is None:
+            return []
+        now = time.time()
+        return [
+            Delivery(
+                job_id=job_id,
+                webhook_id=f"msg_{secrets.token_hex(12)}",
+                event=event,
+                url=url,
+                body=payload(event, job, now).model_dump_json(),
+            )
+            for event in events_of(outcome)
+            for url in urls
+        ]
