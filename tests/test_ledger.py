@@ -77,6 +77,23 @@ async def test_an_interrupted_attempt_is_charged_its_reservation(store: Store) -
     assert again == late
 
 
+async def test_closing_a_job_in_flight_charges_each_open_attempt_once(store: Store) -> None:
+    job = await new_job(store, budget_usd=1.0)
+    other = await new_job(store, "job00002", budget_usd=1.0)
+    await store.reserve_call(attempt(job, 0), Decimal("0.3"))
+    await store.reserve_call(attempt(job, 1), Decimal("0.2"))
+    await store.reserve_call(attempt(job, 2), Decimal("0.1"))
+    await store.settle_call(attempt(job, 2, Decimal("0.05")))
+    await store.reserve_call(attempt(other, 0), Decimal("0.4"))
+
+    money = await store.close_in_flight(job)
+    assert (money.spent_usd, money.reserved_usd) == (Decimal("0.55"), Decimal(0))
+    assert await store.in_flight_calls(job) == []
+    assert await store.close_in_flight(job) == money  # nothing left open: nothing charged
+    # Another job's attempt in flight is not this job's to close.
+    assert (await store.job_budget(other)).reserved_usd == Decimal("0.4")
+
+
 async def test_resuming_with_a_higher_budget_is_seen_by_the_ledger(store: Store) -> None:
     job = await new_job(store, budget_usd=0.5)
     await store.reserve_call(attempt(job, 0), Decimal("0.5"))

@@ -135,13 +135,21 @@ class LedgerRepo(StoreBase):
 
     async def close_interrupted(self, job_id: str, calls: list[CallRecord]) -> JobBudget:
         """Close in-flight attempts whose process died: each is charged its reservation."""
+        return await self._close(job_id, [_attempt_of(call) for call in calls])
+
+    async def close_in_flight(self, job_id: str) -> JobBudget:
+        """Close every attempt of the job still in flight (no process runs the job any more:
+        it is resumed, or it ended), each charged its reservation."""
+        return await self._close(job_id, [llm_calls.c.job_id == job_id])
+
+    async def _close(self, job_id: str, which: list[ColumnElement[bool]]) -> JobBudget:
         async with self._write() as conn:
             budget = await self._lock_budget(conn, job_id)
-            for call in calls:
+            for attempts in which:
                 held = (
                     await conn.execute(
                         update(llm_calls)
-                        .where(_attempt_of(call), llm_calls.c.outcome == CallOutcome.IN_FLIGHT)
+                        .where(attempts, llm_calls.c.outcome == CallOutcome.IN_FLIGHT)
                         .values(
                             outcome=CallOutcome.INTERRUPTED.value,
                             cost_usd=llm_calls.c.reserved_usd,
@@ -149,15 +157,14 @@ class LedgerRepo(StoreBase):
                         )
                         .returning(llm_calls.c.cost_usd)
                     )
-                ).scalar_one_or_none()
-                if held is not None:
-                    charge = to_money(held)
-                    budget = budget.model_copy(
-                        update={
-                            "spent_usd": budget.spent_usd + charge,
-                            "reserved_usd": budget.reserved_usd - charge,
-                        }
-                    )
+                ).scalars()
+                charge = sum((to_money(c) for c in held), Decimal(0))
+                budget = budget.model_copy(
+                    update={
+                        "spent_usd": budget.spent_usd + charge,
+                        "reserved_usd": budget.reserved_usd - charge,
+                    }
+                )
             await self._write_budget(conn, job_id, budget)
         return budget
 
