@@ -18,7 +18,7 @@ from fastapi.routing import APIRoute
 
 from orchestrator import __version__
 from orchestrator.api.config import ApiSettings
-from orchestrator.api.deps import Services, require_token, storable_request
+from orchestrator.api.deps import Services, require_token, storable_request, visible_job
 from orchestrator.api.errors import errors, install_error_handlers
 from orchestrator.api.feed import SharedReads
 from orchestrator.api.hosts import HostOriginGuard
@@ -104,7 +104,7 @@ def create_app(
         generate_unique_id_function=operation_id,
     )
     install_error_handlers(app)
-    checks = [Depends(storable_request)]
+    checks = [Depends(storable_request), Depends(visible_job)]  # in this order
     for router in API_ROUTERS:
         guarded = [Depends(require_token), *checks]
         app.include_router(router, dependencies=guarded, responses=errors(401))

@@ -19,6 +19,7 @@ from orchestrator.api.config import ApiSettings
 from orchestrator.api.feed import SharedReads
 from orchestrator.api.metrics import Metrics
 from orchestrator.api.ratelimit import RateLimiter
+from orchestrator.errors import JobNotFound
 from orchestrator.runtime import Runtime
 from orchestrator.storable import Where, refusals
 from orchestrator.store import Store
@@ -94,6 +95,13 @@ async def storable_request(request: Request) -> None:
     ]
     if found:
         raise RequestValidationError(found)
+
+
+async def visible_job(request: Request, services: ServicesDep) -> None:
+    """A job whose deletion has started is gone (404) for every route at once."""
+    job_id = request.path_params.get("job_id")
+    if isinstance(job_id, str) and await services.runtime.store.is_hidden(job_id):
+        raise JobNotFound(job_id)
 
 
 def limit_creations(request: Request, services: ServicesDep) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import secrets
 import shutil
 import time
@@ -25,7 +26,7 @@ from dbos._dbos import _get_or_create_dbos_registry
 from orchestrator.config import Settings
 from orchestrator.domain import TERMINAL_JOB_STATUSES, JobSpec, JobStatus, ProjectStatus, TaskStatus
 from orchestrator.engine.health import HealthBook
-from orchestrator.errors import InvalidInput, JobConflict, UnusableInput
+from orchestrator.errors import InvalidInput, JobConflict, JobNotFound, UnusableInput
 from orchestrator.events import StatusEvent
 from orchestrator.money import usd, usd_exact
 from orchestrator.providers import ClientSet, Pricing, build_clients
@@ -41,6 +42,12 @@ UNFINISHED = {WorkflowStatusString.PENDING.value, WorkflowStatusString.ENQUEUED.
 JOB_QUEUE = "jobs"
 # How long a resume waits for an ended or cancelled job's workflow to finish its last steps.
 RESUME_WAIT_S = 15.0
+# How long a removal waits for a deleted job's run to stop, when resumed by a (re)start.
+STOP_WAIT_S = 30.0
+# How long `stop()` lets removals under way finish (the next start resumes the others).
+REMOVALS_AT_STOP_S = 10.0
+
+log = logging.getLogger(__name__)
 
 
 def new_job_id() -> str:
@@ -84,6 +91,7 @@ class Runtime:
         self.watch = watch
         self.listener = listener  # wake-ups for events stored by other processes
         self.reviews = runner.reviews
+        self._removals: set[asyncio.Task[None]] = set()  # deleted jobs being removed
 
     @property
     def store(self) -> Store:
@@ -161,9 +169,17 @@ class Runtime:
             await watch.start()
         store.on_events.append(deps.events.bus.publish)  # events stored with a change
         listener = await store.listen_events(deps.events.bus.publish)
-        return cls(deps, runs, runner, watch, listener)
+        runtime = cls(deps, runs, runner, watch, listener)
+        if watch is not None:  # deletions a stopped process left half done
+            for job_id in await store.hidden_jobs():
+                runtime._remove_later(job_id, STOP_WAIT_S)
+        return runtime
 
     async def stop(self) -> None:
+        if self._removals:
+            await asyncio.wait(self._removals, timeout=REMOVALS_AT_STOP_S)
+            for task in self._removals:
+                task.cancel()
         if self.watch is not None:
             await self.watch.stop()
         if self.listener is not None:
@@ -326,24 +342,41 @@ class Runtime:
         return True
 
     async def delete(self, job_id: str, *, stop_timeout_s: float = 30.0) -> None:
-        """Remove the job: its rows, events, recorded calls and result files.
-
-        A running job is cancelled first and given `stop_timeout_s` to end (calls in flight
-        finish and are recorded); if it is still running after that (its worker may be gone),
-        its workflows are cancelled in DBOS so no process recovers them later.
-        """
+        """Delete the job: gone from every listing at once, cancelled if it runs, and its
+        rows, events, recorded calls and result files removed in the background once its run
+        has stopped (the caller never waits for a run; see `_remove`)."""
         job = await self.store.get_job(job_id)
-        if await self.is_active(job_id):
-            if job.status.is_terminal():
-                self.runs.cancel(job_id)  # cancelled already, still stopping
-            else:
+        await self.store.hide_job(job_id, now=time.time())  # JobNotFound for a second delete
+        if not job.status.is_terminal():
+            with contextlib.suppress(JobConflict):  # it has just ended
                 await self.cancel(job_id)
-            if not await self._ended_within(job_id, stop_timeout_s):
+        self.runs.cancel(job_id)  # cancelled already maybe, and still stopping
+        self._remove_later(job_id, stop_timeout_s)
+
+    def _remove_later(self, job_id: str, stop_timeout_s: float) -> None:
+        task = asyncio.create_task(self._remove(job_id, stop_timeout_s), name=f"remove {job_id}")
+        self._removals.add(task)
+        task.add_done_callback(self._removals.discard)
+
+    async def _remove(self, job_id: str, stop_timeout_s: float) -> None:
+        """Remove a deleted job once its run has stopped: calls in flight finish and are
+        recorded first. A run still going after `stop_timeout_s` (its worker may be gone) has
+        its workflows cancelled in DBOS, so no process recovers them later."""
+        try:
+            job = await self.store.get_job(job_id)
+            if await self.is_active(job_id) and not await self._ended_within(
+                job_id, stop_timeout_s
+            ):
                 await DBOS.cancel_workflow_async(
                     workflow_id(job_id, job.attempt), cancel_children=True
                 )
-        await self.events.flush(job_id)
-        await self.store.delete_job(job_id)
+            await self.events.flush(job_id)
+            await self.store.delete_job(job_id)
+        except JobNotFound:
+            return  # another process removed it
+        except Exception:  # hidden still: the next start of a worker tries again
+            log.exception("could not remove the deleted job %s", job_id)
+            return
         self.events.forget(job_id)
         files = Path(self.deps.settings.artifacts_dir) / job_id
         with contextlib.suppress(FileNotFoundError):

@@ -53,7 +53,7 @@ def _optional_float(value: object) -> float | None:
 
 
 def list_filter(status: JobStatus | None, q: str | None) -> list[ColumnElement[bool]]:
-    conditions: list[ColumnElement[bool]] = []
+    conditions: list[ColumnElement[bool]] = [jobs.c.deleted_at.is_(None)]
     if status is not None:
         conditions.append(jobs.c.status == status.value)
     if q:
@@ -126,7 +126,9 @@ class JobsRepo(StoreBase):
         if not wanted:
             return set()
         query = select(jobs.c.job_id).where(
-            jobs.c.job_id.in_(wanted), jobs.c.status != JobStatus.CANCELLED.value
+            jobs.c.job_id.in_(wanted),
+            jobs.c.status != JobStatus.CANCELLED.value,
+            jobs.c.deleted_at.is_(None),
         )
         async with self._engine.connect() as conn:
             going_on = set((await conn.execute(query)).scalars())
@@ -237,6 +239,31 @@ class JobsRepo(StoreBase):
                 await self._require_job(conn, job_id)
                 raise JobConflict(job_id, "another resume of it has just started")
         return int(attempt)
+
+    async def hide_job(self, job_id: str, *, now: float) -> None:
+        """Start the job's deletion: from now on it is in no listing. JobNotFound when it is
+        unknown or its deletion has started already."""
+        stmt = (
+            update(jobs)
+            .where(jobs.c.job_id == job_id, jobs.c.deleted_at.is_(None))
+            .values(deleted_at=now)
+        )
+        async with self._write() as conn:
+            if (await conn.execute(stmt)).rowcount == 0:
+                raise JobNotFound(job_id)
+
+    async def is_hidden(self, job_id: str) -> bool:
+        """Whether the job's deletion has started (False for an unknown job)."""
+        query = select(jobs.c.deleted_at).where(jobs.c.job_id == job_id)
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(query)).first()
+        return row is not None and row.deleted_at is not None
+
+    async def hidden_jobs(self) -> list[str]:
+        """Jobs whose deletion started but whose rows are still there (its process stopped)."""
+        query = select(jobs.c.job_id).where(jobs.c.deleted_at.is_not(None))
+        async with self._engine.connect() as conn:
+            return list((await conn.execute(query)).scalars())
 
     async def delete_job(self, job_id: str) -> None:
         """Delete the job and all its rows in one transaction."""

@@ -83,6 +83,9 @@ jobs = Table(
     Column("max_forecast_usd", money(), nullable=True),
     # Where this job's webhooks go besides ORCH_WEBHOOK_URLS (migration 0006).
     Column("notify_url", Text, nullable=True),
+    # Set when the job's deletion starts (migration 0007): from then on it is in no listing,
+    # and its rows go once its run has stopped (Runtime.delete).
+    Column("deleted_at", Double, nullable=True),
     # The job list's order is (created_at, job_id) descending; these serve it without a
     # sort, unfiltered and filtered by status.
     Index("ix_jobs_created_at", "created_at", "job_id"),
