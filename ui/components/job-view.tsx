@@ -20,6 +20,7 @@ import { TaskDetailDialog } from "@/components/task-detail";
 import { Button } from "@/components/ui/button";
 import { Skeleton } from "@/components/ui/skeleton";
 import { Tabs, TabsContent, TabsList, TabsTrigger } from "@/components/ui/tabs";
+import { WebhookAttempts } from "@/components/webhook-attempts";
 import { title } from "@/lib/format";
 import { isActive } from "@/lib/status";
 import { useJob } from "@/lib/use-job";
@@ -206,6 +207,8 @@ export function JobView({ jobId }: { jobId: string }) {
         </h2>
         <ArtifactList jobId={job.job_id} version={`${status}:${finished}`} />
       </section>
+
+      <WebhookAttempts jobId={job.job_id} version={`${status}:${finished}`} />
 
       <TaskDetailDialog
         jobId={job.job_id}

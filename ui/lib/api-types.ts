@@ -51,6 +51,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/jobs/{job_id}/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Approve Job
+         * @description Run the reviewed plan (409 unless the job awaits review); optionally a new budget.
+         */
+        post: operations["review-approve_job"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/jobs/{job_id}/artifacts": {
         parameters: {
             query?: never;
@@ -122,6 +142,73 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/jobs/{job_id}/log": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Log
+         * @description The job's latest log lines, oldest first (from its most recent events).
+         */
+        get: operations["log-get_log"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/jobs/{job_id}/plan": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Plan
+         * @description The job's plan: each task with its routed model and cost range, the job's range and
+         *     what its budget would leave. Any planned job has one; a running one shows its actual
+         *     cost beside the forecast.
+         */
+        get: operations["review-get_plan"];
+        /**
+         * Put Plan
+         * @description Replace the plan of a job awaiting review (change prompts, types, dependencies, pin
+         *     a model, add or remove tasks); checked as a planner's plan. Answers the new forecast.
+         */
+        put: operations["review-put_plan"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/jobs/{job_id}/reject": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reject Job
+         * @description End the job CANCELLED without running any task (409 unless it awaits review).
+         */
+        post: operations["review-reject_job"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/jobs/{job_id}/resume": {
         parameters: {
             query?: never;
@@ -177,6 +264,26 @@ export interface paths {
          *     validator results, evaluation scores, tokens, cost and latency.
          */
         get: operations["tasks-get_task"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/jobs/{job_id}/webhooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Webhook Attempts
+         * @description Every attempt to deliver the job's webhooks, oldest first.
+         */
+        get: operations["webhooks-list_webhook_attempts"];
         put?: never;
         post?: never;
         delete?: never;
@@ -294,6 +401,17 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /**
+         * ApproveRequest
+         * @description Optional body of `POST /api/jobs/{id}/approve`.
+         */
+        ApproveRequest: {
+            /**
+             * Budget Usd
+             * @description New budget
+             */
+            budget_usd?: number | null;
+        };
         /** ArtifactPublic */
         ArtifactPublic: {
             /** Path */
@@ -333,12 +451,40 @@ export interface components {
             /** Errors */
             errors?: components["schemas"]["FieldError"][] | null;
         };
+        /**
+         * Estimate
+         * @description A cost range in USD.
+         */
+        Estimate: {
+            /** Expected */
+            expected: number;
+            /** High */
+            high: number;
+            /** Low */
+            low: number;
+        };
         /** FieldError */
         FieldError: {
             /** Field */
             field: string;
             /** Message */
             message: string;
+        };
+        /** ForecastPublic */
+        ForecastPublic: {
+            /**
+             * Basis
+             * @description e.g. "from 312 recorded calls" or "no history: priors"
+             */
+            basis: string;
+            /** Expected */
+            expected: number;
+            /** High */
+            high: number;
+            /** Low */
+            low: number;
+            /** Recorded Calls */
+            recorded_calls: number;
         };
         /** Health */
         Health: {
@@ -427,8 +573,17 @@ export interface components {
              * @default 3
              */
             concurrency?: number;
+            /** Max Forecast Usd */
+            max_forecast_usd?: number | null;
+            /** Notify Url */
+            notify_url?: string | null;
             /** Project Description */
             project_description: string;
+            /**
+             * Review
+             * @default false
+             */
+            review?: boolean;
             /**
              * Success Criteria
              * @default
@@ -490,7 +645,7 @@ export interface components {
          * @description Coarse lifecycle of a job, as the HTTP contract shows it.
          * @enum {string}
          */
-        JobStatus: "pending" | "running" | "done" | "failed" | "cancelled";
+        JobStatus: "pending" | "running" | "awaiting_review" | "done" | "failed" | "cancelled";
         /** JobSummary */
         JobSummary: {
             /**
@@ -541,6 +696,23 @@ export interface components {
              */
             type: "log";
         };
+        /**
+         * LogLine
+         * @description One line of a job's log (a `log` event of its stream, with its event id).
+         */
+        LogLine: {
+            /** Id */
+            id: number;
+            /**
+             * Level
+             * @enum {string}
+             */
+            level: "DEBUG" | "INFO" | "WARNING" | "ERROR";
+            /** Msg */
+            msg: string;
+            /** Ts */
+            ts: number;
+        };
         /** ModelStatsPublic */
         ModelStatsPublic: {
             /**
@@ -577,6 +749,95 @@ export interface components {
             trust_factor: number;
         };
         /**
+         * PlanEvent
+         * @description The job's plan is ready for review, or a reviewer changed it: its forecast range.
+         */
+        PlanEvent: {
+            /** Budget Usd */
+            budget_usd: number;
+            /** Expected */
+            expected: number;
+            /** High */
+            high: number;
+            /** Low */
+            low: number;
+            /** Task Count */
+            task_count: number;
+            /** Ts */
+            ts: number;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "plan";
+        };
+        /** PlanPublic */
+        PlanPublic: {
+            /** Budget Usd */
+            budget_usd: number;
+            forecast: components["schemas"]["ForecastPublic"];
+            /** Job Id */
+            job_id: string;
+            /** @description What the budget would leave after the run: low = after the high end */
+            leaves_usd: components["schemas"]["Estimate"];
+            /**
+             * Over Budget
+             * @description Even the forecast's low end is above the budget left
+             */
+            over_budget: boolean;
+            /**
+             * Spent Usd
+             * @description Spent so far (the planning, while under review)
+             */
+            spent_usd: number;
+            status: components["schemas"]["JobStatus"];
+            /** Tasks */
+            tasks: components["schemas"]["PlanTaskPublic"][];
+        };
+        /** PlanTaskPublic */
+        PlanTaskPublic: {
+            /** Acceptance Threshold */
+            acceptance_threshold: number;
+            /**
+             * Basis
+             * @description What the forecast rests on
+             */
+            basis: string;
+            /**
+             * Cost
+             * @description What it has cost so far, USD
+             */
+            cost: number;
+            /** Critic */
+            critic: string | null;
+            /** Dependencies */
+            dependencies: string[];
+            /** Evaluators */
+            evaluators: string[];
+            /** @description Its cost range, USD */
+            forecast: components["schemas"]["Estimate"];
+            /** Id */
+            id: string;
+            /** @description Iterations it may take: low / expected / high */
+            iterations: components["schemas"]["Estimate"];
+            /**
+             * Model
+             * @description Who would generate it now (routing or the pin)
+             */
+            model: string | null;
+            /**
+             * Pinned Model
+             * @description The model a reviewer chose, if any
+             */
+            pinned_model: string | null;
+            /** Prompt */
+            prompt: string;
+            status: components["schemas"]["TaskStatus"];
+            /** Title */
+            title: string;
+            type: components["schemas"]["TaskType"];
+        };
+        /**
          * ProjectStatus
          * @description The outcome of a finished job (`final_status`).
          * @enum {string}
@@ -597,6 +858,47 @@ export interface components {
              * @description New time limit of each run, seconds
              */
             time_limit_s?: number | null;
+        };
+        /** ReviewDecision */
+        ReviewDecision: {
+            /** Job Id */
+            job_id: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "approved" | "rejected";
+        };
+        /**
+         * ReviewedPlan
+         * @description A plan as a reviewer sends it back (`PUT /api/jobs/{id}/plan`): checked as a planner's.
+         */
+        ReviewedPlan: {
+            /** Tasks */
+            tasks: components["schemas"]["ReviewedTask"][];
+        };
+        /**
+         * ReviewedTask
+         * @description A plan node as a reviewer may edit it: it may also pin the model that generates it.
+         */
+        ReviewedTask: {
+            /** Acceptance Threshold */
+            acceptance_threshold?: number | null;
+            /** Dependencies */
+            dependencies?: string[];
+            /** Id */
+            id: string;
+            /** Model */
+            model?: string | null;
+            /** Prompt */
+            prompt: string;
+            /**
+             * Title
+             * @description What the task does, in a few words (at most 60 characters)
+             * @default
+             */
+            title?: string;
+            type: components["schemas"]["TaskType"];
         };
         /**
          * SessionCreate
@@ -640,7 +942,7 @@ export interface components {
          * @description The JSON `data` of one event of `GET /api/jobs/{id}/stream` (its `id:` is the
          *     per-job event id; `Last-Event-ID` or `?after=` resumes after it).
          */
-        StreamEvent: components["schemas"]["LogEvent"] | components["schemas"]["TaskEvent"] | components["schemas"]["StatusEvent"] | components["schemas"]["CostEvent"] | components["schemas"]["DoneEvent"];
+        StreamEvent: components["schemas"]["LogEvent"] | components["schemas"]["TaskEvent"] | components["schemas"]["StatusEvent"] | components["schemas"]["CostEvent"] | components["schemas"]["PlanEvent"] | components["schemas"]["DoneEvent"];
         /** TaskDetail */
         TaskDetail: {
             /** Acceptance Threshold */
@@ -795,6 +1097,42 @@ export interface components {
             simulated: boolean;
             /** Version */
             version: string;
+        };
+        /**
+         * WebhookAttemptPublic
+         * @description One attempt to deliver a webhook of the job (the URL without query or credentials).
+         */
+        WebhookAttemptPublic: {
+            /** At */
+            at: number;
+            /** Attempt */
+            attempt: number;
+            /** Error */
+            error: string;
+            /** Event */
+            event: string;
+            /**
+             * Next At
+             * @description When the next attempt is due (retrying)
+             */
+            next_at: number | null;
+            /**
+             * Outcome
+             * @enum {string}
+             */
+            outcome: "delivered" | "retrying" | "failed" | "gone" | "refused";
+            /**
+             * Status Code
+             * @description The receiver's answer; null: none came
+             */
+            status_code: number | null;
+            /** Url */
+            url: string;
+            /**
+             * Webhook Id
+             * @description The same for every attempt of one delivery
+             */
+            webhook_id: string;
         };
     };
     responses: never;
@@ -1003,6 +1341,68 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "review-approve_job": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["ApproveRequest"] | null;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReviewDecision"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -1222,6 +1622,227 @@ export interface operations {
             };
         };
     };
+    "log-get_log": {
+        parameters: {
+            query?: {
+                /** @description How many lines, at most */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LogLine"][];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    "review-get_plan": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PlanPublic"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "review-put_plan": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReviewedPlan"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PlanPublic"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    "review-reject_job": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReviewDecision"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     "jobs-resume_job": {
         parameters: {
             query?: never;
@@ -1383,6 +2004,55 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["TaskDetail"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "webhooks-list_webhook_attempts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookAttemptPublic"][];
                 };
             };
             /** @description Unauthorized */

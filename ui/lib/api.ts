@@ -25,6 +25,7 @@ export type TaskDetail = Ok<paths["/api/jobs/{job_id}/tasks/{task_id}"]["get"]>;
 export type IterationDetail = TaskDetail["history"][number];
 export type Artifact = Ok<paths["/api/jobs/{job_id}/artifacts"]["get"]>[number];
 export type ModelStat = Ok<paths["/api/models"]["get"]>[number];
+export type WebhookAttempt = Ok<paths["/api/jobs/{job_id}/webhooks"]["get"]>[number];
 export type JobStatus = JobSummary["status"];
 export type FinalStatus = NonNullable<JobSummary["final_status"]>;
 export type TaskStatus = TaskSummary["status"];
@@ -179,6 +180,7 @@ export const api = {
     artifactUrl: (jobId: string, path: string) =>
       apiUrl(`/api/jobs/${id(jobId)}/artifacts/${path.split("/").map(encodeURIComponent).join("/")}`),
     streamUrl: (jobId: string) => apiUrl(`/api/jobs/${id(jobId)}/stream`),
+    webhooks: (jobId: string) => json<WebhookAttempt[]>(`/api/jobs/${id(jobId)}/webhooks`),
   },
   models: {
     list: () => json<ModelStat[]>("/api/models"),

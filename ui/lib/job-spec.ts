@@ -5,15 +5,16 @@ import { load, YAMLException } from "js-yaml";
 
 import type { JobCreate } from "@/lib/api";
 
-export type Field = keyof JobCreate;
-
-export const FIELDS: Field[] = [
+/** The fields the form and the YAML upload edit (the API takes more: review, notify_url…). */
+export const FIELDS = [
   "project_description",
   "success_criteria",
   "budget_usd",
   "time_limit_s",
   "concurrency",
-];
+] as const satisfies readonly (keyof JobCreate)[];
+
+export type Field = (typeof FIELDS)[number];
 
 export const LIMITS = {
   descriptionMax: 20_000,

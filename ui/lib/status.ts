@@ -6,6 +6,7 @@ export type Tone = "success" | "warning" | "info" | "destructive" | "muted" | "o
 const JOB_TONE: Record<JobStatus, Tone> = {
   pending: "muted",
   running: "info",
+  awaiting_review: "warning",
   done: "success",
   failed: "destructive",
   cancelled: "muted",
