@@ -3,6 +3,7 @@ serve` (with a token, and refused without it), and over stdio against `orchestra
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from mcp.client.stdio import StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError as McpError
 from mcp_types import CallToolResult, TextContent, TextResourceContents
+from readme_snippets import snippet
 
 pytestmark = pytest.mark.slow
 
@@ -127,9 +129,16 @@ async def test_without_the_token_mcp_is_refused(server: ApiServer) -> None:
     assert refused_sdk.group_contains(McpError, match="error response", depth=None)
 
 
-async def test_orchestrator_mcp_over_stdio_runs_a_job(tmp_path: Path) -> None:
-    env = server_env(tmp_path / "data")
-    params = StdioServerParameters(command=ORCHESTRATOR, args=["mcp"], env=env, cwd=tmp_path)
+async def test_the_readme_mcp_config_runs_a_job_over_stdio(tmp_path: Path) -> None:
+    """README's Claude Desktop config, as written (its data directory moved to tmp)."""
+    config = json.loads(snippet("mcp-config"))["mcpServers"]["orchestrator"]
+    assert config["command"] == "orchestrator"
+    env = {
+        **server_env(tmp_path / "data"),
+        **config["env"],
+        "ORCH_DATA_DIR": str(tmp_path / "data"),
+    }
+    params = StdioServerParameters(command=ORCHESTRATOR, args=config["args"], env=env, cwd=tmp_path)
     async with Client(params, read_timeout_seconds=300) as client:
         assert {t.name for t in (await client.list_tools()).tools} == TOOLS
         _job_id, report, progress = await start_and_wait(
