@@ -25,7 +25,7 @@ from orchestrator.cli.live import watch
 from orchestrator.cli.remote import Remote
 from orchestrator.cli.view import job_details, jobs_table, live_view, outcome
 from orchestrator.config import Settings
-from orchestrator.domain import JobStatus, ProjectStatus
+from orchestrator.domain import JobSpec, JobStatus, ProjectStatus
 from orchestrator.errors import (
     InvalidInput,
     JobConflict,
@@ -97,9 +97,54 @@ def run(
     concurrency: Annotated[int | None, typer.Option("--concurrency", help="1..10")] = None,
     file: Annotated[Path | None, typer.Option("--file", "-f", help="Project YAML.")] = None,
     out_dir: Annotated[Path | None, typer.Option("--out", help="Where result files go.")] = None,
+    review: Annotated[
+        bool, typer.Option("--review", help="Show the plan and its cost forecast; ask first.")
+    ] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Approve the plan unasked.")] = False,
 ) -> None:
     """Plan and run a project, showing tasks and spend live."""
     settings = _settings()
+    spec = spec_from_options(
+        description=description,
+        criteria=criteria,
+        budget=budget,
+        time_limit=time_limit,
+        concurrency=concurrency,
+        file=file,
+        review=review,
+    )
+
+    if ctx.obj is not None:
+        if review:
+            err.print("[red]error:[/] --review with --server is not supported yet: use the API")
+            raise typer.Exit(Exit.BAD_INPUT)
+        remote: Remote = ctx.obj
+        _finish(_run_async(lambda: remote.run(spec, out_dir)))
+    job_id = new_job_id()
+
+    async def go() -> ProjectStatus:
+        runtime = await Runtime.start(settings, executor_id=f"cli-{job_id}")
+        try:
+            await runtime.submit(spec, job_id=job_id)
+            return await _follow(runtime, job_id, out_dir, assume_yes=yes)
+        finally:
+            await runtime.stop()
+
+    _finish(_run_async(go))
+
+
+def spec_from_options(
+    *,
+    description: str | None,
+    criteria: str | None,
+    budget: float | None,
+    file: Path | None,
+    time_limit: float | None = None,
+    concurrency: int | None = None,
+    review: bool = False,
+) -> JobSpec:
+    """The job spec of `run` and `plan`: the YAML file's fields, overridden by the options
+    given; bad input ends the command with its reason (exit code 2)."""
     fields: dict[str, Any] = {}
     try:
         if file is not None:
@@ -110,29 +155,15 @@ def run(
             "budget_usd": budget,
             "time_limit_s": time_limit,
             "concurrency": concurrency,
+            "review": review or None,
         }
         fields.update({k: v for k, v in overrides.items() if v is not None})
         if "project_description" not in fields:
             raise InvalidInput("give a project description or --file project.yaml")
-        spec = parse_spec(fields)
+        return parse_spec(fields)
     except InvalidInput as e:
         err.print(f"[red]error:[/] {e}", highlight=False)
         raise typer.Exit(Exit.BAD_INPUT) from None
-
-    if ctx.obj is not None:
-        remote: Remote = ctx.obj
-        _finish(_run_async(lambda: remote.run(spec, out_dir)))
-    job_id = new_job_id()
-
-    async def go() -> ProjectStatus:
-        runtime = await Runtime.start(settings, executor_id=f"cli-{job_id}")
-        try:
-            await runtime.submit(spec, job_id=job_id)
-            return await _follow(runtime, job_id, out_dir)
-        finally:
-            await runtime.stop()
-
-    _finish(_run_async(go))
 
 
 @app.command()
@@ -242,8 +273,11 @@ async def _require_job(settings: Settings, job_id: str) -> None:
         await store.close()
 
 
-async def _follow(runtime: Runtime, job_id: str, out_dir: Path | None) -> ProjectStatus:
-    """Show the job live until it ends, then write its result files."""
+async def _follow(
+    runtime: Runtime, job_id: str, out_dir: Path | None, *, assume_yes: bool = False
+) -> ProjectStatus:
+    """Show the job live until it ends, then write its result files. A job that stops after
+    planning for review shows its plan and asks (`assume_yes`: approves unasked)."""
     store = runtime.store
     started = time.time()
 
@@ -253,8 +287,18 @@ async def _follow(runtime: Runtime, job_id: str, out_dir: Path | None) -> Projec
         return live_view(job, await store.list_tasks(job_id), spent, started)
 
     status = await watch(out, frame, asyncio.ensure_future(runtime.wait(job_id)))
+    if status is None:  # it stopped after planning for review
+        from orchestrator.cli.review import Decision, decide  # registered below; no cycle
+
+        decision = await decide(runtime, job_id, assume_yes=assume_yes, console=out)
+        if decision is Decision.UNDECIDED:
+            raise typer.Exit(Exit.JOB_NOT_SUCCESSFUL)
+        if decision is Decision.APPROVED:
+            status = await watch(out, frame, asyncio.ensure_future(runtime.wait(job_id)))
     out.print()
     job = await store.get_job(job_id)
+    if status is None:  # the plan was rejected: the job ended CANCELLED
+        status = ProjectStatus.CANCELLED
     target = out_dir or Path("out") / job_id
     target.mkdir(parents=True, exist_ok=True)
     for path, _size in await store.list_artifacts(job_id):
@@ -269,5 +313,6 @@ def _finish(status: ProjectStatus) -> None:
 
 import orchestrator.cli.mcp  # noqa: E402  (registers `orchestrator mcp`)
 import orchestrator.cli.models  # noqa: E402  (registers `orchestrator models`)
+import orchestrator.cli.review  # noqa: E402  (registers `orchestrator plan`, `approve`, `reject`)
 import orchestrator.cli.serve  # noqa: E402  (registers `orchestrator serve`)
 import orchestrator.cli.worker  # noqa: E402, F401  (registers `orchestrator worker`)
