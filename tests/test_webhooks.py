@@ -13,7 +13,7 @@ import pytest
 from api_fixtures import QUICK, ApiServer, start_server
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
-from webhook_receiver import Received, receiver
+from webhook_receiver import HANG, Received, receiver
 
 from orchestrator.api.schemas import JobCreate
 from orchestrator.client import AsyncClient
@@ -123,6 +123,24 @@ def test_410_gone_ends_the_delivery(tmp_path: Path) -> None:
     assert [(a["status_code"], a["outcome"], a["next_at"]) for a in attempts] == [
         (410, "gone", None)
     ]
+
+
+def test_a_receiver_that_hangs_times_out_and_is_tried_again(tmp_path: Path) -> None:
+    with receiver(HANG) as hook:
+        server = start_server(tmp_path / "data", **webhook_env(ORCH_WEBHOOK_TIMEOUT_S="0.5"))
+        try:
+            job_id = asyncio.run(run_job(server, notify_url=hook.url))
+            first, second = hook.wait_for(2)
+            recorded(server, 2)
+            attempts = asyncio.run(_attempts(server, job_id))
+        finally:
+            server.stop()
+    assert first.headers["webhook-id"] == second.headers["webhook-id"]
+    assert [(a["status_code"], a["outcome"]) for a in attempts] == [
+        (None, "retrying"),
+        (200, "delivered"),
+    ]
+    assert "Timeout" in str(attempts[0]["error"])
 
 
 def test_kill_9_between_attempts_then_the_delivery_goes_on(tmp_path: Path) -> None:

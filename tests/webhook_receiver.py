@@ -1,5 +1,6 @@
 """A webhook receiver on loopback: answers each request with the next status of its script
-(then 200), and keeps every request's headers and raw body for the test to verify."""
+(then 200), and keeps every request's headers and raw body for the test to verify. A script
+status of HANG never answers (until the receiver closes)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 WAIT_S = 120
+HANG = 0
 
 
 @dataclass
@@ -24,6 +26,7 @@ class Receiver:
     script: list[tuple[int, dict[str, str]]]
     requests: list[Received] = field(default_factory=list)
     changed: threading.Condition = field(default_factory=threading.Condition)
+    closed: threading.Event = field(default_factory=threading.Event)
 
     def answer(self, request: Received) -> tuple[int, dict[str, str]]:
         with self.changed:
@@ -49,6 +52,9 @@ def receiver(*script: int | tuple[int, dict[str, str]]) -> Iterator[Receiver]:
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("content-length", "0")))
             code, headers = holder[0].answer(Received(dict(self.headers.items()), body))
+            if code == HANG:
+                holder[0].closed.wait()
+                return
             self.send_response(code)
             for name, value in headers.items():
                 self.send_header(name, value)
@@ -65,5 +71,6 @@ def receiver(*script: int | tuple[int, dict[str, str]]) -> Iterator[Receiver]:
     try:
         yield holder[0]
     finally:
+        holder[0].closed.set()
         server.shutdown()
         server.server_close()
