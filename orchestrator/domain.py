@@ -183,7 +183,7 @@ class JobSpec(BaseModel):
     # Stop after planning for a person to review the plan and its forecast before any task runs.
     review: bool = False
     # Stop for review anyway when the forecast's high end is above this (USD).
-    max_forecast_usd: float | None = Field(default=None, gt=0, le=10_000)
+    max_forecast_usd: Budget | None = None  # at least a millionth: stored as money
     # Where to send this job's signed webhooks (besides ORCH_WEBHOOK_URLS): http(s) only; a
     # loopback or private host is refused unless ORCH_WEBHOOK_ALLOW_PRIVATE.
     notify_url: WebhookUrl | None = None

@@ -24,6 +24,9 @@ def test_example_project_file_is_a_valid_spec() -> None:
         ({"project_description": "x", "time_limit_s": -1}, "time_limit_s"),
         ({"project_description": "x" * 20_001}, "project_description"),
         ({"project_description": "x", "budjet_usd": 1}, "budjet_usd: is not a known field"),
+        # Stored as money (10 decimals) it read back as 0, and the job answered 500 ever after.
+        ({"project_description": "x", "max_forecast_usd": 1e-12}, "max_forecast_usd"),
+        ({"project_description": "x\x00"}, "project_description"),
     ],
 )
 def test_invalid_specs_name_the_field(fields: dict[str, object], message: str) -> None:

@@ -1937,7 +1937,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "text/event-stream": components["schemas"]["StreamEvent"];
+                    "text/event-stream": {
+                        data: string;
+                        /**
+                         * @description Events are unnamed
+                         * @enum {string}
+                         */
+                        event?: "message";
+                        /** @description The per-job event id */
+                        id: string;
+                        retry?: number;
+                    };
                 };
             };
             /** @description The job finished and the client has every event (stop reconnecting) */

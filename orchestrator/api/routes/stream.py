@@ -33,11 +33,28 @@ BATCH = 500
 # An idle stream checks this often (in polls) whether its job still exists.
 EXISTS_CHECK_POLLS = 10
 
+# One event of the stream as the HTML standard parses it (the per-item schema of a
+# text/event-stream, as OpenAPI 3.2 and tools such as schemathesis read it): its `data` is
+# one StreamEvent as JSON text.
+_SSE_EVENT: dict[str, object] = {
+    "type": "object",
+    "required": ["data", "id"],
+    "properties": {
+        "id": {"type": "string", "pattern": "^[0-9]+$", "description": "The per-job event id"},
+        "event": {"type": "string", "enum": ["message"], "description": "Events are unnamed"},
+        "data": {
+            "type": "string",
+            "contentMediaType": "application/json",
+            "contentSchema": {"$ref": "#/components/schemas/StreamEvent"},
+        },
+        "retry": {"type": "integer"},
+    },
+}
 _STREAM_DOC: dict[int | str, dict[str, object]] = {
     200: {
         "description": "`text/event-stream` of unnamed events: `id:` the per-job event id, "
         "`data:` one StreamEvent as JSON. Ends after the `done` of a finished job.",
-        "content": {"text/event-stream": {"schema": {"$ref": "#/components/schemas/StreamEvent"}}},
+        "content": {"text/event-stream": {"schema": _SSE_EVENT}},
     },
     204: {"description": "The job finished and the client has every event (stop reconnecting)"},
 }
