@@ -214,9 +214,8 @@ def _handler(server: FakeLLMServer) -> type[BaseHTTPRequestHandler]:
             server.record(request)
             refusal = _refusal(server, request, len(raw))
             if refusal is not None:
-                return self._send(
-                    400, {"error": {"message": refusal, "type": "invalid_request_error"}}
-                )
+                status, message = refusal
+                return self._send(status, {"error": {"message": message, "type": "invalid"}})
             fault = server.next_fault()
             if server.api_key is not None and request.api_key != server.api_key:
                 fault = "unauthorized"
@@ -263,22 +262,28 @@ def _handler(server: FakeLLMServer) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-def _refusal(server: FakeLLMServer, request: WireRequest, size: int) -> str | None:
-    """The 400 message an OpenAI-compatible server gives a request it cannot take, if any."""
+def _refusal(server: FakeLLMServer, request: WireRequest, size: int) -> tuple[int, str] | None:
+    """The status and message an OpenAI-compatible server refuses a request with, if it does
+    (in llama-cpp-python 0.3.36's words where it has them)."""
     if request.wire != "openai":
         return None
-    if server.context_tokens is not None and size // 4 + request.max_tokens > server.context_tokens:
-        return (
-            f"Requested tokens ({size // 4 + request.max_tokens}) exceed context window of "
-            f"{server.context_tokens}"
+    wanted = size // 4 + request.max_tokens
+    if server.context_tokens is not None and wanted > server.context_tokens:
+        return 400, (
+            f"This model's maximum context length is {server.context_tokens} tokens. However, "
+            f"you requested {wanted} tokens. Please reduce the length of the messages."
         )
     kind = (request.body.get("response_format") or {}).get("type")
-    if kind == "json_schema" and server.refuses & {"json_schema", "response_format"}:
-        return "response_format type 'json_schema' is not supported"
+    if kind == "json_schema" and "json_schema" in server.refuses:
+        # Its request validation error, answered as a 500.
+        return 500, (
+            "1 validation error: {'type': 'literal_error', 'loc': ('body', 'response_format', "
+            "'type'), 'msg': \"Input should be 'text' or 'json_object'\"}"
+        )
     if kind and kind != "text" and "response_format" in server.refuses:
-        return f"Unrecognized request argument supplied: response_format ({kind})"
+        return 400, f"Unrecognized request argument supplied: response_format ({kind})"
     if request.body.get("tools") and "tools" in server.refuses:
-        return "tools are not supported by this server"
+        return 400, "tools are not supported by this server"
     return None
 
 

@@ -10,11 +10,15 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+import yaml
 from fake_llm_servers import Answer, FakeLLMServer, WireRequest
+from typer.testing import CliRunner
 
-from orchestrator.config import OutputSetting, Settings
+from orchestrator.cli import app
+from orchestrator.config import DEFAULT_CATALOG, OutputSetting, Settings, load_catalog
 from orchestrator.domain import CallOutcome, Evaluation, Role
 from orchestrator.engine.calls_api import CallSpec, CallStatus
 from orchestrator.engine.executor import CallExecutor
@@ -94,14 +98,14 @@ async def test_json_schema_refused_moves_to_json_object_with_the_schema_once(
     assert sent["type"] == "json_object"
     assert set(sent["schema"]["properties"]) == {"score", "reasoning"}
     assert described[0].startswith("json_object (auto; the server refused json_schema")
-    assert "HTTP 400" in described[0]
+    assert "HTTP 500" in described[0]  # its request validation error
     assert len(server.bill) == 2  # the refused request was not billed, nor paid
 
 
 async def test_a_server_without_response_format_or_tools_gets_prompted_json(
     server: FakeLLMServer,
 ) -> None:
-    server.refuses = {"response_format", "tools"}
+    server.refuses = {"json_schema", "response_format", "tools"}
 
     described = await ask_twice(settings_for(server))
 
@@ -214,7 +218,7 @@ async def test_a_context_length_error_is_its_own_class_and_not_retried(
 ) -> None:
     server.context_tokens = 600  # says nothing of it: the catalog and settings do not either
     client = build_clients(settings_for(server), Settings().catalog).for_model(MODEL)
-    with pytest.raises(ContextTooLong, match="exceed context window of 600"):
+    with pytest.raises(ContextTooLong, match="maximum context length is 600 tokens"):
         await client.complete(evaluation_request("word " * 1000))
 
     executor, health = executor_for(settings_for(server), [])
@@ -247,3 +251,48 @@ async def test_a_prompt_longer_than_the_servers_context_is_cut_before_sending(
     assert len(json.dumps(sent.body)) // 4 + sent.max_tokens <= 2048
     [cut] = [n for n in notes if "does not fit" in n]
     assert cut.startswith(f"{MODEL}: the prompt (~") and "context of 2048 tokens" in cut
+
+
+def test_discover_lists_the_servers_models_and_writes_a_user_catalog(
+    server: FakeLLMServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server.models = ["qwen2.5-coder:7b", MODEL]
+    server.context_tokens = 32768
+    server.tells_context = True
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("ORCH_OPENAI_COMPAT_BASE_URL", f"{server.url}/v1")
+    runner = CliRunner()
+
+    printed = runner.invoke(app, ["models", "--discover"])
+    assert printed.exit_code == 0, printed.output
+    listed = yaml.safe_load(printed.output.split("\n2 model(s)")[0])["models"]
+    assert listed["qwen2.5-coder:7b"] == {
+        "provider": "openai_compat",
+        "quality": 0.6,
+        "context_tokens": 32768,
+        "max_output_tokens": 2048,
+        "price": {"input_per_mtok": 0, "output_per_mtok": 0},
+    }
+    # Without a catalog of one's own, nothing is written.
+    refused = runner.invoke(app, ["models", "--discover", "--write"])
+    assert refused.exit_code == 2 and "ORCH_CATALOG_PATH" in refused.output
+
+    mine = tmp_path / "my-catalog.yaml"
+    monkeypatch.setenv("ORCH_CATALOG_PATH", str(mine))
+    written = runner.invoke(app, ["models", "--discover", "--write"])
+    assert written.exit_code == 0, written.output
+    assert "added to" in written.output and "qwen2.5-coder:7b" in written.output
+    catalog = load_catalog(mine)  # a valid catalog: the default one plus the new model
+    assert catalog.models["qwen2.5-coder:7b"].context_tokens == 32768
+    assert catalog.models[MODEL] == load_catalog(DEFAULT_CATALOG).models[MODEL]
+    assert all("qwen2.5-coder:7b" in p.models for p in catalog.task_types.values())
+    assert all("qwen2.5-coder:7b" in names for names in catalog.roles.values())
+    again = runner.invoke(app, ["models", "--discover", "--write"])
+    assert again.exit_code == 0 and "none (all were there)" in again.output
+
+
+def test_discover_without_a_server_says_how_to_set_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ORCH_OPENAI_COMPAT_BASE_URL", raising=False)
+    refused = CliRunner().invoke(app, ["models", "--discover"])
+    assert refused.exit_code == 2
+    assert "set ORCH_OPENAI_COMPAT_BASE_URL" in refused.output

@@ -70,7 +70,12 @@ from orchestrator.errors import (
 )
 from orchestrator.providers.base import LLMRequest, LLMResponse
 from orchestrator.providers.local_server import ServerInfo
-from orchestrator.providers.output_modes import OutputMode, OutputModes, names_refused_feature
+from orchestrator.providers.output_modes import (
+    OutputMode,
+    OutputModes,
+    grammar_schema,
+    names_refused_feature,
+)
 
 __all__ = [
     "PydanticAIClient",
@@ -205,7 +210,7 @@ class PydanticAIClient:
         if mode == "json_object":
             # The server constrains its answer by the schema (llama-cpp-python: a grammar);
             # pydantic-ai has no such mode, so the field goes in as an extra body key.
-            format_ = {"type": "json_object", "schema": request.json_schema}
+            format_ = {"type": "json_object", "schema": grammar_schema(request.json_schema)}
             settings["extra_body"] = {"response_format": format_}
         structured = Agent(
             model, output_type=_output_spec(output_type, mode), instructions=instructions, retries=0

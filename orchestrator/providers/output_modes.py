@@ -11,7 +11,8 @@ The modes, in the order `auto` tries them:
     prompted      the schema in the instructions, no response_format  (PromptedOutput)
 
 In `auto`, a 400/422 whose message names `response_format` (or, for `tool`, the tools) moves
-the endpoint to the next mode for good; a set mode is never changed. One `OutputModes` per
+the endpoint to the next mode for good (so does a 500 that is the server's own request
+validation error naming it: llama-cpp-python's way of refusing `json_schema`); a set mode is never changed. One `OutputModes` per
 endpoint, shared by every model and job of the process, so the detection happens once.
 """
 
@@ -22,7 +23,7 @@ from typing import Literal, get_args
 
 from orchestrator.config import OutputSetting
 
-__all__ = ["OUTPUT_MODES", "OutputMode", "OutputModes", "names_refused_feature"]
+__all__ = ["OUTPUT_MODES", "OutputMode", "OutputModes", "grammar_schema", "names_refused_feature"]
 
 OutputMode = Literal["json_schema", "json_object", "tool", "prompted"]
 OUTPUT_MODES: tuple[OutputMode, ...] = get_args(OutputMode)
@@ -36,11 +37,18 @@ _FEATURE_WORDS: dict[OutputMode, tuple[str, ...]] = {
 }
 
 
+# llama-cpp-python 0.3.36 answers a `json_schema` response_format with HTTP 500 and its
+# request validation error ("Input should be 'text' or 'json_object'"), not a 400.
+_VALIDATION_WORDS = ("validation error", "input should be")
+
+
 def names_refused_feature(mode: OutputMode, status: int | None, message: str) -> bool:
     """Whether an HTTP error refuses `mode` itself (rather than the request's content)."""
-    if status not in (400, 422):
-        return False
     text = message.lower()
+    if status == 500 and not any(word in text for word in _VALIDATION_WORDS):
+        return False
+    if status not in (400, 422, 500):
+        return False
     return any(word in text for word in _FEATURE_WORDS[mode])
 
 
@@ -81,3 +89,20 @@ class OutputModes:
             self._refused.append(f"{mode} ({why})")
             self._mode = OUTPUT_MODES[index + 1]
             return True
+
+
+# Bounds a grammar-constrained server would unroll into huge grammars (llama-cpp-python turns
+# `maxLength: 20000` into 20,000 optional characters, and hangs): the engine validates the
+# answer against the full schema anyway, so the server is given the structure only.
+_UNROLLED_KEYS = frozenset(
+    {"maxLength", "minLength", "pattern", "maxItems", "minItems", "format", "minimum", "maximum"}
+)
+
+
+def grammar_schema(schema: object) -> object:
+    """`schema` without the bounds that grammars unroll (types, enums, required kept)."""
+    if isinstance(schema, dict):
+        return {k: grammar_schema(v) for k, v in schema.items() if k not in _UNROLLED_KEYS}
+    if isinstance(schema, list):
+        return [grammar_schema(v) for v in schema]
+    return schema
