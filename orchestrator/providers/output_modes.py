@@ -12,8 +12,9 @@ The modes, in the order `auto` tries them:
 
 In `auto`, a 400/422 whose message names `response_format` (or, for `tool`, the tools) moves
 the endpoint to the next mode for good (so does a 500 that is the server's own request
-validation error naming it: llama-cpp-python's way of refusing `json_schema`); a set mode is never changed. One `OutputModes` per
-endpoint, shared by every model and job of the process, so the detection happens once.
+validation error naming it: llama-cpp-python's way of refusing `json_schema`); a set mode is
+never changed. One `OutputModes` per endpoint, shared by every model and job of the process,
+so the detection happens once.
 """
 
 from __future__ import annotations
