@@ -125,6 +125,24 @@ def test_410_gone_ends_the_delivery(tmp_path: Path) -> None:
     ]
 
 
+def test_a_job_that_spends_80_percent_sends_one_budget_warning_first(tmp_path: Path) -> None:
+    with receiver() as hook:
+        server = start_server(tmp_path / "data", **webhook_env())
+        try:
+            job_id = asyncio.run(run_job(server, budget_usd=0.01, notify_url=hook.url))
+            with server.db() as db:
+                (final,) = db.execute("select final_status from jobs").fetchone()
+            sent = [verified(r) for r in hook.wait_for(3 if final != "SUCCESS" else 2)]
+        finally:
+            server.stop()
+    kinds = [body["type"] for body in sent]
+    assert kinds[0] == "job.budget_warning" and kinds.count("job.budget_warning") == 1
+    assert "job.finished" in kinds
+    warning = sent[0]["data"]
+    assert isinstance(warning, dict) and warning["job_id"] == job_id
+    assert warning["total_cost"] >= 0.8 * 0.01 and warning["budget_usd"] == 0.01
+
+
 def test_a_receiver_that_hangs_times_out_and_is_tried_again(tmp_path: Path) -> None:
     with receiver(HANG) as hook:
         server = start_server(tmp_path / "data", **webhook_env(ORCH_WEBHOOK_TIMEOUT_S="0.5"))

@@ -9,24 +9,27 @@ The secret is read from the settings at each attempt; it is never stored with th
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import logging
 import secrets
 import time
 
 import httpx
-from dbos import DBOS, DBOSConfiguredInstance
+from dbos import DBOS, DBOSConfiguredInstance, SetWorkflowID
 from pydantic import BaseModel
 
-from orchestrator.domain import ProjectStatus
 from orchestrator.errors import OrchestratorError
+from orchestrator.events import JobEvent
 from orchestrator.runtime.jobrun import RuntimeDeps
 from orchestrator.store import WebhookAttempt
 from orchestrator.webhooks import (
+    BUDGET_WARNING,
     DELIVERED,
     GONE,
+    WARNING_SHARE,
     Backoff,
     check_reachable,
-    events_of,
     payload,
     send,
     shown,
@@ -136,23 +139,58 @@ class Deliveries(DBOSConfiguredInstance):
         return wait_s
 
     @DBOS.step()
-    async def deliveries_of(self, job_id: str, outcome: ProjectStatus | None) -> list[Delivery]:
-        """The deliveries a run's end makes: each event to each endpoint (the job's own
-        notify_url and ORCH_WEBHOOK_URLS); none without a secret to sign them."""
-        settings = self.deps.settings
-        job = await self.deps.store.get_job(job_id)
+    async def deliveries_of(self, job_id: str, events: list[str]) -> list[Delivery]:
+        """Each event to each endpoint (the job's own notify_url and ORCH_WEBHOOK_URLS);
+        none without a secret to sign them."""
+        settings, store = self.deps.settings, self.deps.store
+        job = await store.get_job(job_id)
         urls = dict.fromkeys([*settings.webhook_urls, *filter(None, [job.spec.notify_url])])
         if not urls or settings.webhook_secret is None:
             return []
-        now = time.time()
+        now, spent = time.time(), float(await store.job_spend(job_id))
         return [
             Delivery(
                 job_id=job_id,
                 webhook_id=f"msg_{secrets.token_hex(12)}",
                 event=event,
                 url=url,
-                body=payload(event, job, now).model_dump_json(),
+                body=payload(event, job, now, spent=spent).model_dump_json(),
             )
-            for event in events_of(outcome)
+            for event in events
             for url in urls
         ]
+
+
+class BudgetWarnings:
+    """Sends job.budget_warning once per job, when a cost event shows it has spent
+    WARNING_SHARE of its budget: an observer of the runtime's events (EventLog.observers).
+
+    The cost event is emitted inside a call's step, so the deliveries start in a task of
+    their own (outside that step); their workflow ids make them once per job whichever
+    process sees the spend first."""
+
+    def __init__(self, deliveries: Deliveries) -> None:
+        self._deliveries = deliveries
+        self._warned: set[str] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def see(self, job_id: str, event: JobEvent) -> None:
+        if event.type != "cost" or job_id in self._warned:
+            return
+        if event.budget_usd <= 0 or event.total_cost < WARNING_SHARE * event.budget_usd:
+            return
+        self._warned.add(job_id)
+        task = asyncio.get_running_loop().create_task(
+            self._start(job_id), context=contextvars.Context()
+        )
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _start(self, job_id: str) -> None:
+        try:
+            found = await self._deliveries.deliveries_of(job_id, [BUDGET_WARNING])
+            for index, delivery in enumerate(found):
+                with SetWorkflowID(f"{job_id}:{BUDGET_WARNING}:{index}"):
+                    await DBOS.start_workflow_async(self._deliveries.deliver, delivery)
+        except Exception as e:  # a warning must never disturb the job
+            log.error("job %s: budget warning not sent: %s", job_id, e)

@@ -17,6 +17,7 @@ import contextlib
 import logging
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Protocol
 
 from orchestrator.events import JobEvent, LogEvent, LogLevel, StoredEvent
@@ -69,9 +70,13 @@ class EventLog:
         self._locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._scheduled: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
+        # Told of every event as it is emitted (before it is stored); they must not block.
+        self.observers: list[Callable[[str, JobEvent], None]] = []
 
     def emit(self, job_id: str, event: JobEvent) -> None:
         self._pending[job_id].append(event)
+        for observe in self.observers:
+            observe(job_id, event)
         if job_id not in self._scheduled:
             self._scheduled.add(job_id)
             task = asyncio.get_running_loop().create_task(self._background_flush(job_id))

@@ -30,7 +30,7 @@ from orchestrator.errors import InvalidInput, JobConflict, JobNotFound, Unusable
 from orchestrator.events import StatusEvent
 from orchestrator.money import usd, usd_exact
 from orchestrator.providers import ClientSet, Pricing, build_clients
-from orchestrator.runtime.deliveries import DELIVERIES_NAME, Deliveries
+from orchestrator.runtime.deliveries import DELIVERIES_NAME, BudgetWarnings, Deliveries
 from orchestrator.runtime.events import EventBus, EventLog
 from orchestrator.runtime.jobrun import JobRuns, RuntimeDeps
 from orchestrator.runtime.workers import WorkerWatch
@@ -146,7 +146,9 @@ class Runtime:
                 await store.close()
                 raise
         runs = JobRuns(deps)
-        runner = JobRunner(deps, runs, Deliveries(deps))
+        deliveries = Deliveries(deps)
+        runner = JobRunner(deps, runs, deliveries)
+        deps.events.observers.append(BudgetWarnings(deliveries).see)
         DBOS(
             config={
                 "name": "orchestrator",

@@ -39,6 +39,7 @@ from orchestrator.runtime.jobrun import JobRuns, RuntimeDeps
 from orchestrator.runtime.review import Reviews
 from orchestrator.runtime.steps import JobStart, JobSteps
 from orchestrator.store import is_transient
+from orchestrator.webhooks import events_of
 
 RUNNER_NAME = "job-runner"
 
@@ -99,7 +100,7 @@ class JobRunner(DBOSConfiguredInstance):
         """Start a delivery workflow for each webhook the run's end raises; they go on
         after this workflow ends (and after a restart)."""
         try:
-            deliveries = await self.deliveries.deliveries_of(job_id, outcome)
+            deliveries = await self.deliveries.deliveries_of(job_id, events_of(outcome))
         except Exception as e:  # a webhook must never change how a job ended
             logger.error("job %s: webhooks not sent: %s", job_id, _reason(e))
             return

@@ -6,8 +6,10 @@ Durable delivery (a DBOS workflow per delivery, attempts recorded) is in
 
 from orchestrator.webhooks._payload import (
     AWAITING_REVIEW,
+    BUDGET_WARNING,
     FAILED,
     FINISHED,
+    WARNING_SHARE,
     WebhookPayload,
     events_of,
     payload,
@@ -25,11 +27,13 @@ from orchestrator.webhooks._urls import check_form, check_reachable, shown
 
 __all__ = [
     "AWAITING_REVIEW",
+    "BUDGET_WARNING",
     "DELIVERED",
     "FAILED",
     "FINISHED",
     "GONE",
     "RETRY",
+    "WARNING_SHARE",
     "AttemptResult",
     "Backoff",
     "WebhookPayload",

@@ -9,6 +9,9 @@ from pydantic import BaseModel
 from orchestrator.domain import JobRecord, JobStatus, ProjectStatus, short_title
 
 FINISHED, FAILED, AWAITING_REVIEW = "job.finished", "job.failed", "job.awaiting_review"
+BUDGET_WARNING = "job.budget_warning"
+# The share of its budget a job has spent when job.budget_warning is sent.
+WARNING_SHARE = 0.8
 
 
 class JobLinks(BaseModel):
@@ -44,13 +47,14 @@ def events_of(outcome: ProjectStatus | None) -> list[str]:
     return [FINISHED]
 
 
-def payload(event: str, job: JobRecord, now: float) -> WebhookPayload:
+def payload(event: str, job: JobRecord, now: float, *, spent: float) -> WebhookPayload:
+    """`spent`: the job's spend now (a running job's stored total lags behind)."""
     notice = JobNotice(
         job_id=job.job_id,
         title=short_title(job.spec.project_description),
         status=job.status,
         final_status=job.final_status,
-        total_cost=job.total_cost,
+        total_cost=spent,
         budget_usd=job.spec.budget_usd,
         links=JobLinks(page=f"/jobs/{job.job_id}/", files=f"/api/jobs/{job.job_id}/artifacts.zip"),
     )
