@@ -232,6 +232,11 @@ class JobSteps:
     ) -> ProjectStatus:
         store, events = self.deps.store, self.deps.events
         job = await store.get_job(job_id)
+        if job.final_status is not None:
+            # This run has ended already (an error after its end was stored got here): a job
+            # ends once per run, and its history says so once.
+            self.runs.drop(job_id)
+            return job.final_status
         # A failure says more than a cancel, which it may have caused (JobRunner._stop_tasks).
         cancelled = job.status is JobStatus.CANCELLED or self.runs.is_cancelled(job_id)
         if cancelled and status is not ProjectStatus.SYSTEM_FAILURE:

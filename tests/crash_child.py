@@ -1,0 +1,68 @@
+"""A process that runs one job and kills itself with SIGKILL at a named crash point.
+
+`python tests/crash_child.py DATA_DIR SERVER_URL JOB_ID POINT OCCURRENCE` runs the job
+against the fake wire server at SERVER_URL, on the databases under DATA_DIR, and dies the
+OCCURRENCE-th time it reaches POINT (see orchestrator/crashpoints.py). It exits 0 only if
+the job ended without reaching it. test_crash_points.py then recovers the job in its own
+process on the same databases.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from pathlib import Path
+
+from pydantic import SecretStr
+
+from orchestrator import crashpoints
+from orchestrator.config import Settings
+from orchestrator.domain import JobSpec
+from orchestrator.runtime import Runtime
+
+KEY = "sk-crash-test-5a4b3c2d"
+SPEC = JobSpec(project_description="Four short summaries", concurrency=1, budget_usd=1.0)
+
+
+def crash_settings(data_dir: Path, server_url: str) -> Settings:
+    return Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        data_dir=data_dir,
+        openai_api_key=SecretStr(KEY),
+        openai_base_url=f"{server_url}/v1",
+        anthropic_api_key=SecretStr(KEY),
+        anthropic_base_url=server_url,
+        retry_backoff_s=0.01,
+        call_retries=0,
+        queue_poll_interval_s=0.02,
+    )
+
+
+def die_at(point: str, occurrence: int) -> None:
+    hits = 0
+
+    def hook(name: str) -> None:
+        nonlocal hits
+        if name == point:
+            hits += 1
+            if hits == occurrence:
+                os.kill(os.getpid(), signal.SIGKILL)
+
+    crashpoints.install(hook)
+
+
+async def run(settings: Settings, job_id: str) -> None:
+    runtime = await Runtime.start(settings)
+    try:
+        await runtime.submit(SPEC, job_id=job_id)
+        await runtime.wait(job_id)
+    finally:
+        await runtime.stop()
+
+
+if __name__ == "__main__":
+    data_dir, server_url, job_id, point, occurrence = sys.argv[1:]
+    die_at(point, int(occurrence))
+    asyncio.run(run(crash_settings(Path(data_dir), server_url), job_id))

@@ -1,0 +1,77 @@
+"""A crash at every step boundary: the process is killed there (SIGKILL), and the job is
+recovered by another process on the same databases.
+
+Each durable step, and each write inside it, is a named point (orchestrator/crashpoints.py);
+`FAULTS` (fault_scenario.py) lists every one by name, and the first test checks that list
+against the code, so a new step or a new point without a crash case fails. For each case a
+child process (crash_child.py) runs the scenario's job against a fake wire server that
+keeps the provider's bill, and kills itself the n-th time it reaches the point. This
+process then starts the runtime on the same files, DBOS recovers the job, and
+`check_job` judges it: it ended, its history ends with `status` and `done` with no gap
+or repeat, every iteration counted once, and nothing the provider billed and we recorded
+was paid twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from crash_child import KEY, crash_settings
+from fake_llm_servers import FakeLLMServer
+from fault_scenario import FAULT_IDS, FAULTS, IN_FLIGHT, Expect, answer, check_job
+
+from orchestrator import crashpoints
+from orchestrator.runtime import Runtime
+from orchestrator.runtime.steps import JobSteps
+
+CHILD = Path(__file__).with_name("crash_child.py")
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[FakeLLMServer]:
+    with FakeLLMServer(answer, api_key=KEY) as fake:
+        yield fake
+
+
+def test_the_points_listed_are_every_point_in_the_code() -> None:
+    assert {point for point, _ in FAULTS} == crashpoints.POINTS
+    steps = {
+        name
+        for name, member in vars(JobSteps).items()
+        if inspect.iscoroutinefunction(member) and not name.startswith("_")
+    }
+    assert crashpoints.step_names(JobSteps) == steps  # every durable step is marked
+    assert {point.split(".")[0] for point in crashpoints.POINTS} == steps
+
+
+@pytest.mark.parametrize(("point", "occurrence"), FAULTS, ids=FAULT_IDS)
+def test_a_crash_at_the_point_loses_nothing_and_pays_nothing_twice(
+    point: str, occurrence: int, server: FakeLLMServer, tmp_path: Path
+) -> None:
+    server.bill.clear()
+    child = subprocess.run(
+        [sys.executable, str(CHILD), str(tmp_path), server.url, "job1", point, str(occurrence)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert child.returncode == -9, f"the point was never reached:\n{child.stderr[-3000:]}"
+    expect = Expect(
+        in_flight_left=int(point in IN_FLIGHT), answers_lost=int(point == "llm_call.answered")
+    )
+
+    async def recover() -> None:
+        runtime = await Runtime.start(crash_settings(tmp_path, server.url))
+        try:
+            await asyncio.wait_for(runtime.wait("job1"), timeout=120)
+            await check_job(runtime, "job1", server, expect)
+        finally:
+            await runtime.stop()
+
+    asyncio.run(recover())
