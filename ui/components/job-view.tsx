@@ -12,6 +12,7 @@ import { ElapsedTimer } from "@/components/elapsed-timer";
 import { ErrorState } from "@/components/error-state";
 import { JobActions } from "@/components/job-actions";
 import { LogStream } from "@/components/log-stream";
+import { PlanReview } from "@/components/plan-review";
 import { RunTimeline } from "@/components/run-timeline";
 import { JobStatusBadge, TaskCounts } from "@/components/status-badge";
 import { StreamBanner } from "@/components/stream-banner";
@@ -90,6 +91,8 @@ export function JobView({ jobId }: { jobId: string }) {
   const finalStatus = state.finalStatus;
   const spent = state.totalCost ?? job.total_cost;
   const running = isActive(status);
+  // Planned and stopped before any task ran: its tasks are waiting, not "not run".
+  const awaiting = status === "awaiting_review";
   const finished = tasks.filter((t) => !["pending", "running"].includes(t.status)).length;
 
   const onChanged = (action: "resume" | "cancel") => {
@@ -134,7 +137,18 @@ export function JobView({ jobId }: { jobId: string }) {
 
       <RunTimeline runs={state.runs} />
 
-      <JobActions job={{ ...job, status, final_status: finalStatus }} spent={spent} onChanged={onChanged} />
+      {!awaiting && (
+        <JobActions job={{ ...job, status, final_status: finalStatus }} spent={spent} onChanged={onChanged} />
+      )}
+
+      {(awaiting || tasks.length > 0) && (
+        <PlanReview
+          jobId={job.job_id}
+          editable={awaiting}
+          version={`${status}:${finished}:${state.planVersion}`}
+          onDecided={() => void refresh()}
+        />
+      )}
 
       <StreamBanner state={stream.state} retryIn={stream.retryIn} onReconnect={stream.reconnect} />
       {error && (
@@ -147,7 +161,7 @@ export function JobView({ jobId }: { jobId: string }) {
         <Tabs value={view} onValueChange={setView}>
           <div className="flex flex-wrap items-center justify-between gap-2">
             <h2 id="tasks-title" className="font-semibold">
-              Tasks <TaskCounts tasks={tasks} jobEnded={!running} />
+              Tasks <TaskCounts tasks={tasks} jobEnded={!running && !awaiting} />
             </h2>
             <TabsList aria-label="Task view">
               <TabsTrigger value="cards">
@@ -175,12 +189,12 @@ export function JobView({ jobId }: { jobId: string }) {
                   data-testid="task-cards"
                 >
                   {tasks.map((t) => (
-                    <TaskCard key={t.task_id} task={t} jobEnded={!running} onOpen={open} />
+                    <TaskCard key={t.task_id} task={t} jobEnded={!running && !awaiting} onOpen={open} />
                   ))}
                 </div>
               </TabsContent>
               <TabsContent value="graph">
-                <TaskGraph tasks={tasks} jobEnded={!running} onOpen={open} />
+                <TaskGraph tasks={tasks} jobEnded={!running && !awaiting} onOpen={open} />
               </TabsContent>
             </>
           )}

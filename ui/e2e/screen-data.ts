@@ -2,7 +2,7 @@
 // no random plan), in the exact shapes the server sends (types from lib/api-types.ts).
 import type { Page, Route } from "@playwright/test";
 
-import type { JobDetail, JobSummary, ModelStat } from "../lib/api";
+import type { JobDetail, JobPlan, JobSummary, ModelStat } from "../lib/api";
 
 const T0 = 1_796_600_000; // a fixed moment, shown in UTC by the test's browser
 
@@ -79,6 +79,34 @@ export const DETAIL: JobDetail = {
   ),
 };
 
+// The job's plan with a forecast, as GET /api/jobs/{id}/plan answers for a finished job.
+export const PLAN: JobPlan = {
+  job_id: DETAIL.job_id,
+  status: DETAIL.status,
+  tasks: Object.values(DETAIL.tasks).map((t, i) => ({
+    id: t.task_id,
+    title: t.title,
+    type: t.type,
+    prompt: `Prompt of ${t.title}`,
+    dependencies: t.dependencies,
+    acceptance_threshold: 0.85,
+    pinned_model: null,
+    model: t.model,
+    critic: "gemini-2.5-flash",
+    evaluators: ["claude-opus-4-6", "gpt-4o"],
+    iterations: { low: 1, expected: 1.5, high: 2 },
+    forecast: { low: 0.004 + i * 0.001, expected: 0.009 + i * 0.001, high: 0.02 + i * 0.002 },
+    basis: "from 48 recorded calls",
+    status: t.status,
+    cost: t.cost,
+  })),
+  forecast: { low: 0.022, expected: 0.042, high: 0.092, basis: "from 48 recorded calls", recorded_calls: 48 },
+  budget_usd: 1,
+  spent_usd: DETAIL.total_cost,
+  leaves_usd: { low: 0.8668, expected: 0.9168, high: 0.9368 },
+  over_budget: false,
+};
+
 const model = (
   name: string,
   provider: string,
@@ -144,6 +172,8 @@ export async function serveFixedApi(page: Page): Promise<void> {
       return route.fulfill({ status: 200, contentType: "text/event-stream", body: sse() });
     }
     if (path.endsWith("/artifacts")) return json(route, [{ path: "main.py", size: 412 }]);
+    if (path.endsWith("/plan")) return json(route, PLAN);
+    if (path.endsWith("/webhooks")) return json(route, []);
     if (path.startsWith("/api/jobs/")) return json(route, DETAIL);
     return route.fulfill({ status: 404, contentType: "application/json", body: '{"detail":"not here"}' });
   });

@@ -26,6 +26,9 @@ export type IterationDetail = TaskDetail["history"][number];
 export type Artifact = Ok<paths["/api/jobs/{job_id}/artifacts"]["get"]>[number];
 export type ModelStat = Ok<paths["/api/models"]["get"]>[number];
 export type WebhookAttempt = Ok<paths["/api/jobs/{job_id}/webhooks"]["get"]>[number];
+export type JobPlan = Ok<paths["/api/jobs/{job_id}/plan"]["get"]>;
+export type PlanTask = JobPlan["tasks"][number];
+export type PlanEdit = Body<paths["/api/jobs/{job_id}/plan"]["put"]>;
 export type JobStatus = JobSummary["status"];
 export type FinalStatus = NonNullable<JobSummary["final_status"]>;
 export type TaskStatus = TaskSummary["status"];
@@ -181,6 +184,16 @@ export const api = {
       apiUrl(`/api/jobs/${id(jobId)}/artifacts/${path.split("/").map(encodeURIComponent).join("/")}`),
     streamUrl: (jobId: string) => apiUrl(`/api/jobs/${id(jobId)}/stream`),
     webhooks: (jobId: string) => json<WebhookAttempt[]>(`/api/jobs/${id(jobId)}/webhooks`),
+    /** The plan with its cost forecast (any planned job; editable while awaiting review). */
+    plan: (jobId: string) => json<JobPlan>(`/api/jobs/${id(jobId)}/plan`),
+    editPlan: (jobId: string, body: PlanEdit) =>
+      json<JobPlan>(`/api/jobs/${id(jobId)}/plan`, { method: "PUT", body: JSON.stringify(body) }),
+    approve: (jobId: string, budgetUsd?: number) =>
+      json<unknown>(`/api/jobs/${id(jobId)}/approve`, {
+        method: "POST",
+        ...(budgetUsd !== undefined ? { body: JSON.stringify({ budget_usd: budgetUsd }) } : {}),
+      }),
+    reject: (jobId: string) => json<unknown>(`/api/jobs/${id(jobId)}/reject`, { method: "POST" }),
   },
   models: {
     list: () => json<ModelStat[]>("/api/models"),

@@ -36,18 +36,29 @@ export interface CostEvent {
   ts: number;
 }
 
+/** The plan awaits review, or a reviewer changed it: its forecast range. */
+export interface PlanEvent {
+  type: "plan";
+  task_count: number;
+  low: number;
+  expected: number;
+  high: number;
+  budget_usd: number;
+  ts: number;
+}
+
 export interface DoneEvent {
   type: "done";
   status: FinalStatus;
   total_cost: number;
 }
 
-export type JobEvent = LogEvent | TaskEvent | StatusEvent | CostEvent | DoneEvent;
+export type JobEvent = LogEvent | TaskEvent | StatusEvent | CostEvent | PlanEvent | DoneEvent;
 
 /** An event with the id the server gave it (the SSE `id:` line). */
 export type StreamEvent = JobEvent & { id: number };
 
-const KNOWN = new Set(["log", "task", "status", "cost", "done"]);
+const KNOWN = new Set(["log", "task", "status", "cost", "plan", "done"]);
 
 export function parseEvent(data: string): JobEvent | null {
   try {

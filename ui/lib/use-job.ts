@@ -51,6 +51,8 @@ interface State {
   runs: Run[];
   /** The time of the latest event seen (a `done` carries none). */
   lastTs: number | null;
+  /** How many `plan` events arrived: the plan (or its forecast) changed that often. */
+  planVersion: number;
 }
 
 type Action =
@@ -65,6 +67,7 @@ const INITIAL: State = {
   endedAt: null,
   runs: [],
   lastTs: null,
+  planVersion: 0,
 };
 
 // The log keeps the most recent lines; a browser tab should not hold a million rows.
@@ -143,6 +146,9 @@ function applyEvent(state: State, event: StreamEvent): State {
       };
     case "cost":
       return { ...state, totalCost: event.total_cost };
+    case "plan":
+      // A reviewer may have added or removed tasks: the snapshot that follows has them all.
+      return { ...state, planVersion: state.planVersion + 1, tasks: {} };
     case "done":
       // The status itself comes from a `status` event or the refresh that `done` triggers.
       return { ...state, finalStatus: event.status, totalCost: event.total_cost };
@@ -216,7 +222,10 @@ export function useJob(jobId: string | null): JobHandle {
   const stream = useSSE(job && jobId ? api.jobs.streamUrl(jobId) : null, {
     onEvent: (event) => {
       dispatch({ kind: "event", event });
-      if (event.type === "task" && !known.current.has(event.task_id)) {
+      if (event.type === "plan") {
+        clearTimeout(planTimer.current);
+        planTimer.current = setTimeout(() => void refresh(), PLAN_REFRESH_MS);
+      } else if (event.type === "task" && !known.current.has(event.task_id)) {
         known.current.add(event.task_id);
         clearTimeout(planTimer.current);
         planTimer.current = setTimeout(() => void refresh(), PLAN_REFRESH_MS);

@@ -10,6 +10,7 @@ import { PageHeader } from "@/components/page-header";
 import { type ParsedYaml, YamlUpload } from "@/components/yaml-upload";
 import { Button } from "@/components/ui/button";
 import { Card, CardContent, CardHeader, CardTitle } from "@/components/ui/card";
+import { Label } from "@/components/ui/label";
 import { Tabs, TabsContent, TabsList, TabsTrigger } from "@/components/ui/tabs";
 import { ApiError, api, type JobCreate } from "@/lib/api";
 import { usd } from "@/lib/format";
@@ -43,6 +44,7 @@ function NewJob() {
   const [yaml, setYaml] = useState<ParsedYaml | null>(null);
   const [errors, setErrors] = useState<Record<Tab, FieldErrors>>({ form: {}, yaml: {} });
   const [submitting, setSubmitting] = useState(false);
+  const [review, setReview] = useState(false);
 
   // "Duplicate and edit": the form starts as the other job was set up.
   useEffect(() => {
@@ -109,7 +111,7 @@ function NewJob() {
     }
     setSubmitting(true);
     try {
-      const { job_id } = await api.jobs.create(body);
+      const { job_id } = await api.jobs.create(review ? { ...body, review: true } : body);
       router.push(`/jobs/${job_id}/`);
     } catch (e) {
       const err = e instanceof ApiError ? e : new ApiError(0, String(e));
@@ -184,6 +186,23 @@ function NewJob() {
               </ul>
             </div>
           )}
+          <div className="flex items-start gap-2">
+            <input
+              id="review"
+              type="checkbox"
+              className="mt-1 size-4 accent-primary"
+              checked={review}
+              onChange={(e) => setReview(e.target.checked)}
+              aria-describedby="review-hint"
+            />
+            <div>
+              <Label htmlFor="review">Review the plan before it runs</Label>
+              <p id="review-hint" className="text-xs text-muted-foreground">
+                Only the planner is paid; you then see each task with its cost forecast, edit it, and approve
+                or reject.
+              </p>
+            </div>
+          </div>
           <InlineError message={current._} />
           <Button type="submit" className="w-full" disabled={submitting}>
             {submitting ? <Loader2 className="animate-spin" /> : <Play />}
