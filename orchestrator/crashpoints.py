@@ -1,11 +1,11 @@
 """Named moments inside the job's durable steps where a test may crash the process.
 
-Every step of `JobSteps` (runtime/steps.py) is marked `@step`: it reaches `<step>.start`
-before it does anything and `<step>.end` after its last write, before DBOS records its
-result. Writes inside a step reach their own points (`reach("reserved")` becomes
-`llm_call.reserved` there). `POINTS` lists them all with what a crash there leaves; the
-crash harness (tests/test_crash_points.py) kills a process at each one and checks that
-the job still ends right, and that the list matches the code.
+Every durable step of the job (`JobSteps` in runtime/steps.py, `Reviews.stop_for_review`
+in runtime/review.py) is marked `@step`: it reaches `<step>.start` before it does anything
+and `<step>.end` after its last write, before DBOS records its result. Writes inside a
+step reach their own points (`reach("reserved")` becomes `llm_call.reserved` there).
+`POINTS` lists them all; the crash harness (tests/test_crash_points.py) kills a process at
+each one and checks that the job still ends right, and that the list matches the code.
 
 Without an installed hook a point costs a context-variable read: nothing else happens.
 """
@@ -29,6 +29,7 @@ _STEP_NAMES = (
     "finish_task",
     "skip_tasks",
     "finish_job",
+    "stop_for_review",  # runtime/review.py
 )
 # The state a step writes and the events describing it commit together: a crash inside the
 # transaction ("in_transaction", after the state's rows, before its events) leaves neither.

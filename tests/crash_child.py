@@ -1,10 +1,10 @@
 """A process that runs one job and kills itself with SIGKILL at a named crash point.
 
-`python tests/crash_child.py DATA_DIR SERVER_URL JOB_ID POINT OCCURRENCE` runs the job
-against the fake wire server at SERVER_URL, on the databases under DATA_DIR, and dies the
-OCCURRENCE-th time it reaches POINT (see orchestrator/crashpoints.py). It exits 0 only if
-the job ended without reaching it. test_crash_points.py then recovers the job in its own
-process on the same databases.
+`python tests/crash_child.py DATA_DIR SERVER_URL JOB_ID POINT OCCURRENCE [review]` runs
+the job against the fake wire server at SERVER_URL, on the databases under DATA_DIR, and
+dies the OCCURRENCE-th time it reaches POINT (see orchestrator/crashpoints.py); with
+`review`, the job asks for plan review. It exits 0 only if the job ended without reaching
+the point. test_crash_points.py then recovers the job in its own process.
 """
 
 from __future__ import annotations
@@ -53,16 +53,17 @@ def die_at(point: str, occurrence: int) -> None:
     crashpoints.install(hook)
 
 
-async def run(settings: Settings, job_id: str) -> None:
+async def run(settings: Settings, job_id: str, spec: JobSpec) -> None:
     runtime = await Runtime.start(settings)
     try:
-        await runtime.submit(SPEC, job_id=job_id)
+        await runtime.submit(spec, job_id=job_id)
         await runtime.wait(job_id)
     finally:
         await runtime.stop()
 
 
 if __name__ == "__main__":
-    data_dir, server_url, job_id, point, occurrence = sys.argv[1:]
+    data_dir, server_url, job_id, point, occurrence, *review = sys.argv[1:]
     die_at(point, int(occurrence))
-    asyncio.run(run(crash_settings(Path(data_dir), server_url), job_id))
+    spec = SPEC.model_copy(update={"review": bool(review)})
+    asyncio.run(run(crash_settings(Path(data_dir), server_url), job_id, spec))

@@ -35,7 +35,8 @@ ENDED_WELL = {
 }
 
 # (point, which time it is reached): every point in the code (orchestrator/crashpoints.py),
-# by name; test_crash_points checks this list against the code.
+# by name, but for the one only a job stopping for review reaches (REVIEW_FAULTS);
+# test_crash_points checks these lists against the code.
 FAULTS = [
     ("begin_job.start", 1),
     ("begin_job.in_transaction", 1),
@@ -50,6 +51,8 @@ FAULTS = [
     ("save_plan.start", 1),
     ("save_plan.in_transaction", 1),
     ("save_plan.end", 1),
+    ("stop_for_review.start", 1),  # the job did not ask for review: it goes on
+    ("stop_for_review.end", 1),
     ("begin_task.start", 1),
     ("begin_task.in_transaction", 1),
     ("begin_task.end", 1),
@@ -68,6 +71,7 @@ FAULTS = [
     ("finish_job.end", 1),
 ]
 FAULT_IDS = [f"{point}#{n}" for point, n in FAULTS]
+REVIEW_FAULTS = [("stop_for_review.in_transaction", 1)]
 # Where the provider may have been asked and nothing recorded: an attempt left in flight.
 IN_FLIGHT = {"llm_call.reserved", "llm_call.answered"}
 

@@ -15,7 +15,6 @@ was paid twice.
 from __future__ import annotations
 
 import asyncio
-import inspect
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -24,11 +23,15 @@ from pathlib import Path
 import pytest
 from crash_child import KEY, crash_settings
 from fake_llm_servers import FakeLLMServer
-from fault_scenario import FAULT_IDS, FAULTS, IN_FLIGHT, Expect, answer, check_job
+from fault_scenario import FAULT_IDS, FAULTS, IN_FLIGHT, REVIEW_FAULTS, Expect, answer, check_job
 
 from orchestrator import crashpoints
+from orchestrator.domain import JobStatus
+from orchestrator.events import DoneEvent, PlanEvent, StatusEvent
 from orchestrator.runtime import Runtime
+from orchestrator.runtime.review import Reviews
 from orchestrator.runtime.steps import JobSteps
+from orchestrator.runtime.workflows import JobRunner
 
 CHILD = Path(__file__).with_name("crash_child.py")
 
@@ -40,28 +43,37 @@ def server() -> Iterator[FakeLLMServer]:
 
 
 def test_the_points_listed_are_every_point_in_the_code() -> None:
-    assert {point for point, _ in FAULTS} == crashpoints.POINTS
-    steps = {
+    assert {point for point, _ in FAULTS + REVIEW_FAULTS} == crashpoints.POINTS
+    # Every durable step of the job workflows is marked, so it has points; the recorded
+    # wait for a task workflow's end writes nothing of ours.
+    dbos_steps = {
         name
-        for name, member in vars(JobSteps).items()
-        if inspect.iscoroutinefunction(member) and not name.startswith("_")
+        for name, member in vars(JobRunner).items()
+        if hasattr(member, "dbos_function_name") and not name.endswith("_workflow")
     }
-    assert crashpoints.step_names(JobSteps) == steps  # every durable step is marked
-    assert {point.split(".")[0] for point in crashpoints.POINTS} == steps
+    marked = crashpoints.step_names(JobSteps) | crashpoints.step_names(Reviews)
+    assert dbos_steps - {"first_finished"} == marked
+    assert {point.split(".")[0] for point in crashpoints.POINTS} == marked
 
 
-@pytest.mark.parametrize(("point", "occurrence"), FAULTS, ids=FAULT_IDS)
-def test_a_crash_at_the_point_loses_nothing_and_pays_nothing_twice(
-    point: str, occurrence: int, server: FakeLLMServer, tmp_path: Path
-) -> None:
-    server.bill.clear()
+def run_child(tmp_path: Path, server: FakeLLMServer, point: str, n: int, *extra: str) -> None:
+    """Run the job in a child process that dies at the n-th `point`."""
     child = subprocess.run(
-        [sys.executable, str(CHILD), str(tmp_path), server.url, "job1", point, str(occurrence)],
+        [sys.executable, str(CHILD), str(tmp_path), server.url, "job1", point, str(n), *extra],
         capture_output=True,
         text=True,
         timeout=120,
     )
     assert child.returncode == -9, f"the point was never reached:\n{child.stderr[-3000:]}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("point", "occurrence"), FAULTS, ids=FAULT_IDS)
+def test_a_crash_at_the_point_loses_nothing_and_pays_nothing_twice(
+    point: str, occurrence: int, server: FakeLLMServer, tmp_path: Path
+) -> None:
+    server.bill.clear()
+    run_child(tmp_path, server, point, occurrence)
     expect = Expect(
         in_flight_left=int(point in IN_FLIGHT), answers_lost=int(point == "llm_call.answered")
     )
@@ -73,5 +85,34 @@ def test_a_crash_at_the_point_loses_nothing_and_pays_nothing_twice(
             await check_job(runtime, "job1", server, expect)
         finally:
             await runtime.stop()
+
+    asyncio.run(recover())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("point", "occurrence"), REVIEW_FAULTS)
+def test_a_crash_while_stopping_for_review_leaves_the_job_awaiting_it_once(
+    point: str, occurrence: int, server: FakeLLMServer, tmp_path: Path
+) -> None:
+    server.bill.clear()
+    run_child(tmp_path, server, point, occurrence, "review")
+
+    async def recover() -> None:
+        runtime = await Runtime.start(crash_settings(tmp_path, server.url))
+        try:
+            assert await asyncio.wait_for(runtime.wait("job1"), timeout=120) is None
+            job = await runtime.store.get_job("job1")
+            stored = await runtime.store.read_events("job1")
+        finally:
+            await runtime.stop()
+        assert job.status is JobStatus.AWAITING_REVIEW
+        assert [e.id for e in stored] == list(range(1, len(stored) + 1))
+        events = [e.event for e in stored]
+        statuses = [e.status for e in events if isinstance(e, StatusEvent)]
+        assert statuses.count(JobStatus.AWAITING_REVIEW) == 1
+        assert statuses[-1] is JobStatus.AWAITING_REVIEW
+        assert [type(e) for e in events].count(PlanEvent) == 1
+        assert DoneEvent not in [type(e) for e in events]
+        assert len(server.bill) == 1  # the plan's call, paid once
 
     asyncio.run(recover())
