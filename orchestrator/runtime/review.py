@@ -132,7 +132,7 @@ class Reviews:
         d = self.deps
         usable = set(d.clients.available_models())
         for task in plan.tasks:
-            if False:
+            if task.model is not None and task.model not in usable:
                 known = "is not configured" if task.model in d.catalog.models else "is unknown"
                 raise PlanInvalid(f"task {task.id}: model: {task.model!r} {known}")
         tasks = [
