@@ -24,6 +24,9 @@ export const LIMITS = {
   concurrencyMax: 10,
 };
 
+/** Keys a project file may also hold: stop for plan review (always, or above a forecast). */
+export const REVIEW_KEYS = ["review", "max_forecast_usd"] as const satisfies readonly (keyof JobCreate)[];
+
 /** The server's defaults (JobSpec) for fields left out. */
 export const DEFAULTS = { budget_usd: 8, time_limit_s: 5400, concurrency: 3 };
 
@@ -205,6 +208,9 @@ export function toJobCreate(
     if (raw === undefined || raw === null || (typeof raw === "string" && raw.trim() === "")) continue;
     body[key] = Number(raw);
   }
+  // A project file's review keys go as they are: the server checks them.
+  if (input.review === true) body.review = true;
+  if (typeof input.max_forecast_usd === "number") body.max_forecast_usd = input.max_forecast_usd;
   return { body, errors };
 }
 
@@ -237,6 +243,8 @@ export function parseProjectYaml(text: string): YamlResult {
     };
   }
   const values = data as Record<string, unknown>;
-  const unknown = Object.keys(values).filter((k) => !FIELDS.includes(k as Field));
+  const unknown = Object.keys(values).filter(
+    (k) => !FIELDS.includes(k as Field) && !(REVIEW_KEYS as readonly string[]).includes(k),
+  );
   return { values, unknown };
 }
