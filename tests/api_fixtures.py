@@ -16,7 +16,8 @@ import sqlite3
 import subprocess
 import sys
 import threading
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -111,6 +112,33 @@ def start_process(
         found = ready.search(line)
         if found:
             return proc, output, found
+
+
+def kill_with_a_call_in_flight(
+    proc: subprocess.Popen[str], in_flight: Callable[[], int], ready: Callable[[], bool]
+) -> int:
+    """`kill -9` the process once `ready()` holds and it has a call in flight (`in_flight()`:
+    started at the provider, not recorded yet); the number in flight at the kill.
+
+    The process is frozen (SIGSTOP) while it is looked at, so what is seen is what is killed:
+    a look, then a kill, left time for the last call in flight to be recorded in between.
+    """
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, "the process ended before it could be killed"
+        proc.send_signal(signal.SIGSTOP)
+        try:
+            count = in_flight() if ready() else 0
+        except sqlite3.OperationalError:
+            count = 0  # its tables are not created yet
+        if count > 0:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(timeout=30)
+            return count
+        proc.send_signal(signal.SIGCONT)
+        time.sleep(0.02)
+    proc.kill()
+    raise AssertionError("never saw a call in flight")
 
 
 def start_server(

@@ -24,6 +24,7 @@ from api_fixtures import (
     Sse,
     create_jobs,
     follow_all,
+    kill_with_a_call_in_flight,
     ok_calls,
     server_env,
     sse,
@@ -102,16 +103,17 @@ def test_kill_9_with_20_jobs_running_then_restart(tmp_path: Path) -> None:
     server = start_server(data, worker_id="w-crash", **env)
     try:
         job_ids = asyncio.run(create_jobs(server, 20))
-        wait_until(
-            "60 calls recorded and one in flight",
-            lambda: ok_count(server) >= 60 and billed(bills) > recorded(server),
-            server,
+        in_flight = kill_with_a_call_in_flight(
+            server.proc,
+            lambda: billed(bills) - recorded(server),  # started at the provider, not recorded
+            lambda: ok_count(server) >= 60,
         )
     finally:
-        server.kill()
+        if server.proc.poll() is None:
+            server.kill()
     with server.db() as db:
         before = {job_id: ok_calls(db, job_id) for job_id in job_ids}
-    in_flight = billed(bills) - recorded(server)  # started at the provider, never recorded
+    assert billed(bills) - recorded(server) == in_flight
     assert unfinished(server) > 0
 
     again = start_server(data, worker_id="w-crash", **env)

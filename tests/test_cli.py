@@ -7,11 +7,11 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from collections import Counter
 from pathlib import Path
 
 import pytest
+from api_fixtures import kill_with_a_call_in_flight
 
 ORCHESTRATOR = str(Path(sys.executable).with_name("orchestrator"))
 HELLO = ["Write a hello world Python script", "--criteria", "Script prints Hello World"]
@@ -131,23 +131,6 @@ def billed_calls(bills: Path) -> int:
     return len(bills.read_text().splitlines()) if bills.exists() else 0
 
 
-def wait_for_calls_in_flight(
-    env: dict[str, str], proc: subprocess.Popen[str], bills: Path, count: int
-) -> None:
-    """Poll until the running job has recorded `count` successful calls and has a call in
-    flight (started at the provider, not yet recorded)."""
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, "the job ended before it could be killed"
-        try:
-            if len(ok_calls(env)) >= count and billed_calls(bills) > all_calls(env):
-                return
-        except sqlite3.OperationalError:
-            pass  # tables not created yet
-        time.sleep(0.02)
-    raise AssertionError(f"never saw {count} calls recorded with one in flight")
-
-
 @pytest.mark.slow
 def test_kill_9_then_resume_repeats_no_completed_call(env: dict[str, str], tmp_path: Path) -> None:
     bills = tmp_path / "billing.log"
@@ -160,12 +143,17 @@ def test_kill_9_then_resume_repeats_no_completed_call(env: dict[str, str], tmp_p
         text=True,
     )
     try:
-        wait_for_calls_in_flight(env, proc, bills, 15)
+        in_flight = kill_with_a_call_in_flight(
+            proc,
+            lambda: billed_calls(bills) - all_calls(env),  # started at the provider only
+            lambda: len(ok_calls(env)) >= 15,
+        )
     finally:
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=30)
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(timeout=30)
     before = ok_calls(env)
-    in_flight = billed_calls(bills) - all_calls(env)  # started at the provider, never recorded
+    assert billed_calls(bills) - all_calls(env) == in_flight
     with db(env) as conn:
         (job_id,) = conn.execute("select job_id from jobs").fetchone()
         assert conn.execute("select final_status from jobs").fetchone()[0] is None

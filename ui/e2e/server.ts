@@ -1,8 +1,7 @@
-// Starts and stops a real `orchestrator serve` for the browser tests: a free port, a temporary
+// Starts and stops a real `orchestrator serve` for the browser tests: port 0, a temporary
 // data dir, the simulator (whatever keys the machine has), the built export (ui/out).
 import { type ChildProcess, spawn } from "node:child_process";
 import { createWriteStream, existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
@@ -15,15 +14,28 @@ export interface RunningServer {
   baseURL: string;
 }
 
-function freePort(): Promise<number> {
+/** The address uvicorn says it listens on: the server binds port 0 and the kernel picks a
+ *  free one (a port found free beforehand could be taken by another process meanwhile). */
+function listeningAddress(child: ChildProcess, timeoutMs: number): Promise<string> {
   return new Promise((ok, fail) => {
-    const server = createServer();
-    server.unref();
-    server.on("error", fail);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => ok(port));
+    let seen = "";
+    const timer = setTimeout(
+      () => fail(new Error(`orchestrator serve did not start within ${timeoutMs / 1000}s`)),
+      timeoutMs,
+    );
+    const look = (chunk: Buffer) => {
+      seen += chunk.toString();
+      const url = /Uvicorn running on (http:\/\/\S+)/.exec(seen)?.[1];
+      if (url) {
+        clearTimeout(timer);
+        ok(url);
+      }
+    };
+    child.stdout?.on("data", look);
+    child.stderr?.on("data", look);
+    child.on("exit", (code) => {
+      clearTimeout(timer);
+      fail(new Error(`orchestrator serve exited with ${code}`));
     });
   });
 }
@@ -49,7 +61,6 @@ export async function startServer(name: string, env: Record<string, string> = {}
   if (!existsSync(join(out, "index.html"))) {
     throw new Error("ui/out is missing: run `npm run build` (or `make ui`) before the browser tests");
   }
-  const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), "orch-e2e-"));
   const results = process.env.E2E_OUTPUT_DIR ? resolve(process.env.E2E_OUTPUT_DIR) : join(UI, "test-results");
   mkdirSync(results, { recursive: true });
@@ -66,7 +77,9 @@ export async function startServer(name: string, env: Record<string, string> = {}
   for (const key of Object.keys(fullEnv)) if (key.endsWith("_API_KEY")) delete fullEnv[key];
   delete fullEnv.ORCH_API_TOKEN;
   Object.assign(fullEnv, env);
-  const child = spawn(python, ["serve", "--port", String(port), "--log-level", "warning"], {
+  // Info level for uvicorn's "running on" line (the port it got); no line per request.
+  const args = ["serve", "--port", "0", "--log-level", "info", "--no-access-log"];
+  const child = spawn(python, args, {
     cwd: dataDir,
     env: fullEnv,
     detached: true,
@@ -74,10 +87,10 @@ export async function startServer(name: string, env: Record<string, string> = {}
   });
   child.stdout?.pipe(log);
   child.stderr?.pipe(log);
-  const baseURL = `http://127.0.0.1:${port}`;
-  const running = { pid: child.pid ?? 0, dataDir, baseURL };
+  const running = { pid: child.pid ?? 0, dataDir, baseURL: "" };
   try {
-    await waitHealthy(baseURL, child, 180_000);
+    running.baseURL = await listeningAddress(child, 180_000);
+    await waitHealthy(running.baseURL, child, 180_000);
   } catch (e) {
     await stopServer(running);
     throw e;
