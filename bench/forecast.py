@@ -18,6 +18,7 @@ import statistics
 from dataclasses import dataclass
 from random import Random
 
+from bench import budget
 from bench.common import fresh_runtime, print_table, quiet_logs
 from orchestrator.config import DEFAULT_CATALOG, FaultRates, load_catalog
 from orchestrator.domain import JobSpec, ProjectStatus
@@ -26,14 +27,9 @@ from orchestrator.runtime import Runtime
 
 __all__ = ["Sample", "main"]
 
+# The budget benchmark's projects, and a few with more tasks of other types.
 PROJECTS = (
-    "Write a Python script that prints the first 20 prime numbers",
-    "Write a short blog post about keeping houseplants alive in winter",
-    "Extract the product names and prices from a CSV of orders into JSON",
-    "Compare three ways to back up a home server and recommend one",
-    "Write a poem about the sea at night",
-    "Analyse the risks of migrating a small shop's website to a new host",
-    "Summarise the arguments for and against a four-day work week",
+    *budget.PROJECTS,
     "Build a command-line todo app in Python with tests",
     "Review this module for bugs and suggest fixes: a CSV parser",
     "Design a REST API for a library's loans and write its OpenAPI outline",
