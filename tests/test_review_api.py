@@ -12,7 +12,15 @@ from typing import Any
 
 import httpx
 import pytest
-from api_fixtures import HELLO, QUICK, ApiServer, read_all, start_server, wait_for_event
+from api_fixtures import (
+    HELLO,
+    QUICK,
+    ApiServer,
+    read_all,
+    sse,
+    start_server,
+    wait_for_event,
+)
 from store_fixtures import server_database
 
 __all__ = ["server_database"]  # a fixture, used by name
@@ -147,6 +155,36 @@ async def test_reject_ends_cancelled_having_paid_for_the_planning_only(
         assert (await client.post(f"/api/jobs/{job_id}/approve")).status_code == 409
         put = await client.put(f"/api/jobs/{job_id}/plan", json={"tasks": []})
         assert put.status_code == 422  # an empty plan is refused before anything else
+
+
+async def test_a_forecast_above_max_forecast_usd_stops_for_review_unasked(
+    server: ApiServer,
+) -> None:
+    async with server.client() as client:
+        body = {"project_description": QUICK, "budget_usd": 0.5, "max_forecast_usd": 1e-6}
+        created = await client.post("/api/jobs", json=body)
+        assert created.status_code == 201, created.text
+        job_id = created.json()["job_id"]
+        await wait_for_event(client, job_id, "status", status="awaiting_review")
+        said = await _log_line(client, job_id, "awaiting review")
+        assert "forecast's high end" in said and "is above $0.000001" in said
+        assert (await client.post(f"/api/jobs/{job_id}/reject")).status_code == 202
+
+        # Far above any forecast: it runs without stopping.
+        body["max_forecast_usd"] = 100.0
+        created = await client.post("/api/jobs", json=body)
+        job_id = created.json()["job_id"]
+        events = await read_all(client, f"/api/jobs/{job_id}/stream")
+        assert "awaiting_review" not in [e.data.get("status") for e in events]
+        assert events[-1].data["status"] in ("SUCCESS", "PARTIAL_SUCCESS")
+
+
+async def _log_line(client: httpx.AsyncClient, job_id: str, text: str) -> str:
+    """The first log line of the job that contains `text`."""
+    async for event in sse(client, f"/api/jobs/{job_id}/stream"):
+        if event.type == "log" and text in event.data["msg"]:
+            return str(event.data["msg"])
+    raise AssertionError(f"no log line with {text!r}")
 
 
 async def test_cancel_of_a_job_awaiting_review_rejects_it(server: ApiServer) -> None:
