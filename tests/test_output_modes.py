@@ -95,6 +95,9 @@ async def test_json_schema_refused_moves_to_json_object_with_the_schema_once(
     # Refused once, then json_object for good: the second call goes straight to it.
     assert [r.mode for r in server.requests] == ["native", "json_object", "json_object"]
     sent = server.requests[-1].body["response_format"]
+    # The answer cap as `max_tokens`, which every local server knows.
+    assert server.requests[-1].body["max_tokens"] == 200
+    assert "max_completion_tokens" not in server.requests[-1].body
     assert sent["type"] == "json_object"
     assert set(sent["schema"]["properties"]) == {"score", "reasoning"}
     assert described[0].startswith("json_object (auto; the server refused json_schema")

@@ -13,7 +13,8 @@ default: output_modes.py), and the context windows come from the catalog, else f
 from __future__ import annotations
 
 from pydantic_ai.models.openai import OpenAIChatModel
-from pydantic_ai.profiles import ModelProfile, merge_profile
+from pydantic_ai.profiles import merge_profile
+from pydantic_ai.profiles.openai import OpenAIModelProfile
 from pydantic_ai.providers.openai_compatible import OpenAICompatibleProvider
 
 from orchestrator.config import Settings
@@ -35,10 +36,13 @@ def openai_compat_vendor(settings: Settings) -> Vendor | None:
 
     def make_model(model: str) -> OpenAIChatModel:
         # `prompted` must send no response_format at all (a server that refuses it would
-        # refuse `json_object` too); `json_object` adds its own, with the schema.
-        profile = merge_profile(
-            provider.model_profile(model), ModelProfile(supports_json_object_output=False)
+        # refuse `json_object` too); `json_object` adds its own, with the schema. The answer
+        # cap goes as `max_tokens`: llama-cpp-python ignores `max_completion_tokens` and
+        # writes until its context is full.
+        own = OpenAIModelProfile(
+            supports_json_object_output=False, openai_chat_supports_max_completion_tokens=False
         )
+        profile = merge_profile(provider.model_profile(model), own)
         return OpenAIChatModel(model, provider=provider, profile=profile)
 
     return Vendor(
