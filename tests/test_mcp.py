@@ -36,7 +36,11 @@ TOOLS = {
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServer]:
-    started = start_server(tmp_path_factory.mktemp("mcp") / "data", ORCH_API_TOKEN=TOKEN)
+    started = start_server(
+        tmp_path_factory.mktemp("mcp") / "data",
+        ORCH_API_TOKEN=TOKEN,
+        ORCH_WEBHOOK_SECRET="whsec_" + "A" * 32,  # webhooks on; private hosts refused
+    )
     yield started
     started.stop()
 
@@ -110,6 +114,10 @@ async def test_bad_arguments_are_tool_errors_and_the_session_goes_on(server: Api
         assert bad.is_error and "budget_usd" in text(bad)
         empty = await client.call_tool("start_job", {"description": "  ", "budget_usd": 1})
         assert empty.is_error and "project_description" in text(empty)
+        for url, why in (("ftp://example.com/x", "http"), ("http://127.0.0.1/x", "private")):
+            hook = {"description": "x", "budget_usd": 1, "notify_url": url}
+            refused = await client.call_tool("start_job", hook)
+            assert refused.is_error and why in text(refused) and "notify_url" in text(refused)
         unknown = await client.call_tool("get_job", {"job_id": "nope1234"})
         assert unknown.is_error and "nope1234" in text(unknown)
         missing = await client.call_tool("read_file", {"job_id": "nope1234", "path": "a.py"})

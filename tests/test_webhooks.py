@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import sqlite3
 import time
 from pathlib import Path
 
@@ -169,8 +170,8 @@ def test_kill_9_between_attempts_then_the_delivery_goes_on(tmp_path: Path) -> No
         try:
             asyncio.run(run_job(server))
             (first,) = hook.wait_for(1)
-            # Killed once the first attempt is recorded, while the delivery waits to retry.
             assert recorded(server, 1) == [(1, "retrying")]
+            sleeping(server)  # killed while the delivery waits to retry
         finally:
             server.kill()
         again = start_server(data, worker_id="w-hook", ORCH_WEBHOOK_URLS=hook.url, **env)
@@ -196,6 +197,18 @@ def recorded(server: ApiServer, count: int) -> list[tuple[int, str]]:
             return [tuple(r) for r in rows]
         time.sleep(0.02)
     raise AssertionError(f"never saw {count} recorded attempts")
+
+
+def sleeping(server: ApiServer) -> None:
+    """Return once a workflow has recorded its sleep: the attempt before it is durable."""
+    deadline = time.monotonic() + 60
+    query = "select count(*) from operation_outputs where function_name = 'DBOS.sleep'"
+    while time.monotonic() < deadline:
+        with sqlite3.connect(server.data_dir / "dbos.sqlite", timeout=30) as db:
+            if db.execute(query).fetchone()[0]:
+                return
+        time.sleep(0.02)
+    raise AssertionError("no delivery workflow went to sleep")
 
 
 async def test_private_and_loopback_hosts_are_refused_unless_allowed() -> None:

@@ -95,6 +95,9 @@ def build_mcp(client: Callable[[], AsyncClient]) -> MCPServer:
         time_limit_s: Annotated[float | None, Field(description="Seconds per run")] = None,
         concurrency: Annotated[int | None, Field(description="Tasks at once, 1-10")] = None,
         review: Annotated[bool, Field(description="Stop after planning for a review")] = False,
+        notify_url: Annotated[
+            str | None, Field(description="Where to POST the job's signed webhooks")
+        ] = None,
     ) -> JobCreated:
         """Start a job; it runs in the background. Follow it with wait_for_job."""
         given = {
@@ -104,6 +107,7 @@ def build_mcp(client: Callable[[], AsyncClient]) -> MCPServer:
             "time_limit_s": time_limit_s,
             "concurrency": concurrency,
             "review": review,
+            "notify_url": notify_url,
         }
         try:
             spec = JobCreate.model_validate({k: v for k, v in given.items() if v is not None})
