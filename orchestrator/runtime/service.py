@@ -291,7 +291,7 @@ class Runtime:
         attempt = await self.store.bump_attempt(job_id, seen=job.attempt, now=now)
         # No run of the job is active: attempts still in flight were cut off with their
         # process. Charged now, their reservations stop holding budget the new run needs.
-        await self.store.close_interrupted(job_id, await self.store.in_flight_calls(job_id))
+        await self.store.close_in_flight(job_id)
         if budget_usd is not None or time_limit_s is not None:
             await self.store.set_job_fields(
                 job_id, budget_usd=budget_usd, time_limit_s=time_limit_s, now=now

@@ -242,7 +242,7 @@ class JobSteps:
         if cancelled and status is not ProjectStatus.SYSTEM_FAILURE:
             status = ProjectStatus.CANCELLED
         # Attempts still in flight now were left by a process that stopped: charge them.
-        await store.close_interrupted(job_id, await store.in_flight_calls(job_id))
+        await store.close_in_flight(job_id)
         crashpoints.reach("interrupted_closed")
         # Lines queued before (calls' notes) go first: `status` and `done` end the history.
         await events.flush(job_id)
