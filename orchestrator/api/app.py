@@ -104,12 +104,13 @@ def create_app(
         generate_unique_id_function=operation_id,
     )
     install_error_handlers(app)
+    # Any route may refuse text no store keeps (422, our error body) and a deleted job (404).
     checks = [Depends(storable_request), Depends(visible_job)]  # in this order
     for router in API_ROUTERS:
         guarded = [Depends(require_token), *checks]
-        app.include_router(router, dependencies=guarded, responses=errors(401))
+        app.include_router(router, dependencies=guarded, responses=errors(401, 422))
     for router in OPEN_ROUTERS:
-        app.include_router(router, dependencies=checks)
+        app.include_router(router, dependencies=checks, responses=errors(422))
     app.router.routes.append(mcp.route())
     mount_ui(app)  # the dashboard at "/": a catch-all, so it stays the last route
     # Added last = outermost: CORS headers also go on 413s and errors.
