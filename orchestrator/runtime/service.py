@@ -347,12 +347,9 @@ class Runtime:
         """Delete the job: gone from every listing at once, cancelled if it runs, and its
         rows, events, recorded calls and result files removed in the background once its run
         has stopped (the caller never waits for a run; see `_remove`)."""
-        job = await self.store.get_job(job_id)
+        # One write before the answer: under load each write waits behind the running jobs'.
         await self.store.hide_job(job_id, now=time.time())  # JobNotFound for a second delete
-        if not job.status.is_terminal():
-            with contextlib.suppress(JobConflict):  # it has just ended
-                await self.cancel(job_id)
-        self.runs.cancel(job_id)  # cancelled already maybe, and still stopping
+        self.runs.cancel(job_id)  # no new call of it starts here from now on
         self._remove_later(job_id, stop_timeout_s)
 
     def _remove_later(self, job_id: str, stop_timeout_s: float) -> None:
@@ -366,6 +363,9 @@ class Runtime:
         its workflows cancelled in DBOS, so no process recovers them later."""
         try:
             job = await self.store.get_job(job_id)
+            if not job.status.is_terminal():  # other processes running it stop too
+                with contextlib.suppress(JobConflict):  # it has just ended
+                    await self.cancel(job_id)
             if await self.is_active(job_id) and not await self._ended_within(
                 job_id, stop_timeout_s
             ):
