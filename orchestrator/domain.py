@@ -400,6 +400,21 @@ class TaskState(BaseModel):
         )
 
 
+class Estimate(BaseModel):
+    """A cost range in USD."""
+
+    low: float
+    expected: float
+    high: float
+
+    def __add__(self, other: Estimate) -> Estimate:
+        return Estimate(
+            low=self.low + other.low,
+            expected=self.expected + other.expected,
+            high=self.high + other.high,
+        )
+
+
 class JobBudget(BaseModel):
     """A job's money as the database holds it: the cap, what was spent, what calls in flight
     have reserved."""

@@ -1,4 +1,7 @@
-"""Bodies of the plan review routes: a job's plan with its forecast, and an approval."""
+"""Bodies of the plan review routes: a job's plan with its forecast, and an approval.
+
+Wire models only (no server imports): the HTTP client reads and sends them too.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +9,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from orchestrator.domain import Budget, JobStatus, TaskStatus, TaskType
-from orchestrator.engine.forecast import Estimate
-from orchestrator.runtime.review import PlanReview
+from orchestrator.domain import Budget, Estimate, JobStatus, TaskStatus, TaskType
 
 
 class PlanTaskPublic(BaseModel):
@@ -45,47 +46,6 @@ class PlanPublic(BaseModel):
         description="What the budget would leave after the run: low = after the high end"
     )
     over_budget: bool = Field(description="Even the forecast's low end is above the budget left")
-
-    @classmethod
-    def of(cls, review: PlanReview) -> PlanPublic:
-        by_id = {f.task_id: f for f in review.forecast.tasks}
-        tasks = []
-        for t in review.tasks:
-            f = by_id[t.task_id]
-            tasks.append(
-                PlanTaskPublic(
-                    id=t.task_id,
-                    title=t.title,
-                    type=t.type,
-                    prompt=t.prompt,
-                    dependencies=t.dependencies,
-                    acceptance_threshold=t.acceptance_threshold,
-                    pinned_model=t.pinned_model,
-                    model=f.model,
-                    critic=f.critic,
-                    evaluators=f.evaluators,
-                    iterations=f.iterations,
-                    forecast=f.cost,
-                    basis=f.basis,
-                    status=t.status,
-                    cost=t.cost_usd,
-                )
-            )
-        total = review.forecast.total
-        return cls(
-            job_id=review.job_id,
-            status=review.status,
-            tasks=tasks,
-            forecast=ForecastPublic(
-                **total.model_dump(),
-                basis=review.forecast.basis,
-                recorded_calls=review.forecast.recorded_calls,
-            ),
-            budget_usd=review.budget_usd,
-            spent_usd=review.spent_usd,
-            leaves_usd=review.leaves_usd,
-            over_budget=review.leaves_usd.high < 0,
-        )
 
 
 class ApproveRequest(BaseModel):

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pydantic import BaseModel
 
 from orchestrator.config import Catalog
-from orchestrator.domain import CallSize, Role, TaskRun, TaskState, TaskType
+from orchestrator.domain import CallSize, Estimate, Role, TaskRun, TaskState, TaskType
 from orchestrator.engine.calls_api import CallSpec
 from orchestrator.engine.loop import ROLE_MAX_TOKENS
 from orchestrator.engine.prompts import DEPENDENCY_CHARS
@@ -62,21 +62,6 @@ PRIOR_CODE_ANSWER = 1800  # code_generation writes whole modules
 # The band of a prior answer size: from 0.35× to 2.5× the prior.
 PRIOR_LOW, PRIOR_HIGH = 0.35, 2.5
 TASK_ROLES = (Role.GENERATE, Role.CRITIQUE, Role.REVISE, Role.EVALUATE)
-
-
-class Estimate(BaseModel):
-    """A cost range in USD."""
-
-    low: float
-    expected: float
-    high: float
-
-    def __add__(self, other: Estimate) -> Estimate:
-        return Estimate(
-            low=self.low + other.low,
-            expected=self.expected + other.expected,
-            high=self.high + other.high,
-        )
 
 
 ZERO = Estimate(low=0.0, expected=0.0, high=0.0)
