@@ -10,7 +10,8 @@ ends the call as out of time and says nothing about the model); retry a retryabl
 with full-jitter exponential backoff (at least the provider's `retry_after`, never past the
 deadline), then fall back. 401/403/404, or no client serving the model, take it out for the
 rest of the job. Provider trouble never raises; bugs, and a database that stays unreachable, do.
-The money side (reserve, wait, fit, settle what was billed) is `Spending` (spending.py).
+The money side (reserve, wait, fit, settle what was billed) is `Spending` (spending.py); one
+attempt (send under the time limit, settle, record its outcome) is `Attempts` (attempt.py).
 """
 
 from __future__ import annotations
@@ -21,12 +22,18 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from decimal import Decimal
-from typing import Protocol, TypedDict
+from typing import Protocol
 
 from orchestrator.config import ModelInfo, Settings
-from orchestrator.domain import CallOutcome, CallRecord, Role
-from orchestrator.engine.call_notes import FailureTally, JobNotes
+from orchestrator.domain import CallOutcome, CallRecord
+from orchestrator.engine.attempt import (
+    Attempts,
+    CallKey,
+    LogicalCall,
+    answer_result,
+    outcome_of,
+)
+from orchestrator.engine.call_notes import JobNotes
 from orchestrator.engine.calls_api import CallResult, CallSpec, CallStatus
 from orchestrator.engine.context_fit import fit_for_client
 from orchestrator.engine.health import HealthBook
@@ -39,14 +46,13 @@ from orchestrator.errors import (
     MalformedOutput,
     ModelNotFound,
     ProviderError,
-    ProviderTimeout,
     RateLimited,
 )
-from orchestrator.providers.base import LLMClient, LLMRequest, LLMResponse, Reask
+from orchestrator.providers.base import LLMClient, LLMRequest, Reask
 from orchestrator.providers.pricing import Pricing
 from orchestrator.providers.registry import ClientSet
-from orchestrator.storable import storable
 
+# `outcome_of` lives in attempt.py; re-exported for callers that know it from here.
 __all__ = ["CallExecutor", "JobControl", "outcome_of"]
 
 log = logging.getLogger(__name__)
@@ -57,64 +63,6 @@ class JobControl(Protocol):
 
     @property
     def deadline(self) -> float: ...  # epoch seconds; past it the job is out of time
-
-
-class _DeadlineCut(ProviderTimeout):
-    """The job's time limit, not the model, ended the wait for an answer."""
-
-
-def outcome_of(error: ProviderError) -> CallOutcome:
-    if isinstance(error, _DeadlineCut):
-        return CallOutcome.DEADLINE
-    if isinstance(error, RateLimited):
-        return CallOutcome.RATE_LIMITED
-    if isinstance(error, ProviderTimeout):
-        return CallOutcome.TIMEOUT
-    if isinstance(error, MalformedOutput):
-        return CallOutcome.MALFORMED
-    return CallOutcome.ERROR
-
-
-class _CallKey(TypedDict):
-    """The logical call: every attempt of it shares this key."""
-
-    job_id: str
-    task_id: str
-    iteration: int
-    role: Role
-    slot: int
-
-
-@dataclass
-class _Logical:
-    """One logical call in progress: its key, attempt counter and what it cost so far."""
-
-    spec: CallSpec
-    key: _CallKey
-    attempt: int
-    cost: Decimal = Decimal(0)
-    last_error: str = ""
-    called: bool = False  # some provider call was made
-    budget_blocked: bool = False  # some candidate did not fit the budget
-    failures: FailureTally = field(default_factory=FailureTally)
-
-    def end(self, status: CallStatus) -> CallResult:
-        error = self.failures.describe(self.last_error)
-        return CallResult(status=status, cost_usd=float(self.cost), error=error)
-
-
-def _result(row: CallRecord, *, cost_usd: float) -> CallResult:
-    """The OK result of a recorded answer; `cost_usd` covers every attempt of the call."""
-    return CallResult(
-        status=CallStatus.OK,
-        text=row.response_text,
-        model=row.model,
-        provider=row.provider,
-        input_tokens=row.input_tokens,
-        output_tokens=row.output_tokens,
-        cost_usd=cost_usd,
-        latency_ms=row.latency_ms,
-    )
 
 
 @dataclass(kw_only=True, eq=False)
@@ -138,12 +86,10 @@ class CallExecutor:
     # Models that answered 401/403/404 in this job. Kept here, not in the health book,
     # which the runtime shares between jobs: a key may be fixed before the next job.
     _unavailable: dict[str, str] = field(default_factory=dict, init=False)
-    _shortened: bool = field(default=False, init=False)  # said once in the job's log
     _spending: Spending = field(init=False)
-    _notes: JobNotes = field(init=False)
+    _attempts: Attempts = field(init=False)
 
     def __post_init__(self) -> None:
-        self._notes = JobNotes(lambda line: self.note(line))
         # Late-bound: tests replace `note` and `sleep` after construction.
         self._spending = Spending(
             ledger=self.ledger,
@@ -151,6 +97,15 @@ class CallExecutor:
             sleep=lambda seconds: self.sleep(seconds),
             stopped=lambda: self._stop_status() is not None,
             note=lambda line: self.note(line),
+        )
+        self._attempts = Attempts(
+            pricing=self.pricing,
+            spending=self._spending,
+            health=self.health,
+            notes=JobNotes(lambda line: self.note(line)),
+            call_timeout_s=self.settings.call_timeout_s,
+            deadline=lambda: self.control.deadline,
+            clock=lambda: self.clock(),
         )
 
     @property
@@ -167,7 +122,7 @@ class CallExecutor:
         stop = self._stop_status()
         if stop is not None:
             return CallResult(status=stop, error=f"job {stop.value} before the call")
-        key = _CallKey(
+        key = CallKey(
             job_id=self.job_id,
             task_id=spec.task_id,
             iteration=spec.iteration,
@@ -182,7 +137,7 @@ class CallExecutor:
         cached = self._cached(spec, tried)
         if cached is not None:
             return cached
-        call = _Logical(spec, key, attempt=max((r.attempt + 1 for r in tried), default=0))
+        call = LogicalCall(spec, key, attempt=max((r.attempt + 1 for r in tried), default=0))
         self._skip_unconfigured(spec)
         candidates = self.router.candidates(spec, exclude=self._unavailable)
         call.last_error = f"no model is available for {spec.role.value}"
@@ -203,7 +158,7 @@ class CallExecutor:
         return call.end(CallStatus.FAILED)
 
     async def _try_model(
-        self, call: _Logical, model: ModelInfo, *, shorten: bool = False
+        self, call: LogicalCall, model: ModelInfo, *, shorten: bool = False
     ) -> CallResult | None:
         """Call `model`, with retries; a result ends the logical call, None falls back.
 
@@ -231,7 +186,7 @@ class CallExecutor:
                 return None
             row, request = reserved
             call.called = True
-            outcome = await self._attempt(call, model, client, request, row)
+            outcome = await self._attempts.run(call, model, client, request, row)
             if isinstance(outcome, CallResult):
                 return outcome
             if isinstance(outcome, AuthFailed | ModelNotFound):
@@ -255,7 +210,7 @@ class CallExecutor:
 
     async def _reserve(
         self,
-        call: _Logical,
+        call: LogicalCall,
         model: ModelInfo,
         client: LLMClient,
         request: LLMRequest,
@@ -284,66 +239,6 @@ class CallExecutor:
         call.attempt += 1
         return row, request
 
-    async def _attempt(
-        self,
-        call: _Logical,
-        model: ModelInfo,
-        client: LLMClient,
-        request: LLMRequest,
-        row: CallRecord,
-    ) -> CallResult | ProviderError:
-        """One provider call, settled the moment it returns: the OK result, or the error.
-
-        A task cancelled mid-call (or a bug) leaves the attempt in flight: its cost is
-        unknown, and whoever next runs the call, or ends the job, charges its reservation.
-        """
-        started = self.clock()
-        worst = Decimal(str(row.reserved_usd))
-        try:
-            response = await self._complete(client, request, model)
-        except ProviderError as e:
-            row.latency_ms = max(self.clock() - started, 0.0) * 1000
-            row.outcome, row.error = outcome_of(e), storable(str(e))
-            row.input_tokens, row.output_tokens = e.usage or (0, 0)
-            row.cost_usd = float(self._spending.billed(model, e, worst))
-            call.cost += await self._spending.settle(row)
-            if isinstance(e, _DeadlineCut):  # says nothing about the model: no health record
-                call.last_error = f"{model.name}: {e}"
-                return call.end(CallStatus.TIMEOUT)
-            self.health.record(
-                model.name, ok=False, latency_ms=row.latency_ms, cost=row.cost_usd, outage=e.outage
-            )
-            return e
-        actual = self.pricing.cost(model.name, response.input_tokens, response.output_tokens)
-        row.outcome = CallOutcome.OK
-        row.input_tokens, row.output_tokens = response.input_tokens, response.output_tokens
-        row.cost_usd, row.latency_ms = float(actual), response.latency_ms
-        row.response_text = storable(response.text)  # a paid answer is always recorded
-        call.cost += await self._spending.settle(row)
-        self.health.record(model.name, ok=True, latency_ms=row.latency_ms, cost=row.cost_usd)
-        self._notes.answered(call.spec, model, response)
-        return _result(row, cost_usd=float(call.cost))
-
-    async def _complete(
-        self, client: LLMClient, request: LLMRequest, model: ModelInfo
-    ) -> LLMResponse:
-        # Never wait past the job's deadline for one answer.
-        left = self.control.deadline - self.clock()
-        limit = min(self.settings.call_timeout_s, left)
-        try:
-            async with asyncio.timeout(max(limit, 0.0)):
-                return await client.complete(request)
-        except TimeoutError as e:
-            if left < self.settings.call_timeout_s:
-                raise _DeadlineCut(
-                    f"the job's time limit cut the call after {limit:.1f}s",
-                    provider=model.provider,
-                    model=model.name,
-                ) from e
-            raise ProviderTimeout(
-                f"no answer within {limit:.1f}s", provider=model.provider, model=model.name
-            ) from e
-
     async def _fit_context(self, client: LLMClient, request: LLMRequest) -> LLMRequest:
         fit = await fit_for_client(client, request)
         if fit.note:
@@ -365,7 +260,7 @@ class CallExecutor:
         for model in self.router.preferred(spec):
             found = answered.get(self._request(spec, model).request_hash())
             if found is not None:
-                return _result(found, cost_usd=found.cost_usd)  # already in `spent`
+                return answer_result(found, cost_usd=found.cost_usd)  # already in `spent`
         return None
 
     def _request(self, spec: CallSpec, model: ModelInfo) -> LLMRequest:
@@ -398,7 +293,7 @@ class CallExecutor:
                 log.debug("%s is not configured: no client serves it", model.name)
                 self._unavailable[model.name] = f"no configured client serves model {model.name!r}"
 
-    def _take_out(self, call: _Logical, model: ModelInfo, error: ProviderError) -> None:
+    def _take_out(self, call: LogicalCall, model: ModelInfo, error: ProviderError) -> None:
         log.warning("%s is unavailable for job %s: %s", model.name, self.job_id, error)
         self.note(f"{model.name} is unavailable for the rest of this job: {error}")
         self._unavailable[model.name] = str(error)
