@@ -204,12 +204,17 @@ class Runtime:
         if spec.notify_url is not None:
             await self._check_notify_url(spec.notify_url)
         job_id = job_id or new_job_id()
+        now = time.time()
         await self.store.create_job(
-            job_id=job_id, spec=spec, simulated=self.deps.clients.simulated, now=time.time()
+            job_id=job_id,
+            spec=spec,
+            simulated=self.deps.clients.simulated,
+            now=now,
+            announce=lambda: [
+                StatusEvent(status=JobStatus.PENDING, ts=now),
+                EventLog.line(job_id, "job created"),
+            ],
         )
-        self.events.emit(job_id, StatusEvent(status=JobStatus.PENDING, ts=time.time()))
-        self.events.log(job_id, "job created")
-        await self.events.flush(job_id)
         await self._start_attempt(job_id, 0)
         return job_id
 
@@ -297,12 +302,21 @@ class Runtime:
                 job_id, budget_usd=budget_usd, time_limit_s=time_limit_s, now=now
             )
         reset = await self.store.reset_unfinished_tasks(job_id, now=now)
-        await self.store.set_job_status(job_id, status=JobStatus.PENDING, now=now)
-        self.events.emit(job_id, StatusEvent(status=JobStatus.PENDING, ts=now))
         budget = f", budget now {usd_exact(budget_usd)}" if budget_usd is not None else ""
         limit = f", time limit now {time_limit_s:g} s" if time_limit_s is not None else ""
-        self.events.log(job_id, f"resuming: {len(reset)} unfinished task(s) to run{budget}{limit}")
-        await self.events.flush(job_id)
+        line = f"resuming: {len(reset)} unfinished task(s) to run{budget}{limit}"
+        await self.events.flush(job_id)  # lines queued before go first
+        # The status and the events telling of it in one transaction: a failure between them
+        # cannot leave a pending job whose history says it ended.
+        await self.store.set_job_status(
+            job_id,
+            status=JobStatus.PENDING,
+            now=now,
+            announce=lambda: [
+                StatusEvent(status=JobStatus.PENDING, ts=now),
+                EventLog.line(job_id, line),
+            ],
+        )
         await self._start_attempt(job_id, attempt)
 
     async def approve(self, job_id: str, *, budget_usd: float | None = None) -> None:

@@ -73,8 +73,16 @@ def list_query(status: JobStatus | None = None, q: str | None = None) -> Select[
 
 class JobsRepo(StoreBase):
     async def create_job(
-        self, *, job_id: str, spec: JobSpec, simulated: bool, now: float
+        self,
+        *,
+        job_id: str,
+        spec: JobSpec,
+        simulated: bool,
+        now: float,
+        announce: Callable[[], Sequence[JobEvent]] | None = None,
     ) -> JobRecord:
+        """Store a new job and, in the same transaction, the events `announce()` gives (a job
+        never exists without the history that says it was created)."""
         if not 0 < len(job_id) <= JOB_ID:
             raise InvalidInput(f"job id must have 1 to {JOB_ID} characters: {job_id!r}")
         record = JobRecord(
@@ -103,11 +111,13 @@ class JobsRepo(StoreBase):
             "error": "",
             "last_event_id": 0,
         }
-        try:
-            async with self._write() as conn:
+        async with self._write() as conn:
+            try:
                 await conn.execute(insert(jobs).values(values))
-        except IntegrityError as e:
-            raise JobConflict(job_id, "a job with this id already exists") from e
+            except IntegrityError as e:
+                raise JobConflict(job_id, "a job with this id already exists") from e
+            stored = await self._append_events(conn, job_id, announce() if announce else ())
+        self._announce(stored)
         return record
 
     async def get_job(self, job_id: str) -> JobRecord:
