@@ -9,6 +9,7 @@ import io
 import uuid
 import zipfile
 from collections.abc import Iterator
+from contextlib import aclosing, closing
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,7 @@ from api_fixtures import HELLO, QUICK, ApiServer, start_server
 
 from orchestrator.api.schemas import JobCreate, ResumeRequest
 from orchestrator.client import AsyncClient, Client
-from orchestrator.domain import JobStatus, ProjectStatus
+from orchestrator.domain import JobStatus, ProjectStatus, ReviewedPlan, ReviewedTask
 from orchestrator.errors import (
     ArtifactNotFound,
     InvalidInput,
@@ -137,6 +138,69 @@ async def test_async_list_cancel_resume_delete(server: ApiServer) -> None:
         await client.delete_job(ids[1])
         with pytest.raises(JobNotFound):
             await client.get_job(ids[1])
+
+
+def awaits_review(event: StoredEvent) -> bool:
+    return event.event.type == "status" and event.event.status is JobStatus.AWAITING_REVIEW
+
+
+def test_a_reviewed_job_is_edited_approved_and_runs(client: Client) -> None:
+    job = client.create_job(JobCreate.model_validate({**HELLO, "review": True}))
+    with closing(client.follow(job.job_id)) as events:
+        assert any(awaits_review(e) for e in events)
+    assert client.get_job(job.job_id).status is JobStatus.AWAITING_REVIEW
+
+    plan = client.get_plan(job.job_id)
+    assert plan.status is JobStatus.AWAITING_REVIEW and plan.tasks
+    assert 0 < plan.forecast.low <= plan.forecast.expected <= plan.forecast.high
+    assert all(t.model and t.forecast.high > 0 for t in plan.tasks)
+    tasks = [
+        ReviewedTask(
+            id=t.id, title=t.title, type=t.type, prompt=t.prompt, dependencies=t.dependencies
+        )
+        for t in plan.tasks
+    ]
+    tasks[0].prompt += " Keep it to one file."
+    edited = client.edit_plan(job.job_id, ReviewedPlan(tasks=tasks))
+    assert edited.tasks[0].prompt == tasks[0].prompt
+    assert client.get_plan(job.job_id) == edited
+
+    decision = client.approve(job.job_id, budget_usd=0.6)
+    assert decision.job_id == job.job_id and decision.status == "approved"
+    done = list(client.follow(job.job_id))[-1].event
+    assert done.type == "done" and done.status is ProjectStatus.SUCCESS
+    detail = client.get_job(job.job_id)
+    assert detail.status is JobStatus.DONE and detail.budget_usd == 0.6
+    assert client.get_task(job.job_id, plan.tasks[0].id).prompt == tasks[0].prompt
+    with pytest.raises(JobConflict, match="review"):  # no longer awaits review
+        client.approve(job.job_id)
+
+
+async def test_async_reject_ends_a_reviewed_job_cancelled(server: ApiServer) -> None:
+    async with AsyncClient(server.url, token=TOKEN) as client:
+        spec = JobCreate(project_description=QUICK, budget_usd=0.3, review=True)
+        job_id = (await client.create_job(spec)).job_id
+        async with aclosing(client.follow(job_id)) as events:
+            async for event in events:
+                if awaits_review(event):
+                    break
+            else:
+                raise AssertionError("the stream ended without awaiting review")
+        plan = await client.get_plan(job_id)
+        assert plan.tasks and plan.forecast.expected > 0
+        with pytest.raises(InvalidInput, match="budget_usd"):  # the server's 422
+            await client.approve(job_id, budget_usd=-1)
+
+        decision = await client.reject(job_id)
+        assert decision.status == "rejected"
+        last = await _last(client, job_id)
+        assert last.event.type == "done" and last.event.status is ProjectStatus.CANCELLED
+        assert (await client.get_job(job_id)).status is JobStatus.CANCELLED
+        for call in (client.approve(job_id), client.reject(job_id)):
+            with pytest.raises(JobConflict, match="review"):
+                await call
+        with pytest.raises(JobNotFound, match="nope1234"):
+            await client.get_plan("nope1234")
 
 
 async def _last(client: AsyncClient, job_id: str) -> StoredEvent:

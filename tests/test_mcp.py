@@ -31,6 +31,9 @@ TOOLS = {
     "resume_job",
     "list_files",
     "read_file",
+    "get_plan",
+    "approve_plan",
+    "reject_plan",
 }
 
 
@@ -69,13 +72,18 @@ async def start_and_wait(client: Client, arguments: dict[str, Any]) -> tuple[str
     async def on_progress(done: float, total: float | None, message: str | None) -> None:
         progress.append((done, total, message))
 
+    return job_id, await wait(client, job_id, on_progress), progress
+
+
+async def wait(client: Client, job_id: str, on_progress: Any = None) -> Any:
+    """The job's report once it has ended or awaits review."""
     report = None
     while report is None or not report["finished"]:  # each call waits up to timeout_s
         answer = await client.call_tool(
             "wait_for_job", {"job_id": job_id, "timeout_s": 120}, progress_callback=on_progress
         )
         report = structured(answer)
-    return job_id, report, progress
+    return report
 
 
 async def test_an_assistant_starts_watches_and_reads_a_job(server: ApiServer) -> None:
@@ -106,6 +114,36 @@ async def test_an_assistant_starts_watches_and_reads_a_job(server: ApiServer) ->
         assert isinstance(content, TextResourceContents) and job_id in content.text
         listed = structured(await client.call_tool("list_jobs", {"status": "done"}))
         assert job_id in {j["job_id"] for j in listed["jobs"]}
+
+
+async def test_an_assistant_reviews_plans_then_approves_or_rejects(server: ApiServer) -> None:
+    async with over_http(server) as client:
+        reviewed = {"description": QUICK, "budget_usd": 0.5, "review": True}
+        job_id, report, _ = await start_and_wait(client, reviewed)
+        assert report["job"]["status"] == "awaiting_review"
+        plan = structured(await client.call_tool("get_plan", {"job_id": job_id}))
+        assert plan["status"] == "awaiting_review" and plan["tasks"]
+        assert 0 < plan["forecast"]["low"] <= plan["forecast"]["high"]
+        assert all(t["model"] for t in plan["tasks"])
+        approve = {"job_id": job_id, "budget_usd": 0.6}
+        approved = structured(await client.call_tool("approve_plan", approve))
+        assert approved == {"job_id": job_id, "status": "approved"}
+        report = await wait(client, job_id)
+        assert report["job"]["status"] == "done" and report["job"]["final_status"] == "SUCCESS"
+        assert report["job"]["budget_usd"] == 0.6
+
+        other, report, _ = await start_and_wait(client, reviewed)
+        assert report["job"]["status"] == "awaiting_review"
+        rejected = structured(await client.call_tool("reject_plan", {"job_id": other}))
+        assert rejected == {"job_id": other, "status": "rejected"}
+        assert (await wait(client, other))["job"]["status"] == "cancelled"
+
+        for name, job in (("approve_plan", job_id), ("reject_plan", other)):
+            refused = await client.call_tool(name, {"job_id": job})
+            assert refused.is_error and "not awaiting review" in text(refused)
+        unknown = await client.call_tool("get_plan", {"job_id": "nope1234"})
+        assert unknown.is_error and "nope1234" in text(unknown)
+        assert {t.name for t in (await client.list_tools()).tools} == TOOLS  # still connected
 
 
 async def test_bad_arguments_are_tool_errors_and_the_session_goes_on(server: ApiServer) -> None:

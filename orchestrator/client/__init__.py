@@ -5,7 +5,8 @@
         for event in client.follow(job.job_id):
             print(event.id, event.event)
 
-Bodies and answers are the API's own pydantic models (`orchestrator.api.schemas`); errors
+Bodies and answers are the API's own pydantic models (`orchestrator.api.schemas`, and
+`orchestrator.api.plan_schemas` for plan review); errors
 are the project's exception tree (`orchestrator.errors`).
 """
 

@@ -10,6 +10,7 @@ from typing import TypeVar
 import httpx
 from httpx_sse import aconnect_sse
 
+from orchestrator.api.plan_schemas import ApproveRequest, PlanPublic, ReviewDecision
 from orchestrator.api.schemas import (
     ArtifactPublic,
     Health,
@@ -26,7 +27,7 @@ from orchestrator.api.schemas import (
 )
 from orchestrator.client import _calls as calls
 from orchestrator.client._follow import Follower
-from orchestrator.domain import JobStatus
+from orchestrator.domain import JobStatus, ReviewedPlan
 from orchestrator.events import StoredEvent
 
 T = TypeVar("T")
@@ -105,6 +106,24 @@ class AsyncClient:
 
     async def cancel_job(self, job_id: str) -> JobAccepted:
         return await self._send(calls.cancel_job(job_id))
+
+    async def get_plan(self, job_id: str) -> PlanPublic:
+        """The job's plan: each task with its routed model and cost range, and the job's."""
+        return await self._send(calls.get_plan(job_id))
+
+    async def edit_plan(self, job_id: str, plan: ReviewedPlan) -> PlanPublic:
+        """Replace the plan of a job awaiting review; answers the new forecast."""
+        return await self._send(calls.edit_plan(job_id, plan))
+
+    async def approve(self, job_id: str, *, budget_usd: float | None = None) -> ReviewDecision:
+        """Run the reviewed plan of a job awaiting review, optionally with a new budget."""
+        # Unchecked here: the server judges the budget, and a bad one is its InvalidInput.
+        request = ApproveRequest.model_construct(budget_usd=budget_usd) if budget_usd else None
+        return await self._send(calls.approve(job_id, request))
+
+    async def reject(self, job_id: str) -> ReviewDecision:
+        """End a job awaiting review cancelled, without running any task."""
+        return await self._send(calls.reject(job_id))
 
     async def get_log(self, job_id: str, limit: int = 20) -> list[LogLine]:
         """The job's latest log lines, oldest first."""

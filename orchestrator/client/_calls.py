@@ -14,6 +14,7 @@ from urllib.parse import quote
 import httpx
 from pydantic import BaseModel, TypeAdapter
 
+from orchestrator.api.plan_schemas import ApproveRequest, PlanPublic, ReviewDecision
 from orchestrator.api.schemas import (
     ArtifactPublic,
     Health,
@@ -29,7 +30,7 @@ from orchestrator.api.schemas import (
     TaskDetail,
     VersionPublic,
 )
-from orchestrator.domain import JobStatus
+from orchestrator.domain import JobStatus, ReviewedPlan
 from orchestrator.errors import (
     ArtifactNotFound,
     InvalidInput,
@@ -182,6 +183,42 @@ def cancel_job(job_id: str) -> Call[JobAccepted]:
         "POST",
         _job(job_id, "/cancel"),
         _model(JobAccepted),
+        not_found=_unknown_job(job_id),
+        job_id=job_id,
+    )
+
+
+def get_plan(job_id: str) -> Call[PlanPublic]:
+    return Call("GET", _job(job_id, "/plan"), _model(PlanPublic), not_found=_unknown_job(job_id))
+
+
+def edit_plan(job_id: str, plan: ReviewedPlan) -> Call[PlanPublic]:
+    return Call(
+        "PUT",
+        _job(job_id, "/plan"),
+        _model(PlanPublic),
+        body=plan,
+        not_found=_unknown_job(job_id),
+        job_id=job_id,
+    )
+
+
+def approve(job_id: str, request: ApproveRequest | None) -> Call[ReviewDecision]:
+    return Call(
+        "POST",
+        _job(job_id, "/approve"),
+        _model(ReviewDecision),
+        body=request,
+        not_found=_unknown_job(job_id),
+        job_id=job_id,
+    )
+
+
+def reject(job_id: str) -> Call[ReviewDecision]:
+    return Call(
+        "POST",
+        _job(job_id, "/reject"),
+        _model(ReviewDecision),
         not_found=_unknown_job(job_id),
         job_id=job_id,
     )

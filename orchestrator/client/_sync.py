@@ -3,12 +3,13 @@ event loop in a thread of its own (one implementation of the routes, not two).""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Callable, Coroutine, Generator
 from types import TracebackType
 from typing import Any, TypeVar
 
 from anyio.from_thread import start_blocking_portal
 
+from orchestrator.api.plan_schemas import PlanPublic, ReviewDecision
 from orchestrator.api.schemas import (
     ArtifactPublic,
     Health,
@@ -25,7 +26,7 @@ from orchestrator.api.schemas import (
 )
 from orchestrator.client._async import AsyncClient
 from orchestrator.client._calls import JobPage
-from orchestrator.domain import JobStatus
+from orchestrator.domain import JobStatus, ReviewedPlan
 from orchestrator.events import StoredEvent
 
 T = TypeVar("T")
@@ -100,6 +101,18 @@ class Client:
     def cancel_job(self, job_id: str) -> JobAccepted:
         return self._run(self._async.cancel_job, job_id)
 
+    def get_plan(self, job_id: str) -> PlanPublic:
+        return self._run(self._async.get_plan, job_id)
+
+    def edit_plan(self, job_id: str, plan: ReviewedPlan) -> PlanPublic:
+        return self._run(self._async.edit_plan, job_id, plan)
+
+    def approve(self, job_id: str, *, budget_usd: float | None = None) -> ReviewDecision:
+        return self._run(self._async.approve, job_id, budget_usd=budget_usd)
+
+    def reject(self, job_id: str) -> ReviewDecision:
+        return self._run(self._async.reject, job_id)
+
     def get_log(self, job_id: str, limit: int = 20) -> list[LogLine]:
         """The job's latest log lines, oldest first."""
         return self._run(self._async.get_log, job_id, limit)
@@ -123,7 +136,7 @@ class Client:
     def metrics(self) -> str:
         return self._run(self._async.metrics)
 
-    def follow(self, job_id: str, *, after: int = 0) -> Iterator[StoredEvent]:
+    def follow(self, job_id: str, *, after: int = 0) -> Generator[StoredEvent, None, None]:
         """The job's events after `after`, live, until its final `done`; reconnects (with
         Last-Event-ID) when the stream drops or the server restarts."""
         events = self._async.follow(job_id, after=after)

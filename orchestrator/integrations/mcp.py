@@ -19,6 +19,7 @@ from mcp.server.mcpserver.exceptions import ResourceError, ToolError
 from pydantic import BaseModel, Field, ValidationError
 
 from orchestrator import __version__
+from orchestrator.api.plan_schemas import PlanPublic, ReviewDecision
 from orchestrator.api.schemas import (
     ArtifactPublic,
     JobAccepted,
@@ -39,7 +40,9 @@ T = TypeVar("T")
 INSTRUCTIONS = (
     "Runs software projects through several LLMs under a hard budget in US dollars. Start a "
     "job with start_job, then wait_for_job (it reports progress) until it ends; read its "
-    "result files with list_files and read_file. Money is spent only up to the job's budget."
+    "result files with list_files and read_file. A job started with review stops after "
+    "planning: read get_plan, then approve_plan or reject_plan. Money is spent only up to "
+    "the job's budget."
 )
 # How often wait_for_job looks at the job; and the longest it waits in one call.
 POLL_S = 1.0
@@ -176,6 +179,25 @@ def build_mcp(client: Callable[[], AsyncClient]) -> MCPServer:
         except ValidationError as e:
             raise ToolError(_readable(e)) from None
         return await _answer(client().resume_job(job_id, request))
+
+    @mcp.tool()
+    async def get_plan(job_id: str) -> PlanPublic:
+        """A job's plan: each task with the model it would run on and its cost range, the
+        job's range, and what its budget would leave. Review it before approve_plan."""
+        return await _answer(client().get_plan(job_id))
+
+    @mcp.tool()
+    async def approve_plan(
+        job_id: str,
+        budget_usd: Annotated[float | None, Field(description="A new budget")] = None,
+    ) -> ReviewDecision:
+        """Run the plan of a job awaiting review; follow it with wait_for_job."""
+        return await _answer(client().approve(job_id, budget_usd=budget_usd))
+
+    @mcp.tool()
+    async def reject_plan(job_id: str) -> ReviewDecision:
+        """End a job awaiting review cancelled, without running any task."""
+        return await _answer(client().reject(job_id))
 
     @mcp.tool()
     async def list_files(job_id: str) -> list[ArtifactPublic]:
