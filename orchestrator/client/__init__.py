@@ -6,8 +6,8 @@
             print(event.id, event.event)
 
 Bodies and answers are the API's own pydantic models (`orchestrator.api.schemas`, and
-`orchestrator.api.plan_schemas` for plan review); errors
-are the project's exception tree (`orchestrator.errors`).
+`orchestrator.api.plan_schemas` for plan review); errors are the project's exception tree
+(`orchestrator.errors`).
 """
 
 from orchestrator.client._async import AsyncClient
