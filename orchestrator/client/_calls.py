@@ -45,6 +45,7 @@ from orchestrator.errors import (
 )
 
 T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
 
 
 class JobPage(BaseModel):
@@ -167,25 +168,26 @@ def delete_job(job_id: str) -> Call[None]:
     return Call("DELETE", _job(job_id), _nothing, not_found=_unknown_job(job_id), job_id=job_id)
 
 
-def resume_job(job_id: str, request: ResumeRequest | None) -> Call[JobAccepted]:
+def _job_action(
+    method: str, job_id: str, rest: str, kind: type[M], body: BaseModel | None = None
+) -> Call[M]:
+    """A change to one job: its 404 names the job, its 409 says what the job is doing."""
     return Call(
-        "POST",
-        _job(job_id, "/resume"),
-        _model(JobAccepted),
-        body=request,
+        method,
+        _job(job_id, rest),
+        _model(kind),
+        body=body,
         not_found=_unknown_job(job_id),
         job_id=job_id,
     )
+
+
+def resume_job(job_id: str, request: ResumeRequest | None) -> Call[JobAccepted]:
+    return _job_action("POST", job_id, "/resume", JobAccepted, request)
 
 
 def cancel_job(job_id: str) -> Call[JobAccepted]:
-    return Call(
-        "POST",
-        _job(job_id, "/cancel"),
-        _model(JobAccepted),
-        not_found=_unknown_job(job_id),
-        job_id=job_id,
-    )
+    return _job_action("POST", job_id, "/cancel", JobAccepted)
 
 
 def get_plan(job_id: str) -> Call[PlanPublic]:
@@ -193,35 +195,15 @@ def get_plan(job_id: str) -> Call[PlanPublic]:
 
 
 def edit_plan(job_id: str, plan: ReviewedPlan) -> Call[PlanPublic]:
-    return Call(
-        "PUT",
-        _job(job_id, "/plan"),
-        _model(PlanPublic),
-        body=plan,
-        not_found=_unknown_job(job_id),
-        job_id=job_id,
-    )
+    return _job_action("PUT", job_id, "/plan", PlanPublic, plan)
 
 
 def approve(job_id: str, request: ApproveRequest | None) -> Call[ReviewDecision]:
-    return Call(
-        "POST",
-        _job(job_id, "/approve"),
-        _model(ReviewDecision),
-        body=request,
-        not_found=_unknown_job(job_id),
-        job_id=job_id,
-    )
+    return _job_action("POST", job_id, "/approve", ReviewDecision, request)
 
 
 def reject(job_id: str) -> Call[ReviewDecision]:
-    return Call(
-        "POST",
-        _job(job_id, "/reject"),
-        _model(ReviewDecision),
-        not_found=_unknown_job(job_id),
-        job_id=job_id,
-    )
+    return _job_action("POST", job_id, "/reject", ReviewDecision)
 
 
 def get_log(job_id: str, limit: int) -> Call[list[LogLine]]:
