@@ -123,6 +123,18 @@ async def check_history(runtime: Runtime, job_id: str, expect: Expect) -> None:
     assert len(finals) == 1 and finals == statuses[-1:]
     assert [type(e) for e in events].count(DoneEvent) == 1
     said = Counter(e.msg for e in events if isinstance(e, LogEvent))
+    # A logical call is told at most once ("a iteration 1 · generate by …"), even when its
+    # step ran again after a crash that struck once its line was stored (a step that failed
+    # for good tells nothing).
+    calls = await store.list_calls(job_id=job_id)
+    logical = {(c.task_id, c.iteration, c.role, c.slot) for c in calls}
+    recorded = Counter((f"{t} iteration {i}" if t else "plan", r) for t, i, r, _ in logical)
+    calls_told: Counter[tuple[str, str]] = Counter()
+    for msg, n in said.items():
+        if " · " in msg:
+            where, rest = msg.split(" · ", 1)
+            calls_told[(where, rest.split(" ", 1)[0])] += n
+    assert all(n <= recorded[c] for c, n in calls_told.items()), (calls_told, recorded)
     running = [e for e in statuses if e.status is JobStatus.RUNNING]
     started = sum(n for m, n in said.items() if m.startswith("job started"))
     assert len(running) == started == int(expect.started)

@@ -35,6 +35,10 @@ _LEVELS: dict[LogLevel, int] = {
 class EventStore(Protocol):
     async def append_events(self, job_id: str, events: list[JobEvent]) -> list[StoredEvent]: ...
 
+    async def append_events_once(
+        self, job_id: str, step_key: str, events: list[JobEvent]
+    ) -> list[StoredEvent]: ...
+
 
 class EventBus:
     """In-process wake-ups: 'job X has events up to id N'."""
@@ -105,6 +109,23 @@ class EventLog:
                 self._pending[job_id][:0] = batch  # keep them for the next flush
                 raise
         self.bus.publish(job_id, stored[-1].id)
+
+    async def store_once(self, job_id: str, step_key: str | None, events: list[JobEvent]) -> None:
+        """Store `events` after those queued, unless the step `step_key` stored them already
+        (it ran again after a crash): told once, however often the step runs. Without a key
+        (outside a durable step) they are simply stored."""
+        for event in events:
+            for observe in self.observers:
+                observe(job_id, event)
+        if step_key is None:
+            self._pending[job_id].extend(events)
+            await self.flush(job_id)
+            return
+        await self.flush(job_id)
+        async with self._locks[job_id]:
+            stored = await self._store.append_events_once(job_id, step_key, events)
+        if stored:
+            self.bus.publish(job_id, stored[-1].id)
 
     async def flush_all(self) -> None:
         for job_id in list(self._pending):

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 
+from dbos import DBOS
 from pydantic import BaseModel
 
 from orchestrator import crashpoints
@@ -62,15 +63,13 @@ class JobSteps:
 
     @crashpoints.step
     async def llm_call(self, job_id: str, deadline: float, spec: CallSpec) -> CallResult:
-        # Its log line and cost event are not in the call's transaction: a crash after they
-        # are stored and before DBOS records the step repeats them (never its payment).
         run = await self.runs.get(job_id, deadline)
         result = await run.caller(spec)
         events = self.deps.events
         # "task_002 iteration 2": the dashboard opens that iteration from the line.
         where = f"{spec.task_id} iteration {spec.iteration}" if spec.task_id else "plan"
         if result.ok:
-            events.log(
+            line = events.line(
                 job_id,
                 f"{where} · {spec.role} by {result.model} "
                 f"({result.input_tokens}+{result.output_tokens} tok, {usd(result.cost_usd)}, "
@@ -79,17 +78,16 @@ class JobSteps:
             )
         else:
             level: LogLevel = "ERROR" if result.status is CallStatus.FAILED else "WARNING"
-            events.log(
+            line = events.line(
                 job_id, f"{where} · {spec.role} not done: {result.status}. {result.error}", level
             )
         money = run.ledger.last or await run.ledger.budget()
-        events.emit(
-            job_id,
-            CostEvent(
-                total_cost=float(money.spent_usd), budget_usd=float(money.budget_usd), ts=now()
-            ),
+        cost = CostEvent(
+            total_cost=float(money.spent_usd), budget_usd=float(money.budget_usd), ts=now()
         )
-        await events.flush(job_id)
+        # Under the step's own key: when a crash struck after they were stored and before
+        # DBOS recorded the step, the step runs again and finds them told.
+        await events.store_once(job_id, _step_key(), [line, cost])
         return result
 
     @crashpoints.step
@@ -276,3 +274,10 @@ class JobSteps:
         )
         self.runs.drop(job_id)
         return status
+
+
+def _step_key() -> str | None:
+    """The DBOS step running now: its workflow's id and its number there, the same each time
+    the step runs (None outside a step)."""
+    workflow, step = DBOS.workflow_id, DBOS.step_id
+    return f"{workflow}#{step}" if workflow is not None and step is not None else None

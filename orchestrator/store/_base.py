@@ -81,9 +81,15 @@ class StoreBase:
             raise JobNotFound(job_id)
 
     async def _append_events(
-        self, conn: AsyncConnection, job_id: str, events: Sequence[JobEvent]
+        self,
+        conn: AsyncConnection,
+        job_id: str,
+        events: Sequence[JobEvent],
+        *,
+        step_key: str | None = None,
     ) -> list[StoredEvent]:
-        """Store events in the transaction of `conn` with the job's next consecutive ids.
+        """Store events in the transaction of `conn` with the job's next consecutive ids
+        (the first of them under `step_key`, when given: see `EventsRepo.append_events_once`).
 
         The id counter lives in `jobs.last_event_id` and moves forward with an UPDATE ...
         RETURNING: on PostgreSQL the row lock holds other writers of the job until the
@@ -111,6 +117,7 @@ class StoreBase:
                 "ts": _stamp(event, now),
                 "type": event.type,
                 "data": event.model_dump_json(),
+                "step_key": step_key if offset == 0 else None,
             }
             for offset, event in enumerate(events)
         ]

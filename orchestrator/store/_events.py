@@ -34,6 +34,25 @@ class EventsRepo(StoreBase):
         self._announce(stored)
         return stored
 
+    async def append_events_once(
+        self, job_id: str, step_key: str, events: Sequence[JobEvent]
+    ) -> list[StoredEvent]:
+        """Store events as `append_events` does, unless events under `step_key` are stored
+        already (the step that tells them ran before and crashed before DBOS recorded it):
+        then store nothing and return []."""
+        if not events:
+            return []
+        told = select(event_table.c.id).where(
+            event_table.c.job_id == job_id, event_table.c.step_key == step_key
+        )
+        async with self._write() as conn:
+            # The unique index on (job_id, step_key) refuses the second of two at once.
+            if (await conn.execute(told.limit(1))).first() is not None:
+                return []
+            stored = await self._append_events(conn, job_id, events, step_key=step_key)
+        self._announce(stored)
+        return stored
+
     async def read_events(
         self, job_id: str, *, after: int = 0, limit: int = 1000
     ) -> list[StoredEvent]:

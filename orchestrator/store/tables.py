@@ -40,6 +40,7 @@ TASK_ID = 64  # PlannedTask.id max length
 TITLE = 64  # PlannedTask.title: 60 characters, with room
 MODEL = 128
 SHORT = 32  # statuses, roles, outcomes, event types
+STEP_KEY = 200  # a DBOS workflow id and a step number
 PATH = 1024
 
 
@@ -149,6 +150,10 @@ events = Table(
     Column("ts", Double, nullable=False),
     Column("type", String(SHORT), nullable=False),
     Column("data", Text, nullable=False),
+    # The durable step that told the first event of a batch (workflow id and step number):
+    # the same step run again after a crash finds it and stores its events only once.
+    Column("step_key", String(STEP_KEY), nullable=True),
+    Index("uq_events_step_key", "job_id", "step_key", unique=True),
 )
 
 llm_calls = Table(
