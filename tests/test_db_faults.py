@@ -19,11 +19,20 @@ from pathlib import Path
 import pytest
 from crash_child import KEY, SPEC, crash_settings
 from fake_llm_servers import FakeLLMServer
-from fault_scenario import FAULT_IDS, FAULTS, IN_FLIGHT, Expect, answer, check_job
+from fault_scenario import (
+    FAULT_IDS,
+    FAULTS,
+    IN_FLIGHT,
+    REVIEW_FAULTS,
+    Expect,
+    answer,
+    check_job,
+)
 from sqlalchemy.exc import DatabaseError, OperationalError
 
 from orchestrator import crashpoints
-from orchestrator.domain import ProjectStatus
+from orchestrator.domain import JobStatus, ProjectStatus
+from orchestrator.events import DoneEvent, PlanEvent, StatusEvent
 from orchestrator.runtime import Runtime
 
 
@@ -103,3 +112,40 @@ async def test_a_database_error_at_the_point_is_retried_or_ends_the_job_visibly(
     struck = strike(point, occurrence, locked if transient else corrupt)
     await run_job(tmp_path, server, expected(point, transient))
     assert struck == [point]
+
+
+@pytest.mark.parametrize("transient", [True, False], ids=["transient", "permanent"])
+@pytest.mark.parametrize(("point", "occurrence"), REVIEW_FAULTS)
+async def test_a_database_error_while_stopping_for_review_is_retried_or_ends_visibly(
+    point: str,
+    occurrence: int,
+    transient: bool,
+    server: FakeLLMServer,
+    tmp_path: Path,
+    strike: Callable[..., list[str]],
+) -> None:
+    server.bill.clear()
+    struck = strike(point, occurrence, locked if transient else corrupt)
+    runtime = await Runtime.start(crash_settings(tmp_path, server.url))
+    try:
+        await runtime.submit(SPEC.model_copy(update={"review": True}), job_id="job1")
+        await asyncio.wait_for(runtime.wait("job1"), timeout=120)
+        crashpoints.install(None)
+        job = await runtime.store.get_job("job1")
+        stored = await runtime.store.read_events("job1")
+    finally:
+        await runtime.stop()
+    assert struck == [point]
+    assert [e.id for e in stored] == list(range(1, len(stored) + 1))
+    events = [e.event for e in stored]
+    statuses = [e.status for e in events if isinstance(e, StatusEvent)]
+    plans = [type(e) for e in events].count(PlanEvent)
+    if transient:  # the step ran again: the job awaits review, told once
+        assert job.status is JobStatus.AWAITING_REVIEW and statuses[-1] is job.status
+        assert statuses.count(JobStatus.AWAITING_REVIEW) == 1 and plans == 1
+        assert DoneEvent not in [type(e) for e in events]
+    else:  # it ended visibly, never "awaiting review" with a history that does not say so
+        assert job.final_status is ProjectStatus.SYSTEM_FAILURE
+        assert JobStatus.AWAITING_REVIEW not in statuses and plans == 0
+        assert isinstance(events[-1], DoneEvent)
+    assert len(server.bill) == 1  # the plan's call, paid once
