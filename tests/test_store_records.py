@@ -21,7 +21,7 @@ from orchestrator.domain import (
 )
 from orchestrator.errors import InvalidInput, JobNotFound
 from orchestrator.events import DoneEvent, LogEvent, TaskEvent
-from orchestrator.store import Store, metadata
+from orchestrator.store import Store, WebhookAttempt, metadata
 
 __all__ = ["pg_database", "store", "store_url"]  # fixtures, used by name
 
@@ -168,6 +168,20 @@ async def test_delete_job_removes_every_child_row(store: Store, store_url: str) 
         await store.append_events(job, [LogEvent(msg="x", ts=T0)])
         await store.record_call(call(job))
         await store.save_artifact(job, "a.txt", b"a", now=T0)
+        await store.record_webhook_attempt(
+            WebhookAttempt(
+                job_id=job,
+                webhook_id="msg_1",
+                event="job.finished",
+                url="https://hooks.example.com/in",
+                attempt=1,
+                status_code=204,
+                outcome="delivered",
+                error="",
+                at=T0,
+                next_at=None,
+            )
+        )
 
     job, kept = await new_job(store), await new_job(store, "job00002")
     await fill(job)

@@ -15,6 +15,7 @@ from typing import NamedTuple
 
 from orchestrator.domain import Plan, PlannedTask, TaskType, short_title
 from orchestrator.providers.sim_code import labelled, topic
+from orchestrator.storable import storable
 
 __all__ = ["critique", "markdown", "plan", "project_brief"]
 
@@ -105,7 +106,9 @@ def project_brief(prompt: str) -> tuple[str, str]:
     lines = [ln.strip() for ln in prompt.splitlines() if ln.strip()]
     description = labelled(prompt, ("project", "description", "project description"))
     criteria = labelled(prompt, ("criteria", "success criteria")) or ""
-    return (description or (lines[0] if lines else "the project"))[:500], criteria[:500]
+    # Echoed into the plan as a model would write them: never a character no store keeps.
+    brief = (description or (lines[0] if lines else "the project"))[:500]
+    return storable(brief), storable(criteria[:500])
 
 
 def plan(prompt: str, rng: Random, thresholds: Mapping[TaskType, float]) -> Plan:
