@@ -60,7 +60,14 @@ test("keyboard: the new-job form can be filled and sent without a mouse", async 
   await page.goto("/new/");
   await page.getByLabel("Project description").focus();
   await page.keyboard.type("Write a hello world Python script");
-  for (const label of ["Success criteria", "Budget (USD)", "Time limit", "Concurrency"]) {
+  const fields = [
+    "Success criteria",
+    "Budget (USD)",
+    "Time limit",
+    "Concurrency",
+    "Review the plan before it runs",
+  ];
+  for (const label of fields) {
     await page.keyboard.press("Tab");
     await expect(page.getByLabel(label)).toBeFocused();
   }
