@@ -116,6 +116,8 @@ tasks = Table(
     Column("output", Text, nullable=False),
     Column("reason", Text, nullable=False),
     Column("updated_at", Double, nullable=False),
+    # The score shown came from the generator's own provider (migration 0009).
+    Column("self_evaluated", Boolean, nullable=False, server_default=false()),
 )
 
 iterations = Table(
@@ -135,6 +137,8 @@ iterations = Table(
     Column("output_tokens", Integer, nullable=False),
     Column("cost_usd", money(), nullable=False),
     Column("latency_ms", Double, nullable=False),
+    # A critique or score came from the generator's own provider (migration 0009).
+    Column("self_evaluated", Boolean, nullable=False, server_default=false()),
     ForeignKeyConstraint(
         ["job_id", "task_id"],
         ["tasks.job_id", "tasks.task_id"],
