@@ -87,6 +87,9 @@ jobs = Table(
     # Set when the job's deletion starts (migration 0007): from then on it is in no listing,
     # and its rows go once its run has stopped (Runtime.delete).
     Column("deleted_at", Double, nullable=True),
+    # The forecast the job runs against (engine.forecast.Forecast as JSON, migration 0010):
+    # frozen at approval, or when it starts unreviewed; NULL before that.
+    Column("forecast", JSON, nullable=True),
     # The job list's order is (created_at, job_id) descending; these serve it without a
     # sort, unfiltered and filtered by status.
     Index("ix_jobs_created_at", "created_at", "job_id"),
