@@ -121,6 +121,8 @@ tasks = Table(
     Column("updated_at", Double, nullable=False),
     # The score shown came from the generator's own provider (migration 0009).
     Column("self_evaluated", Boolean, nullable=False, server_default=false()),
+    # The paths of the project tree it creates or changes (migration 0011); NULL: no manifest.
+    Column("files", JSON, nullable=True),
 )
 
 iterations = Table(
