@@ -5,6 +5,7 @@ Both are built once at start-up (CLI or app factory) and passed down; nothing he
 
 from __future__ import annotations
 
+from datetime import date
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal
@@ -188,6 +189,15 @@ class Price(BaseModel):
     output_per_mtok: float = Field(ge=0)
 
 
+class Deprecation(BaseModel):
+    """A catalog entry's own word on a model's retirement, over pydantic-ai's data."""
+
+    retirement_date: date | None = None
+    replacement: str | None = None  # the model to use instead
+    rerouted_to: str | None = None  # the model the provider answers the old name with
+    source_url: str | None = None
+
+
 class ModelInfo(BaseModel):
     name: str
     provider: str
@@ -197,6 +207,9 @@ class ModelInfo(BaseModel):
     # Prompt + answer tokens the model can take; None: unknown (the server may tell).
     context_tokens: int | None = Field(default=None, ge=256)
     price: Price | None = None
+    # Overrides pydantic-ai's deprecation data (providers/retirement.py); `deprecation: null`
+    # says the model is served (e.g. by a proxy that keeps it).
+    deprecation: Deprecation | None = None
 
     @property
     def pricing_provider(self) -> str:
