@@ -21,6 +21,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from orchestrator.project_paths import path_problem
 from orchestrator.storable import StorableText
 
 MAX_DESCRIPTION_CHARS = 20_000
@@ -190,6 +191,28 @@ class JobSpec(BaseModel):
 
 
 TITLE_MAX_CHARS = 60
+MAX_TREE_FILES = 200  # files of one job's project tree
+
+
+def _project_path(path: str) -> str:
+    problem = path_problem(path)
+    if problem is not None:
+        raise PydanticCustomError(
+            "project_path", "{path}: {problem}", {"path": path[:80], "problem": problem}
+        )
+    return path
+
+
+def _distinct(paths: list[str]) -> list[str]:
+    return list(dict.fromkeys(paths))
+
+
+# A file of the project tree: a plain relative POSIX path (see project_paths.path_problem).
+ProjectPath = Annotated[str, AfterValidator(_project_path)]
+# The files a task creates or changes: its part of the plan's manifest.
+TaskFiles = Annotated[
+    list[ProjectPath], Field(max_length=MAX_TREE_FILES), AfterValidator(_distinct)
+]
 
 
 def short_title(text: str, limit: int = TITLE_MAX_CHARS) -> str:
@@ -218,6 +241,11 @@ class PlannedTask(BaseModel):
     prompt: StorableText = Field(min_length=1, max_length=MAX_DESCRIPTION_CHARS)
     dependencies: list[StorableText] = Field(default_factory=list)
     acceptance_threshold: float | None = Field(default=None, ge=0.0, le=1.0)
+    files: TaskFiles = Field(
+        default_factory=list,
+        description="Paths (relative to the project's root) of the files the task creates or "
+        "changes; empty for a task that delivers no file",
+    )
 
     @field_validator("title", mode="before")
     @classmethod
@@ -280,6 +308,9 @@ class Plan(BaseModel):
             raise ValueError(
                 f"task {cycle[0]}: dependencies: dependency cycle: {' -> '.join(cycle)}"
             )
+        clash = find_file_clash({t.id: (t.dependencies, t.files) for t in self.tasks})
+        if clash:
+            raise ValueError(clash)
         return self
 
 
@@ -315,6 +346,40 @@ def find_cycle(graph: dict[str, list[str]]) -> list[str] | None:
             if found:
                 return found
     return None
+
+
+def find_file_clash(tasks: dict[str, tuple[list[str], list[str]]]) -> str | None:
+    """Why two tasks of a plan (id -> (dependencies, files)) may not both write one path, or
+    None: a path has one creator, and only tasks that build on it (depend on it, directly or
+    not) may change it afterwards; two tasks that run independently would overwrite each
+    other."""
+    owners: dict[str, str] = {}
+    for task_id, (_deps, files) in tasks.items():
+        for path in files:
+            first = owners.setdefault(path, task_id)
+            if first != task_id and not (
+                _builds_on(tasks, task_id, first) or _builds_on(tasks, first, task_id)
+            ):
+                return (
+                    f"task {task_id}: files: {path!r} is also written by task {first}, and "
+                    "neither depends on the other (a path has one owner; a task that changes "
+                    "it must depend on its owner)"
+                )
+    return None
+
+
+def _builds_on(tasks: dict[str, tuple[list[str], list[str]]], task_id: str, other: str) -> bool:
+    """Whether `task_id` depends on `other`, directly or through other tasks."""
+    seen: set[str] = set()
+    stack = list(tasks.get(task_id, ([], []))[0])
+    while stack:
+        dep = stack.pop()
+        if dep == other:
+            return True
+        if dep not in seen:
+            seen.add(dep)
+            stack.extend(tasks.get(dep, ([], []))[0])
+    return False
 
 
 class ValidatorResult(BaseModel):
@@ -378,6 +443,8 @@ class TaskState(BaseModel):
     title: str = ""
     # The model a reviewer chose to generate it (None: routing chooses).
     pinned_model: str | None = None
+    # The files of the project tree it creates or changes (empty: it writes none).
+    files: list[str] = Field(default_factory=list)
     status: TaskStatus = TaskStatus.PENDING
     score: float | None = None
     model: str | None = None

@@ -19,6 +19,9 @@ class PlanTaskPublic(BaseModel):
     prompt: str
     dependencies: list[str]
     acceptance_threshold: float
+    files: list[str] = Field(
+        default_factory=list, description="The project files it creates or changes, if any"
+    )
     pinned_model: str | None = Field(description="The model a reviewer chose, if any")
     model: str | None = Field(description="Who would generate it now (routing or the pin)")
     critic: str | None

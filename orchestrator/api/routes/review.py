@@ -36,6 +36,7 @@ def plan_public(review: PlanReview) -> PlanPublic:
                 prompt=t.prompt,
                 dependencies=t.dependencies,
                 acceptance_threshold=t.acceptance_threshold,
+                files=t.files,
                 pinned_model=t.pinned_model,
                 model=f.model,
                 critic=f.critic,
