@@ -482,6 +482,38 @@ class Estimate(BaseModel):
         )
 
 
+class TaskForecast(BaseModel):
+    """One task's forecast (engine/forecast.py): where its calls go and what they may cost."""
+
+    task_id: str
+    model: str | None  # the generator (None: no configured model can answer the type)
+    critic: str | None
+    evaluators: list[str]
+    iterations: Estimate  # low / expected / high iteration counts
+    cost: Estimate
+    basis: str  # what the numbers rest on
+
+
+class Forecast(BaseModel):
+    """A plan's forecast, per task and for the job. A job stores the one it runs against (at
+    approval, or when it starts unreviewed), to be set against what it really cost."""
+
+    tasks: list[TaskForecast]
+    total: Estimate
+    recorded_calls: int  # answered calls of past jobs the answer sizes come from
+    basis: str
+
+
+class ForecastOutcome(BaseModel):
+    """What a past job's stored forecast expected of one of its tasks (`task_type` None: of
+    the whole job) and what it really cost: the errors a forecast's band is learnt from."""
+
+    task_type: TaskType | None
+    model: str | None  # the task's forecast generator
+    expected: float
+    actual: float
+
+
 class JobBudget(BaseModel):
     """A job's money as the database holds it: the cap, what was spent, what calls in flight
     have reserved."""
