@@ -4,10 +4,13 @@ the calls the task loop makes, computed here by hand."""
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from orchestrator.config import DEFAULT_CATALOG, load_catalog
-from orchestrator.domain import CallSize, Role, TaskRun, TaskState, TaskType
+from orchestrator.domain import CallSize, ForecastOutcome, Role, TaskRun, TaskState, TaskType
+from orchestrator.engine.calibration import MIN_OUTCOMES, Calibration, conformal_band
 from orchestrator.engine.forecast import (
     CHARS_PER_TOKEN,
     MIN_SAMPLES,
@@ -28,7 +31,7 @@ from orchestrator.providers.pricing import Pricing
 CATALOG = load_catalog(DEFAULT_CATALOG)
 PRICING = Pricing(CATALOG)
 ROUTE = Route(
-    generator="gpt-4o", critic="gemini-2.5-flash", evaluators=("claude-opus-4-6", "gemini-2.5-pro")
+    generator="gpt-4o", critic="deepseek-chat", evaluators=("claude-opus-4-6", "deepseek-reasoner")
 )
 
 
@@ -82,7 +85,7 @@ def test_expected_is_the_price_of_the_calls_the_loop_makes() -> None:
     """One generation, then per iteration a critique, a revision and two evaluations."""
     history = History(
         sizes("gpt-4o", Role.GENERATE, 300)
-        + sizes("gemini-2.5-flash", Role.CRITIQUE, 200)
+        + sizes("deepseek-chat", Role.CRITIQUE, 200)
         + sizes("gpt-4o", Role.REVISE, 400)
         + sizes("claude-opus-4-6", Role.EVALUATE, 100),
         [TaskRun(task_type=TaskType.SUMMARIZATION, iterations=n) for n in (1, 1, 2, 2, 2)],
@@ -92,10 +95,10 @@ def test_expected_is_the_price_of_the_calls_the_loop_makes() -> None:
     prompt = 1000  # as recorded: longer than the task's own text
     iterations = 1.6
     per_iteration = (
-        price("gemini-2.5-flash", prompt, 200)
+        price("deepseek-chat", prompt, 200)
         + price("gpt-4o", prompt, 400)
         + price("claude-opus-4-6", prompt, 100)
-        + price("gemini-2.5-pro", prompt, 100)
+        + price("deepseek-reasoner", prompt, 100)
     )
     expected = price("gpt-4o", prompt, 300) + iterations * per_iteration
     assert result.tasks[0].cost.expected == pytest.approx(expected, abs=2e-6)
@@ -121,10 +124,10 @@ def test_without_history_priors_give_an_ordered_band_and_say_so() -> None:
     low_eval = PRIOR_ANSWER[Role.EVALUATE] * PRIOR_LOW
     low = (
         price("gpt-4o", prompt, low_out)
-        + price("gemini-2.5-flash", prompt + low_out, low_critique)
+        + price("deepseek-chat", prompt + low_out, low_critique)
         + price("gpt-4o", prompt + low_out + low_critique, low_out)
         + price("claude-opus-4-6", prompt + low_out, low_eval)
-        + price("gemini-2.5-pro", prompt + low_out, low_eval)
+        + price("deepseek-reasoner", prompt + low_out, low_eval)
     )
     assert f.cost.low == pytest.approx(low, abs=2e-6)
     assert f.iterations.high == CATALOG.policy(TaskType.CODE_GENERATION).max_iterations
@@ -146,7 +149,7 @@ def test_a_job_is_the_sum_of_its_tasks_and_outputs_feed_dependents() -> None:
 def test_dearer_models_and_longer_prompts_cost_more() -> None:
     base = forecast([task()]).total
     dear = forecast(
-        [task()], route=Route("claude-opus-4-6", "gemini-2.5-flash", ("gpt-4o", "gemini-2.5-pro"))
+        [task()], route=Route("claude-opus-4-6", "deepseek-chat", ("gpt-4o", "deepseek-reasoner"))
     ).total
     long = forecast([task(prompt="Summarise this. " * 2000)]).total
     assert dear.expected > base.expected
@@ -182,3 +185,108 @@ def test_routes_pin_the_generator_and_review_by_other_providers() -> None:
     only_openai = [m for m, info in CATALOG.models.items() if info.provider == "openai"]
     narrow = route_tasks([task("a")], router, CATALOG, only_openai)["a"]
     assert {narrow.generator, narrow.critic, *narrow.evaluators} <= set(only_openai)
+
+
+# --- the band learnt from past forecasts' errors ----------------------------------------------
+
+
+def outcomes(
+    ratios: list[float],
+    task_type: TaskType | None = TaskType.SUMMARIZATION,
+    model: str | None = "gpt-4o",
+    expected: float = 0.5,
+) -> list[ForecastOutcome]:
+    return [
+        ForecastOutcome(task_type=task_type, model=model, expected=expected, actual=expected * r)
+        for r in ratios
+    ]
+
+
+def test_the_band_is_the_conformal_interval_of_past_ratios() -> None:
+    # 39 ratios at 90 %: ranks ⌊40 × 0.05⌋ = 2 and ⌈40 × 0.95⌉ = 38, not the extremes.
+    ratios = [n / 10 for n in range(39, 0, -1)]
+    band = conformal_band(ratios, 0.90)
+    assert (band.low, band.high, band.outcomes) == (0.2, 3.8, 39)
+    # 99 ratios at 80 %: ranks 10 and 90.
+    band = conformal_band([n / 100 for n in range(1, 100)], 0.80)
+    assert (band.low, band.high) == (0.10, 0.90)
+    # Too few for those ranks: the extremes seen.
+    small = conformal_band([0.9, 1.3, 1.1, 0.7, 1.0, 1.2, 0.8, 1.05])
+    assert (small.low, small.high) == (0.7, 1.3)
+
+
+def test_the_band_holds_the_share_it_promises_of_new_costs() -> None:
+    """Ratios drawn from one skewed distribution: a band learnt from 200 of them holds about
+    90 % of the next 4,000, where the extremes of the sizes would hold them all or too few."""
+    rng = random.Random(7)
+    draw = [rng.lognormvariate(0.1, 0.35) for _ in range(4200)]
+    band = conformal_band(draw[:200])
+    inside = sum(band.low <= r <= band.high for r in draw[200:]) / 4000
+    assert 0.87 <= inside <= 0.95
+    assert band.high < max(draw[:200])  # not simply the widest seen
+
+
+def test_calibration_narrows_to_type_and_model_then_widens() -> None:
+    few = outcomes([2.0] * (MIN_OUTCOMES - 1))
+    others = outcomes([1.0] * MIN_OUTCOMES, model="claude-opus-4-6")
+    coding = outcomes([3.0] * MIN_OUTCOMES, task_type=TaskType.CODE_GENERATION)
+    calibration = Calibration(few + others + coding)
+    # Too few of gpt-4o's own summaries: every summary counts (ratios 1.0 and 2.0).
+    mixed = calibration.task(TaskType.SUMMARIZATION, "gpt-4o")
+    assert mixed is not None and (mixed.low, mixed.high) == (1.0, 2.0)
+    assert mixed.outcomes == 2 * MIN_OUTCOMES - 1
+    own = Calibration(outcomes([2.0] * MIN_OUTCOMES) + others).task(
+        TaskType.SUMMARIZATION, "gpt-4o"
+    )
+    assert own is not None and (own.low, own.high) == (2.0, 2.0)
+    # A type with no ratios of its own: all tasks'.
+    review = calibration.task(TaskType.CODE_REVIEW, "gpt-4o")
+    assert review is not None and (review.low, review.high) == (1.0, 3.0)
+    assert Calibration(few).task(TaskType.SUMMARIZATION, "gpt-4o") is None
+    assert calibration.job() is None  # no job's ratio among them
+    # A forecast of $0 (no model could answer) teaches nothing.
+    assert Calibration(outcomes([1.0] * MIN_OUTCOMES, expected=0.0)).jobs == 0
+
+
+def warm_history(ratios: list[float], job_ratios: list[float]) -> History:
+    return History(
+        sizes("gpt-4o", Role.GENERATE, 300)
+        + sizes("deepseek-chat", Role.CRITIQUE, 200)
+        + sizes("gpt-4o", Role.REVISE, 400)
+        + sizes("claude-opus-4-6", Role.EVALUATE, 100),
+        [TaskRun(task_type=TaskType.SUMMARIZATION, iterations=n) for n in (1, 1, 2, 2, 2)],
+        outcomes(ratios) + outcomes(job_ratios, task_type=None, model=None),
+    )
+
+
+def test_a_forecast_from_history_takes_its_band_from_past_errors() -> None:
+    task_ratios = [0.8, 0.9, 1.0, 1.0, 1.1, 1.2, 1.3, 1.5]
+    job_ratios = [0.9, 0.95, 1.0, 1.0, 1.05, 1.1, 1.15, 1.2]
+    plain = forecast([task("a"), task("b")], warm_history([], [])).tasks[0]
+    result = forecast([task("a"), task("b")], warm_history(task_ratios, job_ratios))
+    f = result.tasks[0]
+    # The expected cost is the same; the band is expected × the extremes of the 8 ratios.
+    assert f.cost.expected == plain.cost.expected
+    assert f.cost.low == pytest.approx(f.cost.expected * 0.8, abs=2e-6)
+    assert f.cost.high == pytest.approx(f.cost.expected * 1.5, abs=2e-6)
+    assert "band from 8 past forecast errors" in f.basis
+    # The job's band: its own past ratios, narrower than the sum of its tasks' bands.
+    total = result.total
+    assert total.expected == pytest.approx(sum(t.cost.expected for t in result.tasks), abs=2e-6)
+    assert total.low == pytest.approx(total.expected * 0.9, abs=2e-6)
+    assert total.high == pytest.approx(total.expected * 1.2, abs=2e-6)
+    assert total.high < sum(t.cost.high for t in result.tasks)
+    assert result.basis.endswith("band from 8 past jobs' forecast errors")
+
+
+def test_the_band_always_holds_expected_and_priors_are_not_calibrated() -> None:
+    history = warm_history([1.5] * MIN_OUTCOMES, [2.0] * MIN_OUTCOMES)
+    result = forecast([task()], history)
+    assert result.total.low == result.total.expected  # every past job cost more
+    assert result.total.high == pytest.approx(result.total.expected * 2.0, abs=2e-6)
+    # Without recorded sizes the forecast comes from priors: past errors of forecasts from
+    # history do not apply to it.
+    cold = History(outcomes=outcomes([1.5] * MIN_OUTCOMES) + outcomes([2.0] * 8, None, None))
+    prior = forecast([task()], cold)
+    assert prior.basis == "no history: priors"
+    assert prior.total == forecast([task()]).total

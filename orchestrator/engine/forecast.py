@@ -12,10 +12,13 @@ prompt sizes and iteration counts come from the recorded history per role, task 
 model (a task whose own text is longer than the prompts recorded counts by its length), or,
 with no history yet, from priors (prompts from their text, about four characters a token).
 
-The band: low = every prompt and answer the smallest recorded, the fewest iterations
-recorded; high = the largest recorded, every iteration the type allows and one evaluation
-retried per iteration; expected = the means. (With the 10th and 90th percentiles instead, 62 %
-of warm simulated jobs fell inside the band, against 69 % with the extremes: bench/forecast.py.)
+The band, once enough past jobs have run against a forecast: the expected cost times the
+spread of past forecasts' errors (actual ÷ expected per task type and model, and for whole
+jobs), as engine/calibration.py reads it. Before that, the spread of the sizes: low = every
+prompt and answer the smallest recorded, the fewest iterations recorded; high = the largest
+recorded, every iteration the type allows and one evaluation retried per iteration. (That
+band held 71 % of warm simulated jobs' costs; the calibrated one is measured in
+bench/README.md.)
 """
 
 from __future__ import annotations
@@ -25,10 +28,19 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from pydantic import BaseModel
-
 from orchestrator.config import Catalog
-from orchestrator.domain import CallSize, Estimate, Role, TaskRun, TaskState, TaskType
+from orchestrator.domain import (
+    CallSize,
+    Estimate,
+    Forecast,
+    ForecastOutcome,
+    Role,
+    TaskForecast,
+    TaskRun,
+    TaskState,
+    TaskType,
+)
+from orchestrator.engine.calibration import Band, Calibration
 from orchestrator.engine.calls_api import CallSpec
 from orchestrator.engine.loop import ROLE_MAX_TOKENS
 from orchestrator.engine.prompts import DEPENDENCY_CHARS
@@ -67,23 +79,6 @@ TASK_ROLES = (Role.GENERATE, Role.CRITIQUE, Role.REVISE, Role.EVALUATE)
 ZERO = Estimate(low=0.0, expected=0.0, high=0.0)
 
 
-class TaskForecast(BaseModel):
-    task_id: str
-    model: str | None  # the generator (None: no configured model can answer the type)
-    critic: str | None
-    evaluators: list[str]
-    iterations: Estimate  # low / expected / high iteration counts
-    cost: Estimate
-    basis: str  # what the numbers rest on
-
-
-class Forecast(BaseModel):
-    tasks: list[TaskForecast]
-    total: Estimate
-    recorded_calls: int  # answered calls of past jobs the answer sizes come from
-    basis: str
-
-
 @dataclass(frozen=True)
 class Route:
     """The models a task's calls go to when every model answers."""
@@ -113,9 +108,16 @@ def _quantiles(values: Sequence[int]) -> _Sizes:
 
 
 class History:
-    """Answer sizes and iteration counts of past jobs, grouped for look-up."""
+    """Answer sizes and iteration counts of past jobs, grouped for look-up, and how far
+    their forecasts were off (`calibration`)."""
 
-    def __init__(self, calls: Iterable[CallSize] = (), runs: Iterable[TaskRun] = ()) -> None:
+    def __init__(
+        self,
+        calls: Iterable[CallSize] = (),
+        runs: Iterable[TaskRun] = (),
+        outcomes: Iterable[ForecastOutcome] = (),
+    ) -> None:
+        self.calibration = Calibration(outcomes)
         exact: dict[tuple[Role, TaskType, str], list[CallSize]] = defaultdict(list)
         by_type: dict[tuple[Role, TaskType], list[CallSize]] = defaultdict(list)
         by_role: dict[Role, list[CallSize]] = defaultdict(list)
@@ -247,13 +249,19 @@ def forecast_plan(
         sizes = calls.answers
         answers[task.task_id] = sizes[Role.REVISE]
         lo_it, mean_it, hi_it, known_it = history.iterations(task.type, policy.max_iterations)
-        cost = Estimate(
-            low=calls.cost(pricing, "low", deps_tokens.low, lo_it, 0),
-            expected=calls.cost(pricing, "mean", deps_tokens.mean, mean_it, 0),
-            high=calls.cost(pricing, "high", deps_tokens.high, hi_it, 1),
-        )
+        expected = calls.cost(pricing, "mean", deps_tokens.mean, mean_it, 0)
         samples = sum(s.samples for s in sizes.values())
         recorded += samples
+        # Errors of past forecasts from history say nothing of one from priors.
+        band = history.calibration.task(task.type, route.generator) if samples else None
+        if band is not None:
+            cost = _scaled(expected, band)
+        else:
+            cost = Estimate(
+                low=calls.cost(pricing, "low", deps_tokens.low, lo_it, 0),
+                expected=expected,
+                high=calls.cost(pricing, "high", deps_tokens.high, hi_it, 1),
+            )
         forecasts.append(
             TaskForecast(
                 task_id=task.task_id,
@@ -262,11 +270,17 @@ def forecast_plan(
                 evaluators=list(route.evaluators),
                 iterations=Estimate(low=lo_it, expected=round(mean_it, 2), high=hi_it),
                 cost=_rounded(cost),
-                basis=_basis(samples, known_it),
+                basis=_basis(samples, known_it, band),
             )
         )
     total = sum((f.cost for f in forecasts), ZERO)
     basis = f"from {history.calls} recorded calls" if recorded else "no history: priors"
+    # A job's tasks are not all off in the same direction: its own past ratios, when there
+    # are enough, give a narrower band than the sum of its tasks' bands.
+    job_band = history.calibration.job() if recorded else None
+    if job_band is not None:
+        total = _scaled(total.expected, job_band)
+        basis += f", band from {job_band.outcomes} past jobs' forecast errors"
     return Forecast(
         tasks=forecasts, total=_rounded(total), recorded_calls=history.calls, basis=basis
     )
@@ -340,11 +354,20 @@ def _price(pricing: Pricing, model: str | None, input_tokens: float, output_toke
     return float(pricing.cost(model, round(input_tokens), round(output_tokens)))
 
 
+def _scaled(expected: float, band: Band) -> Estimate:
+    """The band `band` around `expected`, never excluding expected itself."""
+    return Estimate(
+        low=expected * min(band.low, 1.0), expected=expected, high=expected * max(band.high, 1.0)
+    )
+
+
 def _rounded(e: Estimate) -> Estimate:
     return Estimate(low=round(e.low, 6), expected=round(e.expected, 6), high=round(e.high, 6))
 
 
-def _basis(samples: int, known_iterations: bool) -> str:
+def _basis(samples: int, known_iterations: bool, band: Band | None = None) -> str:
+    if band is not None:
+        return f"from {samples} recorded calls; band from {band.outcomes} past forecast errors"
     if samples and known_iterations:
         return f"from {samples} recorded calls"
     if samples:
