@@ -189,6 +189,11 @@ class Price(BaseModel):
     output_per_mtok: float = Field(ge=0)
 
 
+# Where a model is in its provider's lifecycle on a given day (providers/retirement.py):
+# retiring = deprecated, served until its retirement date (if it has one); retired = past it.
+ModelLifecycle = Literal["current", "retiring", "retired"]
+
+
 class Deprecation(BaseModel):
     """A catalog entry's own word on a model's retirement, over pydantic-ai's data."""
 
