@@ -109,6 +109,35 @@ async def test_edit_then_approve_runs_the_edited_plan(server: ApiServer) -> None
         assert (await client.post(f"/api/jobs/{job_id}/reject")).status_code == 409
 
 
+async def test_a_job_shows_the_forecast_it_was_approved_with_beside_its_cost(
+    server: ApiServer,
+) -> None:
+    """The forecast is stored at approval (and at the start of a job not reviewed): jobs that
+    finish later add to the history a new forecast is made from, not to theirs."""
+    async with server.client() as client:
+        reviewed = await awaiting(client, {"project_description": QUICK, "budget_usd": 0.5})
+        seen = (await client.get(f"/api/jobs/{reviewed}/plan")).json()
+        assert (await client.post(f"/api/jobs/{reviewed}/approve")).status_code == 202
+        await read_all(client, f"/api/jobs/{reviewed}/stream")
+        unreviewed = (await client.post("/api/jobs", json=HELLO)).json()["job_id"]
+        await read_all(client, f"/api/jobs/{unreviewed}/stream")
+        started = (await client.get(f"/api/jobs/{unreviewed}/plan")).json()
+
+        # Both jobs' calls are history now: a plan forecast today rests on more of it.
+        fresh = await awaiting(client, {"project_description": QUICK, "budget_usd": 0.5})
+        now = (await client.get(f"/api/jobs/{fresh}/plan")).json()["forecast"]
+        assert now["recorded_calls"] > started["forecast"]["recorded_calls"]
+        assert started["forecast"]["recorded_calls"] > seen["forecast"]["recorded_calls"]
+
+        after = (await client.get(f"/api/jobs/{reviewed}/plan")).json()
+        assert after["status"] == "done"
+        assert after["forecast"] == seen["forecast"]
+        assert [t["forecast"] for t in after["tasks"]] == [t["forecast"] for t in seen["tasks"]]
+        assert sum(t["cost"] for t in after["tasks"]) > 0  # the actual, beside it
+        assert (await client.get(f"/api/jobs/{unreviewed}/plan")).json() == started
+        assert (await client.post(f"/api/jobs/{fresh}/reject")).status_code == 202
+
+
 async def test_bad_edits_are_422_naming_task_and_field_and_change_nothing(
     server: ApiServer,
 ) -> None:

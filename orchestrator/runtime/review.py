@@ -4,6 +4,10 @@ A job that asked for review (or whose forecast's high end is above its `max_fore
 else ORCH_REVIEW_ABOVE_USD) ends its first run right after planning, in `awaiting_review`.
 Nothing runs while it waits, so it holds no worker and survives any restart; an approval from
 any process starts its next run (`Runtime.approve`), which finds the plan stored and runs it.
+
+The forecast a job runs against is stored with it: the one approved, or for a job that did
+not stop for review the one made when it started. A running or finished job's plan shows that
+one beside what it cost, not one recomputed from a history that has grown since.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import time
 from pydantic import BaseModel, ValidationError
 
 from orchestrator import crashpoints
-from orchestrator.domain import JobStatus, ReviewedPlan, TaskState
+from orchestrator.domain import JobRecord, JobStatus, ReviewedPlan, TaskState
 from orchestrator.engine.forecast import Estimate, Forecast, History, forecast_plan, route_tasks
 from orchestrator.engine.planner import plan_to_tasks
 from orchestrator.engine.routing import Router
@@ -55,6 +59,7 @@ class Reviews:
         history = History(
             await d.store.call_sizes(simulated=simulated),
             await d.store.task_runs(simulated=simulated),
+            await d.store.forecast_outcomes(simulated=simulated),
         )
         router = Router(d.catalog, d.pricing, d.health)
         routes = route_tasks(tasks, router, d.catalog, d.clients.available_models())
@@ -63,12 +68,15 @@ class Reviews:
         )
 
     async def view(self, job_id: str, tasks: list[TaskState] | None = None) -> PlanReview:
-        """The job's plan (or `tasks`, a plan about to replace it) with its forecast."""
+        """The job's plan (or `tasks`, a plan about to replace it) with its forecast: the
+        stored one it runs against, else one made now."""
         store = self.deps.store
         job = await store.get_job(job_id)
+        stored = None
         if tasks is None:
             tasks = await store.list_tasks(job_id)
-        forecast = await self.forecast(tasks)
+            stored = await self._stored_forecast(job, tasks)
+        forecast = stored or await self.forecast(tasks)
         spent = float((await store.job_budget(job_id)).spent_usd)
         left = job.spec.budget_usd - spent
         total = forecast.total
@@ -86,6 +94,33 @@ class Reviews:
             ),
         )
 
+    async def _stored_forecast(self, job: JobRecord, tasks: list[TaskState]) -> Forecast | None:
+        """The forecast `job` runs against, if it has one for these tasks (a job awaiting
+        review has none yet: its plan may still change)."""
+        if job.status is JobStatus.AWAITING_REVIEW:
+            return None
+        forecast = await self.deps.store.job_forecast(job.job_id)
+        if forecast is None or [f.task_id for f in forecast.tasks] != [t.task_id for t in tasks]:
+            return None
+        return forecast
+
+    async def approve(self, job_id: str, *, budget_usd: float | None, line: str) -> int:
+        """Approve the plan of a job awaiting review with the forecast it has now, which the
+        job then runs against; returns the number of the run to start. JobConflict unless it
+        awaits review (of two approvals one wins)."""
+        review = await self.view(job_id)
+        now = time.time()
+        return await self.deps.store.approve_plan(
+            job_id,
+            forecast=review.forecast,
+            budget_usd=budget_usd,
+            now=now,
+            announce=lambda: [
+                StatusEvent(status=JobStatus.PENDING, ts=now),
+                EventLog.line(job_id, line),
+            ],
+        )
+
     @crashpoints.step
     async def stop_for_review(self, job_id: str) -> bool:
         """After planning: stop the job for review if it asked for one or its forecast is
@@ -97,6 +132,7 @@ class Reviews:
         limit = job.spec.max_forecast_usd or settings.review_above_usd
         over = limit is not None and total.high > limit
         if not (job.spec.review or over):
+            await store.keep_forecast(job_id, review.forecast)  # it runs against this one
             return False
         why = (
             "review was asked for"

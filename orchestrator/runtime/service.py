@@ -175,6 +175,7 @@ class Runtime:
         if watch is not None:  # deletions a stopped process left half done
             for job_id in await store.hidden_jobs():
                 runtime._remove_later(job_id, STOP_WAIT_S)
+        await runtime._start_unstarted()
         return runtime
 
     async def stop(self) -> None:
@@ -217,6 +218,14 @@ class Runtime:
         )
         await self._start_attempt(job_id, 0)
         return job_id
+
+    async def _start_unstarted(self) -> None:
+        """Start the run of every pending job that has none: its process died between
+        recording the job's start (a submit, a resume, an approval) and starting its run.
+        A run started meanwhile elsewhere is not started twice: its workflow id is taken."""
+        for job_id, attempt in await self.store.pending_runs():
+            if await DBOS.get_workflow_status_async(workflow_id(job_id, attempt)) is None:
+                await self._start_attempt(job_id, attempt)
 
     async def _check_notify_url(self, url: str) -> None:
         settings = self.deps.settings
@@ -334,11 +343,10 @@ class Runtime:
                 )
         budget = f", budget now {usd_exact(budget_usd)}" if budget_usd is not None else ""
         line = f"plan approved: {job.task_count} task(s) to run{budget}"
-        await self.reviews.leave_review(job_id, JobStatus.PENDING, line)  # one approval wins
-        now = time.time()
-        attempt = await self.store.bump_attempt(job_id, seen=job.attempt, now=now)
-        if budget_usd is not None:
-            await self.store.set_job_fields(job_id, budget_usd=budget_usd, now=now)
+        # One write: the approval, the forecast approved, the budget, the next run's number.
+        # A process that dies before the run starts leaves a pending job with no run, which
+        # the next start of a runtime starts (_start_unstarted).
+        attempt = await self.reviews.approve(job_id, budget_usd=budget_usd, line=line)
         await self._start_attempt(job_id, attempt)
 
     async def reject(self, job_id: str) -> None:
