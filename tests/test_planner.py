@@ -1,4 +1,5 @@
-"""Decomposition: structured plans accepted, invalid ones retried, then the fallback."""
+"""Decomposition: structured plans accepted (repaired where they can be: tests/
+test_plan_repair.py), unusable ones retried, then the fallback."""
 
 from __future__ import annotations
 
@@ -39,9 +40,10 @@ def plan_json(*tasks: dict[str, object]) -> str:
 
 
 VALID = plan_json(task("task_001"), task("task_002", ["task_001"]), task("task_003", ["task_002"]))
-CYCLE = plan_json(task("task_001", ["task_002"]), task("task_002", ["task_001"]))
-UNKNOWN = plan_json(task("task_001", ["task_009"]))
-DUPLICATE = plan_json(task("task_001"), task("task_001"))
+# Answers no repair can use: no task has a prompt, no task at all, no list of tasks.
+NO_PROMPT = json.dumps({"tasks": [{"id": "task_001", "type": "code_generation"}]})
+EMPTY = plan_json()
+NO_TASKS = json.dumps({"answer": "Sure! Here is the plan."})
 
 
 class ScriptedCaller:
@@ -84,25 +86,25 @@ async def test_a_fenced_plan_is_accepted(catalog: Catalog) -> None:
 
 
 async def test_an_invalid_plan_is_retried_with_the_error(catalog: Catalog) -> None:
-    call = ScriptedCaller(CYCLE, VALID)
+    call = ScriptedCaller(NO_PROMPT, VALID)
     outcome = await make_plan(SPEC, call=call, catalog=catalog)
     assert outcome.plan == Plan.model_validate_json(VALID)
     assert outcome.attempts == 2
     assert [s.slot for s in call.specs] == [0, 1]
-    assert "dependency cycle" in call.specs[1].prompt
-    assert "dependency cycle" not in call.specs[0].prompt
+    assert "no usable task is left" in call.specs[1].prompt
+    assert "no usable task is left" not in call.specs[0].prompt
     assert len(outcome.errors) == 1
     assert outcome.cost_usd == pytest.approx(0.02)
 
 
 async def test_repeated_invalid_plans_fall_back_to_one_task(catalog: Catalog) -> None:
-    call = ScriptedCaller(CYCLE, UNKNOWN, DUPLICATE)
+    call = ScriptedCaller(NO_PROMPT, EMPTY, NO_TASKS)
     outcome = await make_plan(SPEC, call=call, catalog=catalog)
     assert outcome.fallback
     assert [s.slot for s in call.specs] == [0, 1, 2]
-    assert "cycle" in outcome.errors[0]
-    assert "unknown task" in outcome.errors[1]
-    assert "duplicate task ids" in outcome.errors[2]
+    assert "task 'task_001' had no prompt (dropped)" in outcome.errors[0]
+    assert "no usable task is left" in outcome.errors[1]
+    assert "holds no list of tasks" in outcome.errors[2]
     (only,) = outcome.plan.tasks
     assert only.id == "task_001"
     assert only.type is TaskType.CODE_GENERATION
@@ -114,7 +116,7 @@ async def test_text_that_is_not_json_is_retried(catalog: Catalog) -> None:
     call = ScriptedCaller("Here is my plan: first design, then code.", VALID)
     outcome = await make_plan(SPEC, call=call, catalog=catalog)
     assert not outcome.fallback
-    assert "Invalid JSON" in outcome.errors[0]
+    assert "not JSON" in outcome.errors[0]
 
 
 async def test_the_fallback_guesses_reasoning_for_non_code_projects(catalog: Catalog) -> None:
@@ -130,7 +132,7 @@ async def test_the_fallback_guesses_reasoning_for_non_code_projects(catalog: Cat
 async def test_a_stopping_status_ends_decomposition_without_a_plan(
     catalog: Catalog, status: CallStatus
 ) -> None:
-    call = ScriptedCaller(CYCLE, CallResult(status=status, error="no money left"), VALID)
+    call = ScriptedCaller(EMPTY, CallResult(status=status, error="no money left"), VALID)
     outcome = await make_plan(SPEC, call=call, catalog=catalog)
     assert outcome.stopped
     assert outcome.call_status is status

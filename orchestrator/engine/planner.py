@@ -1,48 +1,49 @@
 """Decomposition: one LLM call turns a job spec into a validated task graph.
 
 The answer is structured output validated by `domain.Plan` (unique ids, known
-dependencies, no cycles). An invalid answer is retried with the validation error in the
-prompt; when it keeps failing, or when every provider fails, the job still runs as a
-single fallback task. Deterministic given the `CallResult`s, so the durable runtime can
-replay it.
+dependencies, no cycles). A JSON answer with faults a small model makes (bad or repeated
+ids, unknown dependencies, thresholds out of range, unknown types, cycles, empty tasks) is
+repaired (`plan_repair`), each repair said in `PlanOutcome.repairs`. An answer that is not
+JSON, or that leaves no usable task, is retried with the reason in the prompt; when it keeps
+failing, or when every provider fails, the job still runs as a single fallback task.
+Deterministic given the `CallResult`s, so the durable runtime can replay it.
 """
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ValidationError
+import json
+
+from pydantic import BaseModel
 
 from orchestrator.config import Catalog
-from orchestrator.domain import JobSpec, Plan, PlannedTask, Role, TaskState, TaskType, short_title
+from orchestrator.domain import JobSpec, Plan, PlannedTask, Role, TaskState, short_title
 from orchestrator.engine import prompts
 from orchestrator.engine.calls_api import Caller, CallSpec, CallStatus
+from orchestrator.engine.plan_repair import RepairedPlan, guess_task_type, repair_plan
 from orchestrator.engine.validators import unwrap_fence
+from orchestrator.errors import PlanInvalid
 
 __all__ = ["STOP_STATUSES", "PlanOutcome", "fallback_plan", "make_plan", "plan_to_tasks"]
 
 # The job cannot go on after these: no fallback plan is made.
 STOP_STATUSES = frozenset({CallStatus.BUDGET_EXHAUSTED, CallStatus.TIMEOUT, CallStatus.CANCELLED})
 
-_CODE_WORDS = frozenset(
-    {
-        "api", "app", "bug", "class", "cli", "code", "coding", "compile", "debug", "endpoint",
-        "function", "functions", "implement", "library", "module", "program", "python",
-        "refactor", "script", "server", "sql", "test", "tests", "unittest",
-    }
-)  # fmt: skip
 _MIN_THRESHOLD, _MAX_THRESHOLD = 0.5, 1.0
 
 
 class PlanOutcome(BaseModel):
     """The result of decomposition.
 
-    `plan` is the model's plan, or the single-task fallback (`fallback=True`, reasons in
-    `errors`). When `call_status` is one of `STOP_STATUSES` (budget exhausted, job timeout,
-    cancelled), `stopped` is True and the job must end with that status: `plan` is then the
-    fallback only so that it is never None, and must not be run.
+    `plan` is the model's plan (with `repairs`, what was changed to make it valid), or the
+    single-task fallback (`fallback=True`, reasons in `errors`). When `call_status` is one of
+    `STOP_STATUSES` (budget exhausted, job timeout, cancelled), `stopped` is True and the job
+    must end with that status: `plan` is then the fallback only so that it is never None,
+    and must not be run.
     """
 
     plan: Plan
     fallback: bool = False
+    repairs: list[str] = []
     errors: list[str]
     call_status: CallStatus
     attempts: int = 0
@@ -52,13 +53,6 @@ class PlanOutcome(BaseModel):
     @property
     def stopped(self) -> bool:
         return self.call_status in STOP_STATUSES
-
-
-def guess_task_type(text: str) -> TaskType:
-    words = "".join(c if c.isalnum() else " " for c in text.lower()).split()
-    return (
-        TaskType.CODE_GENERATION if _CODE_WORDS.intersection(words) else TaskType.COMPLEX_REASONING
-    )
 
 
 def fallback_plan(spec: JobSpec) -> Plan:
@@ -71,17 +65,14 @@ def fallback_plan(spec: JobSpec) -> Plan:
     return Plan(tasks=[PlannedTask(id="task_001", title=title, type=task_type, prompt=prompt)])
 
 
-def parse_plan(text: str) -> Plan:
-    """Validate the answer as a Plan; a fence around the whole answer is tolerated."""
-    return Plan.model_validate_json(unwrap_fence(text).strip())
-
-
-def _error_text(e: ValidationError) -> str:
-    lines = []
-    for err in e.errors(include_url=False)[:10]:
-        where = ".".join(str(p) for p in err["loc"]) or "plan"
-        lines.append(f"{where}: {err['msg']}")
-    return "\n".join(lines)
+def parse_plan(text: str) -> RepairedPlan:
+    """The answer as a Plan, repaired where it can be; a fence around the whole answer is
+    tolerated. PlanInvalid when it is not JSON or no usable task is left."""
+    try:
+        raw = json.loads(unwrap_fence(text).strip())
+    except ValueError as e:
+        raise PlanInvalid(f"the answer is not JSON: {e}") from e
+    return repair_plan(raw)
 
 
 async def make_plan(
@@ -122,14 +113,15 @@ async def make_plan(
             errors.append(f"attempt {slot + 1}: every model failed: {result.error}")
             break
         try:
-            plan = parse_plan(result.text)
-        except ValidationError as e:
-            detail = _error_text(e)
+            parsed = parse_plan(result.text)
+        except PlanInvalid as e:
+            detail = str(e)
             errors.append(f"attempt {slot + 1}: invalid plan: {detail}")
             prompt = prompts.decompose_retry(base, previous=result.text, error=detail)
             continue
         return PlanOutcome(
-            plan=plan,
+            plan=parsed.plan,
+            repairs=parsed.repairs,
             errors=errors,
             call_status=status,
             attempts=slot + 1,

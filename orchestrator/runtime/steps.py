@@ -44,6 +44,9 @@ class JobStart(BaseModel):
     tasks: list[TaskState]
 
 
+REPAIRS_SAID = 20  # a 50-task plan may need a hundred: the log says the first ones
+
+
 def task_event(state: TaskState) -> TaskEvent:
     return TaskEvent(
         task_id=state.task_id,
@@ -128,17 +131,28 @@ class JobSteps:
 
     @crashpoints.step
     async def save_plan(
-        self, job_id: str, tasks: list[TaskState], fallback: bool
+        self, job_id: str, tasks: list[TaskState], fallback: bool, repairs: list[str]
     ) -> list[TaskState]:
+        """Store the plan and say it: each repair made to the model's answer, then the
+        tasks ("plan: 3 tasks", "plan: 3 tasks, repaired", "fallback single-task plan")."""
         store, events = self.deps.store, self.deps.events
 
         def announce() -> list[JobEvent]:
             kind = "fallback single-task plan" if fallback else "plan"
+            said = ", repaired" if repairs else ""
+            said_repairs = repairs[:REPAIRS_SAID]
+            if len(repairs) > REPAIRS_SAID:
+                said_repairs.append(f"and {len(repairs) - REPAIRS_SAID} more")
             told: list[JobEvent] = [
-                events.line(
-                    job_id, f"{kind}: {len(tasks)} tasks", "WARNING" if fallback else "INFO"
-                )
+                events.line(job_id, f"plan repaired: {r}", "WARNING") for r in said_repairs
             ]
+            told.append(
+                events.line(
+                    job_id,
+                    f"{kind}: {len(tasks)} tasks{said}",
+                    "WARNING" if fallback else "INFO",
+                )
+            )
             for t in tasks:
                 deps = f" after {', '.join(t.dependencies)}" if t.dependencies else ""
                 title = f" {t.title}" if t.title else ""

@@ -121,7 +121,10 @@ class JobRunner(DBOSConfiguredInstance):
             if halted is not None:
                 return await self.finish_job(job_id, halted)
             tasks = await self.save_plan(
-                job_id, plan_to_tasks(job_id, outcome.plan, self.deps.catalog), outcome.fallback
+                job_id,
+                plan_to_tasks(job_id, outcome.plan, self.deps.catalog),
+                outcome.fallback,
+                outcome.repairs,
             )
             if await self.stop_for_review(job_id):
                 return None  # the run ends here; an approval starts the next (Runtime.approve)
@@ -242,9 +245,9 @@ class JobRunner(DBOSConfiguredInstance):
 
     @retrying_step
     async def save_plan(
-        self, job_id: str, tasks: list[TaskState], fallback: bool
+        self, job_id: str, tasks: list[TaskState], fallback: bool, repairs: list[str]
     ) -> list[TaskState]:
-        return await self.steps.save_plan(job_id, tasks, fallback)
+        return await self.steps.save_plan(job_id, tasks, fallback, repairs)
 
     @retrying_step
     async def stop_for_review(self, job_id: str) -> bool:
