@@ -63,7 +63,7 @@ def test_keys_come_from_the_vendors_own_variables(monkeypatch: pytest.MonkeyPatc
     available = clients.available_models()
     served = {"anthropic", "google", "moonshot", "openai_compat"}
     assert available == [m for m, info in CATALOG.models.items() if info.provider in served]
-    assert clients.for_model("kimi-k2.5").name == "moonshot"
+    assert clients.for_model("kimi-k2.6").name == "moonshot"
     assert not clients.serves("gpt-4o")
     with pytest.raises(ModelNotFound):
         clients.for_model("gpt-4o")  # OpenAI has no key: its models are not available

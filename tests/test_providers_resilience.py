@@ -198,5 +198,5 @@ async def test_with_one_provider_configured_its_own_critic_answers_quietly(
             result = await rig.executor(critique)
     assert result.ok and result.provider == "openai"
     assert caplog.records == []  # unconfigured providers are no outage: nothing to warn about
-    assert "gemini-2.5-flash" in rig.executor.unavailable  # skipped, never called
+    assert "gemini-3.5-flash-lite" in rig.executor.unavailable  # skipped, never called
     assert {r.model for r in rig.ledger.rows} == {result.model}

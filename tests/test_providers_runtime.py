@@ -79,7 +79,7 @@ async def test_a_job_with_30_percent_faults_across_providers_finishes_within_bud
     def answers(request: WireRequest) -> Answer:
         # The first request after the plan: the decomposition's fallbacks are over.
         if not observed and "tasks" not in (request.schema or {}).get("properties", {}):
-            observed.append(health[0].state("gemini-2.5-pro"))
+            observed.append(health[0].state("gemini-3.8-flash"))
         return job_answers(request)
 
     kinds = ("rate_limit", "server_error", "slow", "malformed", "bad_json")
@@ -93,7 +93,7 @@ async def test_a_job_with_30_percent_faults_across_providers_finishes_within_bud
             name: stack.enter_context(FakeLLMServer(answers, seed=seed, **faulty))  # type: ignore[arg-type]
             for name, seed in seeds.items()
         }
-        # Gemini 2.5 Pro ranks first for decomposition: its first three answers fail, so its
+        # Gemini 3.8 Flash ranks first for decomposition: its first three answers fail, so its
         # breaker opens and the plan comes from another provider.
         servers["gemini"].script.extend(["server_error"] * 3)
         runtime = await start_runtime(
@@ -128,7 +128,7 @@ async def test_a_job_with_30_percent_faults_across_providers_finishes_within_bud
     assert {c.provider for c in failed} == {"anthropic", "openai", "google"}
 
     plan_calls = [c for c in calls if c.role is Role.DECOMPOSE]
-    assert [c.model for c in plan_calls[:3]] == ["gemini-2.5-pro"] * 3
+    assert [c.model for c in plan_calls[:3]] == ["gemini-3.8-flash"] * 3
     assert all(c.outcome is not CallOutcome.OK for c in plan_calls[:3])  # 500s (or timeouts)
     planned_by = next(c for c in plan_calls if c.outcome is CallOutcome.OK)
     assert planned_by.provider != "google"  # the fallback changed provider
@@ -138,7 +138,7 @@ async def test_a_job_with_30_percent_faults_across_providers_finishes_within_bud
     assert spent == sum(Decimal(str(c.cost_usd)) for c in calls)
     assert 0 < spent <= Decimal(str(SPEC.budget_usd))
     assert (await store.get_job(job_id)).total_cost <= SPEC.budget_usd
-    assert runtime.deps.health.snapshot("gemini-2.5-pro").trust_factor < 1
+    assert runtime.deps.health.snapshot("gemini-3.8-flash").trust_factor < 1
 
 
 def test_cli_runs_a_job_on_an_openai_compatible_endpoint_and_lists_its_stats(

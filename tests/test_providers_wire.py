@@ -34,9 +34,9 @@ KEY = "sk-test-0123456789abcdef"
 PROVIDERS = {
     "anthropic": ("claude-haiku-4-5", "anthropic", "anthropic_api_key", "anthropic_base_url", ""),
     "openai": ("gpt-4o-mini", "openai", "openai_api_key", "openai_base_url", "/v1"),
-    "google": ("gemini-2.5-flash", "gemini", "gemini_api_key", "gemini_base_url", ""),
+    "google": ("gemini-3.5-flash-lite", "gemini", "gemini_api_key", "gemini_base_url", ""),
     "deepseek": ("deepseek-chat", "openai", "deepseek_api_key", "deepseek_base_url", "/v1"),
-    "moonshot": ("kimi-k2.5", "openai", "moonshot_api_key", "moonshot_base_url", "/v1"),
+    "moonshot": ("kimi-k2.6", "openai", "moonshot_api_key", "moonshot_base_url", "/v1"),
     "openrouter": (
         "meta-llama/llama-3.3-70b-instruct",
         "openai",

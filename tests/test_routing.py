@@ -115,8 +115,8 @@ def test_a_critic_avoids_the_generators_provider_when_another_exists() -> None:
         critics = router.candidates(spec(Role.CRITIQUE, avoid_providers=[provider]))
         assert critics
         assert all(m.provider != provider for m in critics)
-    only_google = spec(Role.CRITIQUE, prefer=["gemini-2.5-flash"], avoid_providers=["google"])
-    assert names(router.candidates(only_google)) == ["gemini-2.5-flash"]  # better than none
+    only_google = spec(Role.CRITIQUE, prefer=["gemini-3.5-flash-lite"], avoid_providers=["google"])
+    assert names(router.candidates(only_google)) == ["gemini-3.5-flash-lite"]  # better than none
 
 
 def test_an_avoided_provider_answers_when_every_other_is_down() -> None:

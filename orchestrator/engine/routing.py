@@ -19,6 +19,10 @@ order of the preference list, so the catalog still decides between equals.
 Fallback order. After ranking, providers are interleaved: each next model is the best-ranked
 one of a provider other than the previous one's (when there is such a model), so a provider
 that is rate-limiting or down is not tried twice in a row.
+
+Retired models. A model past its provider's retirement date (providers/retirement.py) is never
+routed: its catalog stand-in (the model the provider now answers the old name with, else the
+recommended replacement) takes its place in the preference list, or nothing does.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from orchestrator.domain import Role
 from orchestrator.engine.calls_api import CallSpec
 from orchestrator.engine.health import HealthBook
 from orchestrator.providers.pricing import Pricing
+from orchestrator.providers.retirement import Retirements
 
 __all__ = ["COST_EXPONENT", "QUALITY_EXPONENT", "Router", "interleave_providers"]
 
@@ -43,10 +48,18 @@ MIN_BLENDED_COST = 0.01  # USD per 1M tokens; keeps free (local) models finite
 
 
 class Router:
-    def __init__(self, catalog: Catalog, pricing: Pricing, health: HealthBook) -> None:
+    def __init__(
+        self,
+        catalog: Catalog,
+        pricing: Pricing,
+        health: HealthBook,
+        *,
+        retirements: Retirements | None = None,
+    ) -> None:
         self._catalog = catalog
         self._pricing = pricing
         self._health = health
+        self._retirements = retirements or Retirements(catalog)  # as of the real date
 
     def candidates(self, spec: CallSpec, *, exclude: Collection[str] = ()) -> list[ModelInfo]:
         """Models that may answer `spec` now, in the order to try them (best first).
@@ -94,16 +107,23 @@ class Router:
         """Every catalog model that may answer `spec`, in preference order.
 
         Neither health nor `avoid_providers` is looked at: this is who may answer, not who
-        should now (the executor looks up recorded answers of all of them).
+        should now (the executor looks up recorded answers of all of them). A retired model
+        is not among them: its stand-in is, in its place.
         """
-        models: list[ModelInfo] = []
-        for name in dict.fromkeys(self._preference(spec)):  # de-duplicated, order kept
+        models: dict[str, ModelInfo] = {}
+        for name in self._preference(spec):
             info = self._catalog.models.get(name)
             if info is None:
                 log.warning("routing skips %r: it is not in the model catalog", name)
                 continue
-            models.append(info)
-        return models
+            # A provider that forwards a retired name answers with another model: ask for that
+            # model by its own name, so the call is priced and labelled as what answers it.
+            current = self._retirements.in_service(info)
+            if current is None:
+                log.debug("routing skips %r: its provider has retired it", name)
+                continue
+            models.setdefault(current.name, current)  # de-duplicated, order kept
+        return list(models.values())
 
     def _preference(self, spec: CallSpec) -> list[str]:
         if spec.prefer:
