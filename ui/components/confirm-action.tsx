@@ -1,6 +1,6 @@
 "use client";
 
-import { Square, Trash2 } from "lucide-react";
+import { Square, Trash2, X } from "lucide-react";
 import type * as React from "react";
 
 import {
@@ -123,6 +123,41 @@ export function ConfirmCancel({ jobId, description, onConfirm, disabled }: JobRe
     >
       No new model call starts for “{title(description, 140)}”; calls already in flight finish and are paid.
       Finished tasks and their files stay, and you can resume the job later.
+    </ConfirmAction>
+  );
+}
+
+/** Reject a plan under review, saying that nothing of it runs and what was paid. */
+export function ConfirmReject({
+  jobId,
+  spent,
+  onConfirm,
+  disabled,
+}: {
+  jobId: string;
+  /** What the planning cost, formatted. */
+  spent: string;
+  onConfirm: () => void;
+  disabled?: boolean;
+}) {
+  return (
+    <ConfirmAction
+      trigger={
+        <>
+          <X /> Reject
+        </>
+      }
+      triggerLabel={`Reject the plan of job ${jobId}`}
+      variant="outline"
+      heading={`Reject the plan of job ${jobId}?`}
+      confirm="Reject the plan"
+      keep="Keep reviewing"
+      onConfirm={onConfirm}
+      disabled={disabled}
+      testId="confirm-reject"
+    >
+      No task of it runs: the job ends cancelled, having paid {spent} for its planning. It cannot be approved
+      afterwards; a new job plans again.
     </ConfirmAction>
   );
 }

@@ -4,9 +4,10 @@
 // type, model and dependencies can be edited (each edit is sent after a pause and the forecast
 // comes back), then the plan is approved (optionally with a new budget) or rejected. Once the
 // job runs or ended: the forecast against what each task actually cost.
-import { Check, Loader2, Plus, Trash2, X } from "lucide-react";
+import { Check, Loader2, Plus, Trash2 } from "lucide-react";
 import { useEffect, useMemo, useRef, useState } from "react";
 
+import { ConfirmReject } from "@/components/confirm-action";
 import { ForecastBar } from "@/components/forecast-bar";
 import { Button } from "@/components/ui/button";
 import { Input, NativeSelect, Textarea } from "@/components/ui/input";
@@ -316,9 +317,12 @@ export function PlanReview({
                 onChange={(e) => setBudget(e.target.value)}
               />
             </div>
-            <Button size="sm" variant="outline" onClick={() => void decide("reject")} disabled={deciding}>
-              <X /> Reject
-            </Button>
+            <ConfirmReject
+              jobId={jobId}
+              spent={usd(plan.spent_usd)}
+              onConfirm={() => void decide("reject")}
+              disabled={deciding}
+            />
             <Button
               size="sm"
               onClick={() => void decide("approve")}

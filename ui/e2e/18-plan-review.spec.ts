@@ -1,6 +1,6 @@
 import AxeBuilder from "@axe-core/playwright";
 
-import { expect, test } from "./fixtures";
+import { createJob, expect, openJob, test, waitForJob } from "./fixtures";
 
 // Plan review in the browser against the real server: New Job with review on → the plan with
 // its cost range against the budget → edit a prompt, the forecast follows → approve → it runs,
@@ -62,4 +62,41 @@ test("review a plan: edit a prompt, see the forecast change, approve, watch it r
   await expect(page.getByRole("heading", { name: "Forecast and actual cost" })).toBeVisible();
   await expect(page.getByTestId("forecast-vs-actual")).toContainText("against a forecast of");
   await shot("18-after");
+});
+
+test("reject asks first: keeping the plan sends nothing, confirming ends the job cancelled", async ({
+  page,
+  api,
+}) => {
+  const jobId = await createJob(api, {
+    project_description: "Summarise the benefits of code review in three bullet points",
+    budget_usd: 0.3,
+    review: true,
+  });
+  await waitForJob(api, jobId, (s) => s === "awaiting_review", 60_000);
+  const rejects: string[] = [];
+  page.on("request", (r) => {
+    if (r.url().endsWith(`/api/jobs/${jobId}/reject`)) rejects.push(r.method());
+  });
+  await openJob(page, jobId);
+  const status = page.getByTestId("job-status").locator("[data-status]").first();
+  await expect(status).toHaveAttribute("data-status", "awaiting_review");
+
+  const reject = page.getByRole("button", { name: `Reject the plan of job ${jobId}` });
+  await reject.click();
+  const dialog = page.getByRole("alertdialog", { name: `Reject the plan of job ${jobId}?` });
+  await expect(dialog).toContainText("paid $");
+  await dialog.getByRole("button", { name: "Keep reviewing" }).click();
+  await expect(dialog).toBeHidden();
+  expect(rejects).toEqual([]);
+  expect(((await (await api(`/api/jobs/${jobId}`)).json()) as { status: string }).status).toBe(
+    "awaiting_review",
+  );
+
+  await reject.click();
+  await page.getByTestId("confirm-reject").click();
+  await expect(page.getByTestId("job-status")).toHaveAttribute("data-final-status", "CANCELLED", {
+    timeout: 30_000,
+  });
+  expect(rejects).toEqual(["POST"]);
 });
