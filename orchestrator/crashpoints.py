@@ -41,6 +41,7 @@ POINTS: frozenset[str] = frozenset(
         "llm_call.reserved",  # the attempt is stored in flight; its request is not sent
         "llm_call.answered",  # the provider answered (and billed); nothing recorded yet
         "llm_call.recorded",  # the answer and its cost are stored; its events are not
+        "llm_call.warning_due",  # its cost event is stored, at 80 % of the budget; no warning
         "llm_call.end",
         "finish_job.interrupted_closed",  # attempts left in flight are charged; no status yet
     }

@@ -23,7 +23,16 @@ from pathlib import Path
 import pytest
 from crash_child import KEY, crash_settings
 from fake_llm_servers import FakeLLMServer
-from fault_scenario import FAULT_IDS, FAULTS, IN_FLIGHT, REVIEW_FAULTS, Expect, answer, check_job
+from fault_scenario import (
+    FAULT_IDS,
+    FAULTS,
+    IN_FLIGHT,
+    REVIEW_FAULTS,
+    WARNING_FAULTS,
+    Expect,
+    answer,
+    check_job,
+)
 
 from orchestrator import crashpoints
 from orchestrator.domain import JobStatus
@@ -43,7 +52,7 @@ def server() -> Iterator[FakeLLMServer]:
 
 
 def test_the_points_listed_are_every_point_in_the_code() -> None:
-    assert {point for point, _ in FAULTS + REVIEW_FAULTS} == crashpoints.POINTS
+    assert {point for point, _ in FAULTS + REVIEW_FAULTS + WARNING_FAULTS} == crashpoints.POINTS
     # Every durable step of the job workflows is marked, so it has points; the recorded
     # wait for a task workflow's end writes nothing of ours.
     dbos_steps = {

@@ -6,19 +6,29 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import multiprocessing
 import sqlite3
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from api_fixtures import QUICK, ApiServer, start_server
+from crash_child import KEY, SPEC, crash_settings, die_at
+from dbos import DBOS
+from fake_llm_servers import FakeLLMServer
+from fault_scenario import WARNING_FAULTS, answer
+from pydantic import SecretStr
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
-from webhook_receiver import HANG, Received, receiver
+from webhook_receiver import HANG, Received, Receiver, receiver
 
 from orchestrator.api.schemas import JobCreate
 from orchestrator.client import AsyncClient
-from orchestrator.errors import InvalidInput
+from orchestrator.config import Settings
+from orchestrator.domain import ProjectStatus
+from orchestrator.errors import InvalidInput, JobConflict
+from orchestrator.runtime import Runtime
 from orchestrator.webhooks import check_reachable
 
 pytestmark = pytest.mark.slow
@@ -81,11 +91,16 @@ def test_a_receiver_that_fails_twice_gets_three_signed_attempts_with_one_id(
     assert 'orchestrator_webhook_attempts{event="job.finished",outcome="retrying"} 2.0' in metrics
 
 
-async def _attempts(server: ApiServer, job_id: str) -> list[dict[str, object]]:
+async def _attempts(server: ApiServer, job_id: str, count: int = 0) -> list[dict[str, object]]:
+    """The job's recorded attempts, once there are `count` of them."""
+    deadline = time.monotonic() + 60
     async with server.client() as http:
-        answer = await http.get(f"/api/jobs/{job_id}/webhooks")
-        assert answer.status_code == 200
-        return list(answer.json())
+        while True:
+            answer = await http.get(f"/api/jobs/{job_id}/webhooks")
+            assert answer.status_code == 200
+            if len(answer.json()) >= count or time.monotonic() > deadline:
+                return list(answer.json())
+            await asyncio.sleep(0.05)
 
 
 async def _metrics(server: ApiServer) -> str:
@@ -93,14 +108,18 @@ async def _metrics(server: ApiServer) -> str:
         return (await http.get("/metrics")).text
 
 
-def test_a_tampered_body_or_another_secret_fails_verification(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def hooked(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServer]:
+    """One server for the tests whose jobs name their own receiver (notify_url)."""
+    started = start_server(tmp_path_factory.mktemp("hooked") / "data", **webhook_env())
+    yield started
+    started.stop()
+
+
+def test_a_tampered_body_or_another_secret_fails_verification(hooked: ApiServer) -> None:
     with receiver() as hook:
-        server = start_server(tmp_path / "data", **webhook_env())
-        try:
-            job_id = asyncio.run(run_job(server, notify_url=hook.url))
-            (request,) = hook.wait_for(1)
-        finally:
-            server.stop()
+        job_id = asyncio.run(run_job(hooked, notify_url=hook.url))
+        (request,) = hook.wait_for(1)
     assert verified(request)["type"] == "job.finished"
     tampered = json.loads(request.body)
     tampered["data"]["total_cost"] = 0
@@ -112,36 +131,149 @@ def test_a_tampered_body_or_another_secret_fails_verification(tmp_path: Path) ->
     assert job_id in request.body.decode()
 
 
-def test_410_gone_ends_the_delivery(tmp_path: Path) -> None:
+def test_410_gone_ends_the_delivery(hooked: ApiServer) -> None:
     with receiver(410) as hook:
-        server = start_server(tmp_path / "data", **webhook_env())
-        try:
-            job_id = asyncio.run(run_job(server, notify_url=hook.url))
-            hook.wait_for(1)
-            attempts = asyncio.run(_attempts(server, job_id))
-        finally:
-            server.stop()
+        job_id = asyncio.run(run_job(hooked, notify_url=hook.url))
+        hook.wait_for(1)
+        attempts = asyncio.run(_attempts(hooked, job_id, 1))
     assert [(a["status_code"], a["outcome"], a["next_at"]) for a in attempts] == [
         (410, "gone", None)
     ]
 
 
-def test_a_job_that_spends_80_percent_sends_one_budget_warning_first(tmp_path: Path) -> None:
+async def awaiting_review(client: AsyncClient, hook: Receiver) -> str:
+    """A job that planned and awaits review, with its job.awaiting_review received."""
+    job = await client.create_job(
+        JobCreate(project_description=QUICK, budget_usd=0.5, review=True, notify_url=hook.url)
+    )
+    (told,) = await asyncio.to_thread(hook.wait_for, 1)
+    assert verified(told)["type"] == "job.awaiting_review"
+    return job.job_id
+
+
+def test_a_job_that_spends_80_percent_sends_one_budget_warning_first(hooked: ApiServer) -> None:
+    """Approved with a budget its planning has spent 90 % of: the next call's spend is past
+    80 % whatever the simulator's prices (then the job runs out of budget)."""
+
+    async def go(hook: Receiver) -> tuple[str, float]:
+        async with AsyncClient(hooked.url) as client:
+            job_id = await awaiting_review(client, hook)
+            budget = (await client.get_plan(job_id)).spent_usd / 0.9
+            await client.approve(job_id, budget_usd=budget)
+            async for _event in client.follow(job_id):
+                pass
+            return job_id, budget
+
     with receiver() as hook:
-        server = start_server(tmp_path / "data", **webhook_env())
-        try:
-            job_id = asyncio.run(run_job(server, budget_usd=0.01, notify_url=hook.url))
-            with server.db() as db:
-                (final,) = db.execute("select final_status from jobs").fetchone()
-            sent = [verified(r) for r in hook.wait_for(3 if final != "SUCCESS" else 2)]
-        finally:
-            server.stop()
+        job_id, budget = asyncio.run(go(hook))
+        sent = [verified(r) for r in hook.wait_for(4)]
+        attempts = asyncio.run(_attempts(hooked, job_id, 4))
     kinds = [body["type"] for body in sent]
-    assert kinds[0] == "job.budget_warning" and kinds.count("job.budget_warning") == 1
-    assert "job.finished" in kinds
-    warning = sent[0]["data"]
+    assert kinds[:2] == ["job.awaiting_review", "job.budget_warning"]
+    assert sorted(kinds[2:]) == ["job.failed", "job.finished"]  # sent side by side
+    warning = sent[1]["data"]
     assert isinstance(warning, dict) and warning["job_id"] == job_id
-    assert warning["total_cost"] >= 0.8 * 0.01 and warning["budget_usd"] == 0.01
+    assert warning["total_cost"] >= 0.8 * budget and warning["budget_usd"] == budget
+    assert [a["outcome"] for a in attempts] == ["delivered"] * 4
+
+
+def test_a_rejected_plan_sends_job_finished_once(hooked: ApiServer) -> None:
+    async def go(hook: Receiver) -> str:
+        async with AsyncClient(hooked.url) as client:
+            job_id = await awaiting_review(client, hook)
+            await client.reject(job_id)
+            with pytest.raises(JobConflict):
+                await client.reject(job_id)
+            return job_id
+
+    with receiver() as hook:
+        job_id = asyncio.run(go(hook))
+        told, finished = (verified(r) for r in hook.wait_for(2))
+        attempts = asyncio.run(_attempts(hooked, job_id, 2))
+    assert (told["type"], finished["type"]) == ("job.awaiting_review", "job.finished")
+    data = finished["data"]
+    assert isinstance(data, dict) and data["job_id"] == job_id
+    assert (data["status"], data["final_status"]) == ("cancelled", "CANCELLED")
+    assert [a["event"] for a in attempts] == ["job.awaiting_review", "job.finished"]
+    assert len(hook.requests) == 2
+
+
+# Children are forked from a server process that imported the app once.
+CHILDREN = multiprocessing.get_context("forkserver")
+
+
+def warning_settings(data_dir: Path, llm_url: str, hook_url: str) -> Settings:
+    """The crash harness's settings (crash_child.py), sending webhooks to `hook_url`."""
+    return crash_settings(data_dir, llm_url).model_copy(
+        update={
+            "webhook_secret": SecretStr(SECRET),
+            "webhook_urls": [hook_url],
+            "webhook_allow_private": True,
+        }
+    )
+
+
+def tight_child(data_dir: Path, llm_url: str, hook_url: str, point: str, n: int) -> None:
+    """The crash harness's job, planned for review, then approved with a budget its planning
+    has spent 90 % of: its next call's cost is past 80 %. Dies at the n-th `point`."""
+    die_at(point, n)
+
+    async def run() -> None:
+        runtime = await Runtime.start(warning_settings(data_dir, llm_url, hook_url))
+        try:
+            await runtime.submit(SPEC.model_copy(update={"review": True}), job_id="job1")
+            assert await runtime.wait("job1") is None
+            spent = (await runtime.store.job_budget("job1")).spent_usd
+            await runtime.approve("job1", budget_usd=float(spent) / 0.9)
+            await runtime.wait("job1")
+        finally:
+            await runtime.stop()
+
+    asyncio.run(run())
+
+
+@pytest.mark.parametrize(
+    ("point", "occurrence"),
+    # Before the warning is started; after it is, before DBOS records the call's step.
+    [*WARNING_FAULTS, ("llm_call.end", 2)],
+)
+def test_a_crash_as_the_spend_passes_80_percent_still_warns_once(
+    point: str, occurrence: int, tmp_path: Path
+) -> None:
+    with FakeLLMServer(answer, api_key=KEY) as llm, receiver() as hook:
+        args = (tmp_path, llm.url, hook.url, point, occurrence)
+        child = CHILDREN.Process(target=tight_child, args=args)
+        child.start()
+        child.join(timeout=120)
+        if child.exitcode is None:
+            child.kill()
+        assert child.exitcode == -9, "the point was never reached"
+        assert [verified(r)["type"] for r in hook.requests] == ["job.awaiting_review"]
+        asyncio.run(recover(warning_settings(tmp_path, llm.url, hook.url)))
+        sent = [verified(r) for r in hook.requests]
+    assert sorted(body["type"] for body in sent) == [
+        "job.awaiting_review",
+        "job.budget_warning",
+        "job.failed",
+        "job.finished",
+    ]
+
+
+async def recover(settings: Settings) -> None:
+    """Start the runtime where the child died; return once the job and every delivery of
+    its webhooks have ended."""
+    runtime = await Runtime.start(settings)
+    try:
+        assert await asyncio.wait_for(runtime.wait("job1"), 120) is ProjectStatus.BUDGET_EXHAUSTED
+        deadline = time.monotonic() + 60
+        # The job's own workflows have ended: what is left of it is its deliveries.
+        while await DBOS.list_workflows_async(
+            workflow_id_prefix="job1", status=["PENDING", "ENQUEUED"]
+        ):
+            assert time.monotonic() < deadline, "a webhook delivery never ended"
+            await asyncio.sleep(0.05)
+    finally:
+        await runtime.stop()
 
 
 def test_a_receiver_that_hangs_times_out_and_is_tried_again(tmp_path: Path) -> None:

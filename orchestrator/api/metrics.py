@@ -133,16 +133,7 @@ class MeteredHealthBook(HealthBook):
         self._metrics = metrics
 
     def record(
-        self,
-        model: str,
-        *,
-        ok: bool,
-        latency_ms: float,
-        cost: float,
-        outage: bool = True,
-        timeout: bool = False,
+        self, model: str, *, ok: bool, latency_ms: float, cost: float, outage: bool = True
     ) -> None:
-        super().record(
-            model, ok=ok, latency_ms=latency_ms, cost=cost, outage=outage, timeout=timeout
-        )
+        super().record(model, ok=ok, latency_ms=latency_ms, cost=cost, outage=outage)
         self._metrics.observe_call(model, ok=ok, latency_ms=latency_ms, cost=cost)

@@ -19,10 +19,11 @@ import httpx
 from dbos import DBOS, DBOSConfiguredInstance, SetWorkflowID
 from pydantic import BaseModel
 
+from orchestrator import crashpoints
 from orchestrator.errors import OrchestratorError
-from orchestrator.events import JobEvent
+from orchestrator.events import CostEvent
 from orchestrator.runtime.jobrun import RuntimeDeps
-from orchestrator.store import WebhookAttempt
+from orchestrator.store import WebhookAttempt, is_transient
 from orchestrator.webhooks import (
     BUDGET_WARNING,
     DELIVERED,
@@ -138,6 +139,27 @@ class Deliveries(DBOSConfiguredInstance):
         )
         return wait_s
 
+    async def start_once(self, job_id: str, event: str) -> None:
+        """Start the deliveries of `event` for the job, once per job: under workflow ids
+        of their own, so a second start (a step run again, another process) starts nothing.
+
+        In a context of its own: DBOS refuses to start a workflow from inside a step, and
+        these are no step's children (they outlive it, and the job). A database that is
+        briefly away raises (a step then runs again); any other failure is logged: a webhook
+        never changes what happens to the job."""
+
+        async def start() -> None:
+            for index, delivery in enumerate(await self.deliveries_of(job_id, [event])):
+                with SetWorkflowID(f"{job_id}:{event}:{index}"):
+                    await DBOS.start_workflow_async(self.deliver, delivery)
+
+        try:
+            await asyncio.get_running_loop().create_task(start(), context=contextvars.Context())
+        except Exception as e:
+            if is_transient(e):
+                raise
+            log.error("job %s: %s not sent: %s", job_id, event, e)
+
     @DBOS.step()
     async def deliveries_of(self, job_id: str, events: list[str]) -> list[Delivery]:
         """Each event to each endpoint (the job's own notify_url and ORCH_WEBHOOK_URLS);
@@ -162,35 +184,23 @@ class Deliveries(DBOSConfiguredInstance):
 
 
 class BudgetWarnings:
-    """Sends job.budget_warning once per job, when a cost event shows it has spent
-    WARNING_SHARE of its budget: an observer of the runtime's events (EventLog.observers).
+    """Starts job.budget_warning once per job, from inside the durable step that records
+    the call whose spend reaches WARNING_SHARE of the budget (`JobSteps.llm_call`).
 
-    The cost event is emitted inside a call's step, so the deliveries start in a task of
-    their own (outside that step); their workflow ids make them once per job whichever
-    process sees the spend first."""
+    Until that step is recorded, a crash makes it run again, and it starts the warning
+    again; the deliveries' workflow ids (the job's, the event's, the endpoint's place) make
+    every start after the first a no-op, whichever process makes it. Once the step is
+    recorded its deliveries are stored DBOS workflows, recovered like any other."""
 
     def __init__(self, deliveries: Deliveries) -> None:
         self._deliveries = deliveries
-        self._warned: set[str] = set()
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._started: set[str] = set()  # jobs whose warning this process saw started
 
-    def see(self, job_id: str, event: JobEvent) -> None:
-        if event.type != "cost" or job_id in self._warned:
+    async def check(self, job_id: str, cost: CostEvent) -> None:
+        if job_id in self._started or cost.budget_usd <= 0:
             return
-        if event.budget_usd <= 0 or event.total_cost < WARNING_SHARE * event.budget_usd:
+        if cost.total_cost < WARNING_SHARE * cost.budget_usd:
             return
-        self._warned.add(job_id)
-        task = asyncio.get_running_loop().create_task(
-            self._start(job_id), context=contextvars.Context()
-        )
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def _start(self, job_id: str) -> None:
-        try:
-            found = await self._deliveries.deliveries_of(job_id, [BUDGET_WARNING])
-            for index, delivery in enumerate(found):
-                with SetWorkflowID(f"{job_id}:{BUDGET_WARNING}:{index}"):
-                    await DBOS.start_workflow_async(self._deliveries.deliver, delivery)
-        except Exception as e:  # a warning must never disturb the job
-            log.error("job %s: budget warning not sent: %s", job_id, e)
+        crashpoints.reach("warning_due")
+        await self._deliveries.start_once(job_id, BUDGET_WARNING)
+        self._started.add(job_id)

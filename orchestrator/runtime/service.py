@@ -30,13 +30,13 @@ from orchestrator.errors import InvalidInput, JobConflict, JobNotFound, Unusable
 from orchestrator.events import StatusEvent
 from orchestrator.money import usd, usd_exact
 from orchestrator.providers import ClientSet, Pricing, build_clients
-from orchestrator.runtime.deliveries import DELIVERIES_NAME, BudgetWarnings, Deliveries
+from orchestrator.runtime.deliveries import DELIVERIES_NAME, Deliveries
 from orchestrator.runtime.events import EventBus, EventLog
 from orchestrator.runtime.jobrun import JobRuns, RuntimeDeps
 from orchestrator.runtime.workers import WorkerWatch
 from orchestrator.runtime.workflows import RUNNER_NAME, JobRunner, workflow_id
 from orchestrator.store import EventListener, Store
-from orchestrator.webhooks import check_reachable
+from orchestrator.webhooks import FINISHED, check_reachable
 
 UNFINISHED = {WorkflowStatusString.PENDING.value, WorkflowStatusString.ENQUEUED.value}
 JOB_QUEUE = "jobs"
@@ -148,7 +148,6 @@ class Runtime:
         runs = JobRuns(deps)
         deliveries = Deliveries(deps)
         runner = JobRunner(deps, runs, deliveries)
-        deps.events.observers.append(BudgetWarnings(deliveries).see)
         DBOS(
             config={
                 "name": "orchestrator",
@@ -353,6 +352,8 @@ class Runtime:
         """End a job awaiting review, CANCELLED, having spent only its planning."""
         await self.reviews.leave_review(job_id, JobStatus.CANCELLED, "plan rejected: no task runs")
         await self.runner.steps.finish_job(job_id, ProjectStatus.CANCELLED)
+        # No job workflow ends here to announce it; of two rejects only one gets this far.
+        await self.runner.deliveries.start_once(job_id, FINISHED)
 
     async def _ended_within(self, job_id: str, seconds: float) -> bool:
         """Wait up to `seconds` for the job's current workflow to end."""
