@@ -415,6 +415,9 @@ class IterationRecord(BaseModel):
     output_tokens: int = 0
     cost_usd: float = 0.0
     latency_ms: float = 0.0
+    # A critique or score of this iteration came from the generator's own provider (or
+    # model): no other could review it.
+    self_evaluated: bool = False
 
 
 class TaskResult(BaseModel):
@@ -452,6 +455,8 @@ class TaskState(BaseModel):
     iterations: int = 0
     output: str = ""
     reason: str = ""
+    # Its score is that of a self-evaluated iteration (IterationRecord.self_evaluated).
+    self_evaluated: bool = False
 
     def as_result(self) -> TaskResult:
         """What dependents and the scheduler see of a task finished in an earlier attempt."""

@@ -133,7 +133,16 @@ class MeteredHealthBook(HealthBook):
         self._metrics = metrics
 
     def record(
-        self, model: str, *, ok: bool, latency_ms: float, cost: float, outage: bool = True
+        self,
+        model: str,
+        *,
+        ok: bool,
+        latency_ms: float,
+        cost: float,
+        outage: bool = True,
+        timeout: bool = False,
     ) -> None:
-        super().record(model, ok=ok, latency_ms=latency_ms, cost=cost, outage=outage)
+        super().record(
+            model, ok=ok, latency_ms=latency_ms, cost=cost, outage=outage, timeout=timeout
+        )
         self._metrics.observe_call(model, ok=ok, latency_ms=latency_ms, cost=cost)

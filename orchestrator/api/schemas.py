@@ -89,6 +89,10 @@ class TaskSummary(BaseModel):
     type: TaskType
     dependencies: list[str]
     reason: str = Field(description="ours: why the task ended as it did")
+    self_evaluated: bool = Field(
+        description="ours: its score came from the generator's own provider or model, as no "
+        "other could review it"
+    )
 
     @classmethod
     def of(cls, task: TaskState) -> TaskSummary:
@@ -103,6 +107,7 @@ class TaskSummary(BaseModel):
             type=task.type,
             dependencies=task.dependencies,
             reason=task.reason,
+            self_evaluated=task.self_evaluated,
         )
 
 

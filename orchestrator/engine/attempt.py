@@ -127,7 +127,12 @@ class Attempts:
                 call.last_error = f"{model.name}: {e}"
                 return call.end(CallStatus.TIMEOUT)
             self.health.record(
-                model.name, ok=False, latency_ms=row.latency_ms, cost=row.cost_usd, outage=e.outage
+                model.name,
+                ok=False,
+                latency_ms=row.latency_ms,
+                cost=row.cost_usd,
+                outage=e.outage,
+                timeout=isinstance(e, ProviderTimeout),
             )
             return e
         actual = self.pricing.cost(model.name, response.input_tokens, response.output_tokens)

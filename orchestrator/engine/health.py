@@ -5,7 +5,10 @@ Every call attempt feeds `HealthBook.record`. Two different things are kept per 
 * the *breaker* (about now): it opens after `FAILURES_TO_OPEN` consecutive failures; after
   `cooldown_s` it is half-open and lets one probe through; the probe's success closes it, its
   failure re-opens it for another cool-down. A probe that never reports (its caller was
-  cancelled) stops blocking others after one more cool-down.
+  cancelled) stops blocking others after one more cool-down. Only outages count: a malformed
+  answer or a prompt too long is the model answering. Nor does a timeout of a model that is
+  alone to serve some role or task type (`protect`): on a loaded machine the only local model
+  is slow, not down, and opening its breaker would end every job that has only it.
 * the *telemetry* (about the model's history): trust factor, latency EMA and p95, success rate,
   counts and cost. `seed_from` rebuilds it from recorded calls after a restart; it never
   restores the breaker, since old failures say nothing about whether the model answers now.
@@ -16,14 +19,15 @@ from __future__ import annotations
 import math
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from enum import StrEnum
 
 from pydantic import BaseModel
 
+from orchestrator.config import Catalog
 from orchestrator.domain import CallOutcome, CallRecord
 
-__all__ = ["BreakerState", "HealthBook", "ModelHealth", "ModelStats"]
+__all__ = ["BreakerState", "HealthBook", "ModelHealth", "ModelStats", "lone_models"]
 
 FAILURES_TO_OPEN = 3
 WINDOW = 50  # attempts for the success rate, successful latencies for the p95
@@ -154,6 +158,7 @@ class HealthBook:
         self._cooldown_s = cooldown_s
         self._models: dict[str, ModelHealth] = {}
         self._unavailable: dict[str, str] = {}
+        self._protected: frozenset[str] = frozenset()
 
     def _get(self, model: str) -> ModelHealth:
         health = self._models.get(model)
@@ -165,15 +170,29 @@ class HealthBook:
         """The model's health without adding it to the book (a query must not add rows)."""
         return self._models.get(model) or ModelHealth(model, cooldown_s=self._cooldown_s)
 
+    def protect(self, models: Collection[str]) -> None:
+        """`models` are each alone to serve some role or task type (see `lone_models`): their
+        timeouts never open their breaker."""
+        self._protected = frozenset(models)
+
     def record(
-        self, model: str, *, ok: bool, latency_ms: float, cost: float, outage: bool = True
+        self,
+        model: str,
+        *,
+        ok: bool,
+        latency_ms: float,
+        cost: float,
+        outage: bool = True,
+        timeout: bool = False,
     ) -> None:
         """One attempt's outcome. A failure that is no `outage` (a malformed answer, a prompt
-        too long) lowers trust but tells the breaker the model answers: a small model that
-        answers badly must not become unavailable to the jobs that have only it."""
+        too long), or a `timeout` of a protected model, lowers trust but tells the breaker the
+        model answers: a small or slow model must not become unavailable to the jobs that
+        have only it."""
         health = self._get(model)
         health.observe(ok, latency_ms, cost)
-        health.update_breaker(ok or not outage, self._clock())
+        slow_only = timeout and model in self._protected
+        health.update_breaker(ok or not outage or slow_only, self._clock())
 
     def available(self, model: str) -> bool:
         """Whether the breaker would let a call through now (does not claim a probe)."""
@@ -233,3 +252,15 @@ class HealthBook:
             self._get(record.model).observe(
                 record.outcome is CallOutcome.OK, record.latency_ms, record.cost_usd
             )
+
+
+def lone_models(catalog: Catalog, served: Callable[[str], bool]) -> set[str]:
+    """Models that are the only one `served` (a configured client calls it) in the routing
+    list of some task type or role: nothing could answer in their place."""
+    lists = [p.models for p in catalog.task_types.values()] + list(catalog.roles.values())
+    lone: set[str] = set()
+    for names in lists:
+        usable = {n for n in names if served(n)}
+        if len(usable) == 1:
+            lone |= usable
+    return lone

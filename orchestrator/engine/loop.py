@@ -92,6 +92,7 @@ class _Session:
     # can answer, prefer its other models to the generator itself.
     generator: CallResult | None = None
     self_evaluated: bool = False  # a critique or score came from the generator's provider
+    iteration_self_evaluated: bool = False  # the same, in the current iteration
 
     async def ask(
         self,
@@ -124,7 +125,7 @@ class _Session:
         result = await self.call(spec)
         self.total_cost += result.cost_usd
         if review and result.ok and self.generator and result.provider == self.generator.provider:
-            self.self_evaluated = True
+            self.self_evaluated = self.iteration_self_evaluated = True
         self.calls.append(result)
         if result.status in _HALTS:
             raise _Halt(result, f"{role} of iteration {iteration}")
@@ -135,9 +136,12 @@ class _Session:
             self.task.type, output, prompt=self.task.prompt, limits=self.limits
         )
 
-    def take_calls(self) -> list[CallResult]:
+    def take_calls(self) -> tuple[list[CallResult], bool]:
+        """The current iteration's calls and whether it was self-evaluated; the next
+        iteration starts afresh."""
         calls, self.calls = self.calls, []
-        return calls
+        self_evaluated, self.iteration_self_evaluated = self.iteration_self_evaluated, False
+        return calls, self_evaluated
 
 
 def _parse_evaluation(result: CallResult) -> Evaluation | None:
@@ -222,7 +226,7 @@ async def _iterate(
     score = combine_scores(scores)
     if hard_failures(checks):
         score = min(score, _hard_failure_cap(s.task.acceptance_threshold))
-    calls = s.take_calls()
+    calls, self_evaluated = s.take_calls()
     return IterationRecord(
         iteration=i,
         model=model,
@@ -236,6 +240,7 @@ async def _iterate(
         output_tokens=sum(c.output_tokens for c in calls),
         cost_usd=sum(c.cost_usd for c in calls),
         latency_ms=sum(c.latency_ms for c in calls),
+        self_evaluated=self_evaluated,
     )
 
 

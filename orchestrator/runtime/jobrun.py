@@ -18,7 +18,7 @@ from orchestrator import crashpoints
 from orchestrator.config import Catalog, Settings
 from orchestrator.domain import CallRecord, JobBudget, JobStatus, Role
 from orchestrator.engine.executor import CallExecutor
-from orchestrator.engine.health import HealthBook
+from orchestrator.engine.health import HealthBook, lone_models
 from orchestrator.engine.routing import Router
 from orchestrator.providers import ClientSet, Pricing
 from orchestrator.runtime.events import EventLog
@@ -108,6 +108,8 @@ class JobRuns:
 
     def __init__(self, deps: RuntimeDeps) -> None:
         self._deps = deps
+        # A model nothing configured could stand in for is never taken out by its slowness.
+        deps.health.protect(lone_models(deps.catalog, deps.clients.serves))
         self._runs: dict[str, JobRun] = {}
         self._lock = asyncio.Lock()
         self._watcher: asyncio.Task[None] | None = None

@@ -43,6 +43,7 @@ def task_from_row(row: RowMapping) -> TaskState:
         iterations=row["iterations"],
         output=row["output"],
         reason=row["reason"],
+        self_evaluated=row["self_evaluated"],
     )
 
 
@@ -60,6 +61,7 @@ def iteration_from_row(row: RowMapping) -> IterationRecord:
         output_tokens=row["output_tokens"],
         cost_usd=float(row["cost_usd"]),
         latency_ms=row["latency_ms"],
+        self_evaluated=row["self_evaluated"],
     )
 
 
@@ -271,6 +273,8 @@ class TasksRepo(StoreBase):
             "iterations": record.iteration,
             "updated_at": time.time() if now is None else now,
         }
+        if task.score is None or record.score > task.score:  # the score shown is this one's
+            changes["self_evaluated"] = record.self_evaluated
         updated = (
             await conn.execute(
                 update(task_table).where(*where).values(changes).returning(*task_table.c)
