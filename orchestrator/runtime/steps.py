@@ -34,6 +34,7 @@ from orchestrator.engine.sandbox import SandboxLimits, isolation_of
 from orchestrator.errors import SandboxRefused
 from orchestrator.events import CostEvent, DoneEvent, JobEvent, LogLevel, StatusEvent, TaskEvent
 from orchestrator.money import usd, usd_exact
+from orchestrator.runtime.deliveries import BudgetWarnings
 from orchestrator.runtime.jobrun import JobRuns, RuntimeDeps, now
 
 
@@ -60,9 +61,10 @@ def task_event(state: TaskState) -> TaskEvent:
 
 
 class JobSteps:
-    def __init__(self, deps: RuntimeDeps, runs: JobRuns) -> None:
+    def __init__(self, deps: RuntimeDeps, runs: JobRuns, warnings: BudgetWarnings) -> None:
         self.deps = deps
         self.runs = runs
+        self.warnings = warnings
 
     @crashpoints.step
     async def llm_call(self, job_id: str, deadline: float, spec: CallSpec) -> CallResult:
@@ -91,6 +93,8 @@ class JobSteps:
         # Under the step's own key: when a crash struck after they were stored and before
         # DBOS recorded the step, the step runs again and finds them told.
         await events.store_once(job_id, _step_key(), [line, cost])
+        # Inside the step: until DBOS records it, a crash runs it (and this) again.
+        await self.warnings.check(job_id, cost)
         return result
 
     @crashpoints.step

@@ -34,7 +34,7 @@ from orchestrator.engine.planner import make_plan, plan_to_tasks
 from orchestrator.engine.sandbox import SandboxLimits
 from orchestrator.engine.scheduler import ReadyQueue
 from orchestrator.errors import OrchestratorError
-from orchestrator.runtime.deliveries import Deliveries
+from orchestrator.runtime.deliveries import BudgetWarnings, Deliveries
 from orchestrator.runtime.jobrun import JobRuns, RuntimeDeps
 from orchestrator.runtime.review import Reviews
 from orchestrator.runtime.steps import JobStart, JobSteps
@@ -78,7 +78,7 @@ class JobRunner(DBOSConfiguredInstance):
     def __init__(self, deps: RuntimeDeps, runs: JobRuns, deliveries: Deliveries) -> None:
         self.deps = deps
         self.deliveries = deliveries
-        self.steps = JobSteps(deps, runs)
+        self.steps = JobSteps(deps, runs, BudgetWarnings(deliveries))
         self.reviews = Reviews(deps)
         super().__init__(RUNNER_NAME)
 
