@@ -202,6 +202,8 @@ async def test_models_come_from_recorded_calls(client: httpx.AsyncClient, hello:
     pricing = Pricing(catalog)
     for m in models:
         assert set(m) >= SEED_MODEL and m["simulated"] is True
+        assert m["lifecycle"] in ("current", "retiring", "retired")  # and since when, instead:
+        assert {"retirement_date", "replacement", "rerouted_to", "retirement_notice"} <= set(m)
         price = pricing.per_mtok(m["model"])
         assert (m["cost_per_1m_input"], m["cost_per_1m_output"]) == (
             price.input_per_mtok,

@@ -6,10 +6,12 @@ The seed contract's fields keep their names and meaning; fields added on top are
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Literal
 
 from pydantic import BaseModel, Field, RootModel, SecretStr
 
+from orchestrator.config import ModelLifecycle
 from orchestrator.domain import (
     Budget,
     IterationRecord,
@@ -142,6 +144,9 @@ class TaskDetail(TaskSummary):
 class ArtifactPublic(BaseModel):
     path: str
     size: int
+    task_id: str | None = Field(
+        default=None, description="The task that wrote it last (None: the job's summary)"
+    )
 
 
 class ModelStatsPublic(BaseModel):
@@ -159,6 +164,24 @@ class ModelStatsPublic(BaseModel):
     # ours
     simulated: bool = Field(description="ours: answered by the built-in simulator here")
     available: bool = Field(description="ours: the circuit breaker lets calls through now")
+    lifecycle: ModelLifecycle = Field(
+        default="current",
+        description="ours: whether its provider has retired it (never routed then) or "
+        "deprecated it (retiring: served until retirement_date, if it has one)",
+    )
+    retirement_date: date | None = Field(
+        default=None, description="ours: the day its provider stops (or stopped) serving it"
+    )
+    replacement: str | None = Field(
+        default=None, description="ours: the model its provider recommends instead"
+    )
+    rerouted_to: str | None = Field(
+        default=None,
+        description="ours: the model the provider answers its name with from retirement_date",
+    )
+    retirement_notice: str | None = Field(
+        default=None, description="ours: the provider's deprecation notice (a URL)"
+    )
 
 
 class Health(BaseModel):

@@ -26,6 +26,7 @@ from orchestrator.providers import (
     build_clients,
     probe,
 )
+from orchestrator.providers.retirement import Retirement, Retirements
 from orchestrator.store import Store
 
 __all__ = ["models"]
@@ -77,7 +78,10 @@ def models(
 
     async def go() -> list[ProbeResult] | None:
         health = await _health(settings, simulated=clients.simulated)
-        out.print(models_table(catalog, clients, pricing, health, show_all=show_all))
+        retirements = Retirements(catalog)  # as of today (UTC)
+        out.print(models_table(catalog, clients, pricing, health, retirements, show_all=show_all))
+        for line in retirement_notes(catalog, retirements):
+            out.print(line, highlight=False)
         if not check:
             return None
         timeout = min(settings.call_timeout_s, CHECK_TIMEOUT_S)
@@ -150,7 +154,13 @@ async def _health(settings: Settings, *, simulated: bool) -> HealthBook:
 
 
 def models_table(
-    catalog: Catalog, clients: ClientSet, pricing: Pricing, health: HealthBook, *, show_all: bool
+    catalog: Catalog,
+    clients: ClientSet,
+    pricing: Pricing,
+    health: HealthBook,
+    retirements: Retirements,
+    *,
+    show_all: bool,
 ) -> Table:
     table = Table(title="models", expand=False)
     for column in ("model", "provider", "status"):
@@ -158,6 +168,7 @@ def models_table(
     for column in ("$/Mtok in/out", "calls (failed)", "success", "trust", "ms avg/p95"):
         table.add_column(column, justify="right")
     table.add_column("avg cost", justify="right")
+    table.add_column("lifecycle")  # a retired model's date and replacement (notes below)
     available = set(clients.available_models())
     for name, info in sorted(catalog.models.items(), key=lambda kv: (kv[1].provider, kv[0])):
         if name not in available and not show_all:
@@ -175,6 +186,7 @@ def models_table(
             f"{stats.trust_factor:.3f}",
             f"{stats.avg_latency_ms:.0f}/{stats.latency_p95_ms:.0f}" if seen else "-",
             f"${stats.avg_cost_usd:.5f}" if seen else "-",
+            _lifecycle(retirements.of(name)),
         )
     return table
 
@@ -185,6 +197,39 @@ def _status(model: str, available: set[str], clients: ClientSet) -> str:
     if clients.for_model(model).simulated:
         return "[yellow]simulated[/]"
     return "[green]ready[/]"
+
+
+def _lifecycle(r: Retirement) -> str:
+    """ "current", or "retired 2026-12-01 → gemini-3.8-flash" (a date and replacement if known)."""
+    if r.lifecycle == "current":
+        return "[dim]current[/]"
+    color = "red" if r.lifecycle == "retired" else "yellow"
+    date = f" {r.retirement_date.isoformat()}" if r.retirement_date else ""
+    instead = f" → {escape(r.replacement)}" if r.replacement else ""
+    return f"[{color}]{r.lifecycle}[/]{date}{instead}"
+
+
+def retirement_notes(catalog: Catalog, retirements: Retirements) -> list[str]:
+    """One line per retired or retiring catalog model: its date, replacement, what routing does."""
+    notes: list[str] = []
+    for name, info in catalog.models.items():
+        r = retirements.of(name)
+        if r.lifecycle == "current":
+            continue
+        when = f" on {r.retirement_date.isoformat()}" if r.retirement_date else ""
+        verb = "retired" if r.lifecycle == "retired" else "retires" if when else "deprecated"
+        line = f"{escape(name)}: its provider {verb} it{when}"
+        if r.replacement:
+            line += f"; it recommends {escape(r.replacement)}"
+        if r.lifecycle == "retired":
+            stand_in = retirements.in_service(info)
+            line += (
+                f"; routing calls {escape(stand_in.name)} in its place"
+                if stand_in is not None
+                else "; routing skips it"
+            )
+        notes.append(line)
+    return notes
 
 
 def check_table(results: list[ProbeResult]) -> Table:

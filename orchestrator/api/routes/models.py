@@ -7,13 +7,15 @@ from fastapi import APIRouter
 from orchestrator.api.deps import RuntimeDep
 from orchestrator.api.schemas import ModelStatsPublic
 from orchestrator.errors import ModelNotFound
+from orchestrator.providers.retirement import Retirements
 from orchestrator.runtime import Runtime
 
 router = APIRouter(prefix="/api/models", tags=["models"])
 
 
-def model_stats(runtime: Runtime, model: str) -> ModelStatsPublic:
+def model_stats(runtime: Runtime, model: str, retirements: Retirements) -> ModelStatsPublic:
     deps = runtime.deps
+    retirement = retirements.of(model)
     info = deps.catalog.models.get(model)
     stats = deps.health.snapshot(model)
     price = deps.pricing.per_mtok(model) if info is not None else None
@@ -35,6 +37,11 @@ def model_stats(runtime: Runtime, model: str) -> ModelStatsPublic:
         cost_per_1m_output=price.output_per_mtok if price else 0.0,
         simulated=simulated,
         available=stats.available,
+        lifecycle=retirement.lifecycle,
+        retirement_date=retirement.retirement_date,
+        replacement=retirement.replacement,
+        rerouted_to=retirement.rerouted_to,
+        retirement_notice=retirement.source_url,
     )
 
 
@@ -43,7 +50,9 @@ async def list_models(runtime: RuntimeDep) -> list[ModelStatsPublic]:
     """Every catalog model (and any other model with recorded calls), sorted by provider.
 
     Telemetry covers every call recorded when this server started plus the calls it made
-    since: success rate, trust factor, latency EMA and p95, average cost, counts."""
+    since: success rate, trust factor, latency EMA and p95, average cost, counts; and whether
+    its provider has retired or deprecated it (as of today, UTC), with the date and replacement."""
     names = dict.fromkeys([*runtime.deps.catalog.models, *runtime.deps.health.models()])
-    stats = [model_stats(runtime, name) for name in names]
+    retirements = Retirements(runtime.deps.catalog)
+    stats = [model_stats(runtime, name, retirements) for name in names]
     return sorted(stats, key=lambda s: (s.provider, s.model))
