@@ -32,6 +32,7 @@ class TaskEvent(BaseModel):
     cost: float = 0.0
     iterations: int = 0
     reason: str = ""
+    self_evaluated: bool = False  # ours: its score came from the generator's own provider
 
 
 class StatusEvent(BaseModel):

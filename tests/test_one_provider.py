@@ -12,7 +12,7 @@ from orchestrator.domain import JobSpec, ProjectStatus, Role, TaskStatus, TaskTy
 from orchestrator.engine.calls_api import CallSpec
 from orchestrator.engine.health import BreakerState, HealthBook, lone_models
 from orchestrator.engine.routing import Router
-from orchestrator.events import LogEvent
+from orchestrator.events import LogEvent, TaskEvent
 from orchestrator.providers.pricing import Pricing
 
 FREE = {"input_per_mtok": 0, "output_per_mtok": 0}
@@ -133,3 +133,5 @@ async def test_timeouts_of_the_only_model_do_not_take_it_out_of_the_job(
         assert tasks["2"].self_evaluated and not tasks["1"].self_evaluated
         [iteration] = await runtime.store.list_iterations(job_id, "2")
         assert iteration.self_evaluated
+        told = [e.event for e in events if isinstance(e.event, TaskEvent)]
+        assert [t.self_evaluated for t in told if t.task_id == "2"][-1]  # the live card's too

@@ -57,6 +57,7 @@ def task_event(state: TaskState) -> TaskEvent:
         cost=round(state.cost_usd, 6),
         iterations=state.iterations,
         reason=state.reason,
+        self_evaluated=state.self_evaluated,
     )
 
 
