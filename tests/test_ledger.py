@@ -11,10 +11,11 @@ from decimal import Decimal
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from store_fixtures import call, new_job, pg_database, spec, store, store_url
+from store_fixtures import T0, call, new_job, pg_database, spec, store, store_url
 
-from orchestrator.domain import CallOutcome, CallRecord
-from orchestrator.errors import BudgetExceeded, JobConflict
+from orchestrator.domain import CallOutcome, CallRecord, JobStatus
+from orchestrator.errors import BudgetExceeded, InvalidInput, JobConflict
+from orchestrator.events import JobEvent, StatusEvent
 from orchestrator.store import Store
 
 __all__ = ["pg_database", "store", "store_url"]  # fixtures, used by name
@@ -92,6 +93,47 @@ async def test_closing_a_job_in_flight_charges_each_open_attempt_once(store: Sto
     assert await store.close_in_flight(job) == money  # nothing left open: nothing charged
     # Another job's attempt in flight is not this job's to close.
     assert (await store.job_budget(other)).reserved_usd == Decimal("0.4")
+
+
+async def test_of_two_resumes_that_saw_one_run_one_claims_it(store: Store) -> None:
+    job = await new_job(store, budget_usd=1.0)
+    await store.set_job_status(job, status=JobStatus.FAILED, now=T0)
+    seen = await store.get_job(job)
+
+    def told(reset: list[str]) -> list[JobEvent]:
+        return [StatusEvent(status=JobStatus.PENDING, ts=T0)]
+
+    claims = await asyncio.gather(
+        *(store.resume_job(seen, now=T0 + 1, announce=told) for _ in range(2)),
+        return_exceptions=True,
+    )
+    assert 1 in claims and sum(isinstance(c, JobConflict) for c in claims) == 1, claims
+    after = await store.get_job(job)
+    assert (after.attempt, after.status) == (1, JobStatus.PENDING)
+    assert await store.last_event_id(job) == 1  # told once
+    with pytest.raises(JobConflict):  # a late resume, that saw the run before the claim
+        await store.resume_job(seen, now=T0 + 2, announce=told)
+
+
+async def test_a_resume_below_the_spend_it_charges_changes_nothing(store: Store) -> None:
+    job = await new_job(store, budget_usd=1.0)
+    await store.reserve_call(attempt(job, 0), Decimal("0.6"))  # left in flight by a dead run
+    await store.set_job_status(job, status=JobStatus.FAILED, now=T0)
+    seen = await store.get_job(job)
+    with pytest.raises(InvalidInput, match="below"):  # it charges 0.6: 0.5 is too little
+        await store.resume_job(seen, now=T0 + 1, budget_usd=0.5, announce=lambda reset: [])
+    after = await store.get_job(job)
+    assert (after.attempt, after.status, after.spec.budget_usd) == (0, JobStatus.FAILED, 1.0)
+    assert [c.attempt for c in await store.in_flight_calls(job)] == [0]  # not closed either
+
+    attempt_no = await store.resume_job(seen, now=T0 + 1, budget_usd=0.7, announce=lambda r: [])
+    money = await store.job_budget(job)
+    assert attempt_no == 1 and await store.in_flight_calls(job) == []
+    assert (money.budget_usd, money.spent_usd, money.reserved_usd) == (
+        Decimal("0.7"),
+        Decimal("0.6"),
+        Decimal(0),
+    )
 
 
 async def test_resuming_with_a_higher_budget_is_seen_by_the_ledger(store: Store) -> None:

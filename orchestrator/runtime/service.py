@@ -27,7 +27,7 @@ from orchestrator.config import Settings
 from orchestrator.domain import TERMINAL_JOB_STATUSES, JobSpec, JobStatus, ProjectStatus, TaskStatus
 from orchestrator.engine.health import HealthBook
 from orchestrator.errors import InvalidInput, JobConflict, JobNotFound, UnusableInput
-from orchestrator.events import StatusEvent
+from orchestrator.events import JobEvent, StatusEvent
 from orchestrator.money import usd, usd_exact
 from orchestrator.providers import ClientSet, Pricing, build_clients
 from orchestrator.runtime.deliveries import DELIVERIES_NAME, Deliveries
@@ -276,11 +276,20 @@ class Runtime:
         self, job_id: str, *, budget_usd: float | None = None, time_limit_s: float | None = None
     ) -> None:
         """Run what did not finish; completed tasks and recorded calls are not paid again.
-        `budget_usd` raises the cap; `time_limit_s` is the new run's (and later runs') limit."""
+        `budget_usd` raises the cap; `time_limit_s` is the new run's (and later runs') limit.
+
+        Of resumes asked at once (a double click; the API and the CLI), whichever process
+        they come from, one starts a run: the others get JobConflict (Store.resume_job)."""
         job = await self.store.get_job(job_id)
         if job.status is JobStatus.AWAITING_REVIEW:
             raise JobConflict(job_id, "it is awaiting review: approve or reject its plan")
-        if await self.is_active(job_id):
+        run = await DBOS.get_workflow_status_async(workflow_id(job_id, job.attempt))
+        if run is None and not job.status.is_terminal():
+            # Claimed by a resume (or a start) whose run is not started yet, unless that
+            # resume's process stopped in between: a start takes milliseconds, not seconds.
+            if time.time() - job.updated_at < RESUME_WAIT_S:
+                raise JobConflict(job_id, "it is starting")
+        elif run is not None and run.status in UNFINISHED:
             if not job.status.is_terminal():
                 raise JobConflict(job_id, "it is still running")
             # It has ended (its `done` may be out already) or was cancelled, and its workflow
@@ -292,7 +301,7 @@ class Runtime:
         # whose every task completed, a resume would start an empty run.
         if tasks and all(t.status is TaskStatus.COMPLETED for t in tasks):
             raise JobConflict(job_id, "it has nothing left to run: every task completed")
-        if budget_usd is not None:
+        if budget_usd is not None:  # checked again, with what the claim charges, in it
             spent = (await self.store.job_budget(job_id)).spent_usd
             if Decimal(str(budget_usd)) < spent:
                 raise InvalidInput(
@@ -300,30 +309,18 @@ class Runtime:
                     "the job has spent already"
                 )
         now = time.time()
-        # First, so that of two resumes at once only one goes on (the other gets 409).
-        attempt = await self.store.bump_attempt(job_id, seen=job.attempt, now=now)
-        # No run of the job is active: attempts still in flight were cut off with their
-        # process. Charged now, their reservations stop holding budget the new run needs.
-        await self.store.close_in_flight(job_id)
-        if budget_usd is not None or time_limit_s is not None:
-            await self.store.set_job_fields(
-                job_id, budget_usd=budget_usd, time_limit_s=time_limit_s, now=now
-            )
-        reset = await self.store.reset_unfinished_tasks(job_id, now=now)
-        budget = f", budget now {usd_exact(budget_usd)}" if budget_usd is not None else ""
-        limit = f", time limit now {time_limit_s:g} s" if time_limit_s is not None else ""
-        line = f"resuming: {len(reset)} unfinished task(s) to run{budget}{limit}"
         await self.events.flush(job_id)  # lines queued before go first
-        # The status and the events telling of it in one transaction: a failure between them
-        # cannot leave a pending job whose history says it ended.
-        await self.store.set_job_status(
-            job_id,
-            status=JobStatus.PENDING,
-            now=now,
-            announce=lambda: [
-                StatusEvent(status=JobStatus.PENDING, ts=now),
-                EventLog.line(job_id, line),
-            ],
+
+        def announce(reset: list[str]) -> list[JobEvent]:
+            budget = f", budget now {usd_exact(budget_usd)}" if budget_usd is not None else ""
+            limit = f", time limit now {time_limit_s:g} s" if time_limit_s is not None else ""
+            line = f"resuming: {len(reset)} unfinished task(s) to run{budget}{limit}"
+            return [StatusEvent(status=JobStatus.PENDING, ts=now), EventLog.line(job_id, line)]
+
+        # The claim, the charge of attempts left in flight, the new limits, the tasks put
+        # back and the events telling of it: one transaction (Store.resume_job).
+        attempt = await self.store.resume_job(
+            job, now=now, budget_usd=budget_usd, time_limit_s=time_limit_s, announce=announce
         )
         await self._start_attempt(job_id, attempt)
 

@@ -228,7 +228,7 @@ class JobsRepo(StoreBase):
             values["time_limit_s"] = time_limit_s
         async with self._write() as conn:
             if budget_usd is not None or time_limit_s is not None:
-                _check_limits((await self._get_job(conn, job_id)).spec, budget_usd, time_limit_s)
+                check_limits((await self._get_job(conn, job_id)).spec, budget_usd, time_limit_s)
             result = await conn.execute(update(jobs).where(jobs.c.job_id == job_id).values(values))
             if not result.rowcount:
                 raise JobNotFound(job_id)
@@ -284,7 +284,7 @@ class JobsRepo(StoreBase):
             await conn.execute(delete(jobs).where(jobs.c.job_id == job_id))
 
 
-def _check_limits(spec: JobSpec, budget_usd: float | None, time_limit_s: float | None) -> None:
+def check_limits(spec: JobSpec, budget_usd: float | None, time_limit_s: float | None) -> None:
     """New limits must still make a valid JobSpec (budget > 0, time limit > 0, the caps)."""
     changed = spec.model_dump()
     if budget_usd is not None:

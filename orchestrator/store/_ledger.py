@@ -67,7 +67,7 @@ class LedgerRepo(StoreBase):
             "reserved_usd": amount,
         }
         async with self._write() as conn:
-            before = await self._lock_budget(conn, call.job_id)
+            before = await lock_budget(conn, call.job_id)
             if amount > before.available_usd:
                 raise BudgetExceeded(float(amount), float(before.available_usd))
             reserved = before.reserved_usd + amount
@@ -100,7 +100,7 @@ class LedgerRepo(StoreBase):
             "response_text": call.response_text,
         }
         async with self._write() as conn:
-            before = await self._lock_budget(conn, call.job_id)
+            before = await lock_budget(conn, call.job_id)
             in_flight = (
                 await conn.execute(
                     update(llm_calls)
@@ -130,7 +130,7 @@ class LedgerRepo(StoreBase):
                 await conn.execute(update(llm_calls).where(_attempt_of(call)).values(values))
                 change = {"spent_usd": before.spent_usd - to_money(held.cost_usd) + cost}
             after = before.model_copy(update=change)
-            await self._write_budget(conn, call.job_id, after)
+            await write_budget(conn, call.job_id, after)
         return after
 
     async def close_interrupted(self, job_id: str, calls: list[CallRecord]) -> JobBudget:
@@ -144,29 +144,7 @@ class LedgerRepo(StoreBase):
 
     async def _close(self, job_id: str, which: list[ColumnElement[bool]]) -> JobBudget:
         async with self._write() as conn:
-            budget = await self._lock_budget(conn, job_id)
-            for attempts in which:
-                held = (
-                    await conn.execute(
-                        update(llm_calls)
-                        .where(attempts, llm_calls.c.outcome == CallOutcome.IN_FLIGHT)
-                        .values(
-                            outcome=CallOutcome.INTERRUPTED.value,
-                            cost_usd=llm_calls.c.reserved_usd,
-                            error="the process running this call stopped before it returned",
-                        )
-                        .returning(llm_calls.c.cost_usd)
-                    )
-                ).scalars()
-                charge = sum((to_money(c) for c in held), Decimal(0))
-                budget = budget.model_copy(
-                    update={
-                        "spent_usd": budget.spent_usd + charge,
-                        "reserved_usd": budget.reserved_usd - charge,
-                    }
-                )
-            await self._write_budget(conn, job_id, budget)
-        return budget
+            return await close_attempts(conn, job_id, which)
 
     async def in_flight_calls(self, job_id: str) -> list[CallRecord]:
         query = select(llm_calls).where(
@@ -176,27 +154,58 @@ class LedgerRepo(StoreBase):
             rows = (await conn.execute(query)).all()
         return [call_from_row(r._mapping) for r in rows]
 
-    async def _lock_budget(self, conn: AsyncConnection, job_id: str) -> JobBudget:
-        """Lock the job's row for the rest of the transaction and read its money."""
-        row = (
-            await conn.execute(
-                update(jobs)
-                .where(jobs.c.job_id == job_id)
-                .values(updated_at=jobs.c.updated_at)
-                .returning(jobs.c.budget_usd, jobs.c.total_cost, jobs.c.reserved_usd)
-            )
-        ).first()
-        if row is None:
-            raise JobNotFound(job_id)
-        return _budget(row.budget_usd, row.total_cost, row.reserved_usd)
 
-    @staticmethod
-    async def _write_budget(conn: AsyncConnection, job_id: str, budget: JobBudget) -> None:
+async def close_attempts(
+    conn: AsyncConnection, job_id: str, which: list[ColumnElement[bool]]
+) -> JobBudget:
+    """Close the job's attempts still in flight among `which`, each charged its reservation
+    (in the transaction of `conn`); returns the budget after."""
+    budget = await lock_budget(conn, job_id)
+    for attempts in which:
+        held = (
+            await conn.execute(
+                update(llm_calls)
+                .where(attempts, llm_calls.c.outcome == CallOutcome.IN_FLIGHT)
+                .values(
+                    outcome=CallOutcome.INTERRUPTED.value,
+                    cost_usd=llm_calls.c.reserved_usd,
+                    error="the process running this call stopped before it returned",
+                )
+                .returning(llm_calls.c.cost_usd)
+            )
+        ).scalars()
+        charge = sum((to_money(c) for c in held), Decimal(0))
+        budget = budget.model_copy(
+            update={
+                "spent_usd": budget.spent_usd + charge,
+                "reserved_usd": budget.reserved_usd - charge,
+            }
+        )
+    await write_budget(conn, job_id, budget)
+    return budget
+
+
+async def lock_budget(conn: AsyncConnection, job_id: str) -> JobBudget:
+    """Lock the job's row for the rest of the transaction and read its money."""
+    row = (
         await conn.execute(
             update(jobs)
             .where(jobs.c.job_id == job_id)
-            .values(total_cost=budget.spent_usd, reserved_usd=max(budget.reserved_usd, Decimal(0)))
+            .values(updated_at=jobs.c.updated_at)
+            .returning(jobs.c.budget_usd, jobs.c.total_cost, jobs.c.reserved_usd)
         )
+    ).first()
+    if row is None:
+        raise JobNotFound(job_id)
+    return _budget(row.budget_usd, row.total_cost, row.reserved_usd)
+
+
+async def write_budget(conn: AsyncConnection, job_id: str, budget: JobBudget) -> None:
+    await conn.execute(
+        update(jobs)
+        .where(jobs.c.job_id == job_id)
+        .values(total_cost=budget.spent_usd, reserved_usd=max(budget.reserved_usd, Decimal(0)))
+    )
 
 
 def _budget(budget: object, spent: object, reserved: object) -> JobBudget:

@@ -36,6 +36,7 @@ def task_from_row(row: RowMapping) -> TaskState:
         dependencies=row["dependencies"],
         acceptance_threshold=row["acceptance_threshold"],
         pinned_model=row["pinned_model"],
+        files=row["files"] or [],
         status=TaskStatus(row["status"]),
         score=row["score"],
         model=row["model"],
@@ -195,19 +196,8 @@ class TasksRepo(StoreBase):
 
         Returns the ids of the tasks that changed, in plan order.
         """
-        stmt = (
-            update(task_table)
-            .where(
-                task_table.c.job_id == job_id,
-                task_table.c.status.not_in(_KEEP_ON_RESUME),
-                or_(task_table.c.status != TaskStatus.PENDING.value, task_table.c.reason != ""),
-            )
-            .values(status=TaskStatus.PENDING.value, reason="", updated_at=now)
-            .returning(task_table.c.task_id, task_table.c.position)
-        )
         async with self._write() as conn:
-            rows = (await conn.execute(stmt)).all()
-        return [task_id for task_id, _ in sorted(rows, key=lambda r: r.position)]
+            return await reset_unfinished(conn, job_id, now=now)
 
     async def save_iteration(
         self,
@@ -292,3 +282,19 @@ class TasksRepo(StoreBase):
         async with self._engine.connect() as conn:
             rows = (await conn.execute(query)).all()
         return [iteration_from_row(r._mapping) for r in rows]
+
+
+async def reset_unfinished(conn: AsyncConnection, job_id: str, *, now: float) -> list[str]:
+    """`TasksRepo.reset_unfinished_tasks` in the transaction of `conn`."""
+    stmt = (
+        update(task_table)
+        .where(
+            task_table.c.job_id == job_id,
+            task_table.c.status.not_in(_KEEP_ON_RESUME),
+            or_(task_table.c.status != TaskStatus.PENDING.value, task_table.c.reason != ""),
+        )
+        .values(status=TaskStatus.PENDING.value, reason="", updated_at=now)
+        .returning(task_table.c.task_id, task_table.c.position)
+    )
+    rows = (await conn.execute(stmt)).all()
+    return [task_id for task_id, _ in sorted(rows, key=lambda r: r.position)]

@@ -11,6 +11,7 @@ from orchestrator.store._events import EventsRepo
 from orchestrator.store._jobs import JobsRepo
 from orchestrator.store._ledger import LedgerRepo
 from orchestrator.store._notify import EventListener
+from orchestrator.store._resume import ResumeRepo
 from orchestrator.store._review import ReviewRepo
 from orchestrator.store._tasks import TasksRepo
 from orchestrator.store._webhooks import WebhooksRepo
@@ -23,6 +24,7 @@ class Store(
     EventsRepo,
     CallsRepo,
     LedgerRepo,
+    ResumeRepo,
     ArtifactsRepo,
     WorkersRepo,
     ReviewRepo,
