@@ -41,6 +41,41 @@ function Bar({
   );
 }
 
+/**
+ * A model its provider has retired (routing sends its calls to the replacement, or skips it) or
+ * deprecated: a badge that says so in words, with the date, and the replacement below it.
+ */
+function Lifecycle({ m }: { m: ModelStat }) {
+  if (!m.lifecycle || m.lifecycle === "current") return null;
+  const retired = m.lifecycle === "retired";
+  const word = retired ? "Retired" : m.retirement_date ? "Retiring" : "Deprecated";
+  const when = m.retirement_date ? ` ${m.retirement_date}` : "";
+  return (
+    <div data-testid="model-lifecycle" data-lifecycle={m.lifecycle} className="space-y-0.5 text-xs">
+      <Badge variant={retired ? "destructive" : "warning"}>
+        {word}
+        {when}
+      </Badge>
+      {m.replacement && (
+        <p>
+          <span className="text-muted-foreground">Replacement: </span>
+          <span className="font-mono">{m.replacement}</span>
+        </p>
+      )}
+      {m.retirement_notice && (
+        <a
+          href={m.retirement_notice}
+          target="_blank"
+          rel="noreferrer"
+          className="text-muted-foreground underline underline-offset-2"
+        >
+          Provider notice<span className="sr-only"> on {m.model} (opens in a new tab)</span>
+        </a>
+      )}
+    </div>
+  );
+}
+
 export function ModelCard({ m }: { m: ModelStat }) {
   const used = m.call_count > 0;
   const succeeded = Math.max(0, m.call_count - m.failure_count);
@@ -55,6 +90,7 @@ export function ModelCard({ m }: { m: ModelStat }) {
           <span className="size-2 rounded-full" style={{ background: providerColor(m.provider) }} />
           {providerLabel(m.provider)}
         </p>
+        <Lifecycle m={m} />
       </CardHeader>
       <CardContent className="space-y-3">
         {/* The rate of the counts shown below, so "Calls 124 · Failures 1" reads 99.2%. */}

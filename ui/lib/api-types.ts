@@ -304,7 +304,8 @@ export interface paths {
          * @description Every catalog model (and any other model with recorded calls), sorted by provider.
          *
          *     Telemetry covers every call recorded when this server started plus the calls it made
-         *     since: success rate, trust factor, latency EMA and p95, average cost, counts.
+         *     since: success rate, trust factor, latency EMA and p95, average cost, counts; and whether
+         *     its provider has retired or deprecated it (as of today, UTC), with the date and replacement.
          */
         get: operations["models-list_models"];
         put?: never;
@@ -729,10 +730,37 @@ export interface components {
             failure_count: number;
             /** Latency P95 Ms */
             latency_p95_ms: number;
+            /**
+             * Lifecycle
+             * @description ours: whether its provider has retired it (never routed then) or deprecated it (retiring: served until retirement_date, if it has one)
+             * @default current
+             * @enum {string}
+             */
+            lifecycle?: "current" | "retiring" | "retired";
             /** Model */
             model: string;
             /** Provider */
             provider: string;
+            /**
+             * Replacement
+             * @description ours: the model its provider recommends instead
+             */
+            replacement?: string | null;
+            /**
+             * Rerouted To
+             * @description ours: the model the provider answers its name with from retirement_date
+             */
+            rerouted_to?: string | null;
+            /**
+             * Retirement Date
+             * @description ours: the day its provider stops (or stopped) serving it
+             */
+            retirement_date?: string | null;
+            /**
+             * Retirement Notice
+             * @description ours: the provider's deprecation notice (a URL)
+             */
+            retirement_notice?: string | null;
             /**
              * Simulated
              * @description ours: answered by the built-in simulator here
