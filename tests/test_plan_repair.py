@@ -211,6 +211,7 @@ def test_text_the_store_cannot_keep_is_escaped() -> None:
         {"answer": "Sure!"},
         "a plan",
         [1, 2, 3],
+        {"a": {"b": {"c": {"tasks": [{"id": "x", "prompt": "too deep"}]}}}},
     ],
 )
 def test_nothing_usable_is_plan_invalid(raw: object) -> None:
@@ -252,3 +253,15 @@ async def test_the_planner_uses_the_repaired_plan_and_says_each_repair() -> None
         "task '2': type 'coding' read as code_generation",
         "task '1': threshold 90 read as 0.9",
     ]
+
+
+async def test_an_answer_nested_deeper_than_json_reads_is_retried_not_raised() -> None:
+    answers = ["[" * 100_000 + "]" * 100_000, json.dumps({"tasks": [task("a")]})]
+
+    async def call(spec: CallSpec) -> CallResult:
+        return CallResult(status=CallStatus.OK, text=answers.pop(0), model="small")
+
+    spec = JobSpec(project_description="Write a hello world script")
+    outcome = await make_plan(spec, call=call, catalog=load_catalog(DEFAULT_CATALOG))
+    assert not outcome.fallback and outcome.attempts == 2
+    assert "not JSON" in outcome.errors[0]

@@ -297,9 +297,9 @@ RULES: list[Rule] = [
 ]
 
 
-def _task_list(raw: object, draft_notes: list[str]) -> list[Any] | None:
+def _task_list(raw: object, draft_notes: list[str], depth: int = 2) -> list[Any] | None:
     """The answer's list of tasks: `{"tasks": [...]}`, or a bare list, one task, or a
-    wrapper object around either."""
+    wrapper object around either (`depth` wrappers at most)."""
     if isinstance(raw, list):
         draft_notes.append("the answer was a bare list of tasks")
         return raw
@@ -315,8 +315,8 @@ def _task_list(raw: object, draft_notes: list[str]) -> list[Any] | None:
         draft_notes.append("the answer was one task, not a plan")
         return [raw]
     inner = [v for v in raw.values() if isinstance(v, dict | list)]
-    if len(inner) == 1:
-        return _task_list(inner[0], draft_notes)
+    if len(inner) == 1 and depth > 0:
+        return _task_list(inner[0], draft_notes, depth - 1)
     return None
 
 

@@ -70,7 +70,7 @@ def parse_plan(text: str) -> RepairedPlan:
     tolerated. PlanInvalid when it is not JSON or no usable task is left."""
     try:
         raw = json.loads(unwrap_fence(text).strip())
-    except ValueError as e:
+    except (ValueError, RecursionError) as e:  # nested deeper than a plan ever is
         raise PlanInvalid(f"the answer is not JSON: {e}") from e
     return repair_plan(raw)
 
