@@ -1,7 +1,8 @@
 """Named moments inside the job's durable steps where a test may crash the process.
 
 Every durable step of the job (`JobSteps` in runtime/steps.py, `Reviews.stop_for_review`
-in runtime/review.py) is marked `@step`: it reaches `<step>.start` before it does anything
+in runtime/review.py), and the approval of a reviewed plan (`Reviews.approve`, whose run
+starts after its end), is marked `@step`: it reaches `<step>.start` before it does anything
 and `<step>.end` after its last write, before DBOS records its result. Writes inside a
 step reach their own points (`reach("reserved")` becomes `llm_call.reserved` there).
 `POINTS` lists them all; the crash harness (tests/test_crash_points.py) kills a process at
@@ -30,6 +31,7 @@ _STEP_NAMES = (
     "skip_tasks",
     "finish_job",
     "stop_for_review",  # runtime/review.py
+    "approve",  # runtime/review.py: not a step of a workflow; the job's run starts after it
 )
 # The state a step writes and the events describing it commit together: a crash inside the
 # transaction ("in_transaction", after the state's rows, before its events) leaves neither.

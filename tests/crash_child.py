@@ -1,9 +1,10 @@
 """A process that runs one job and kills itself with SIGKILL at a named crash point.
 
-`python tests/crash_child.py DATA_DIR SERVER_URL JOB_ID POINT OCCURRENCE [review]` runs
-the job against the fake wire server at SERVER_URL, on the databases under DATA_DIR, and
+`python tests/crash_child.py DATA_DIR SERVER_URL JOB_ID POINT OCCURRENCE [review|approve]`
+runs the job against the fake wire server at SERVER_URL, on the databases under DATA_DIR, and
 dies the OCCURRENCE-th time it reaches POINT (see orchestrator/crashpoints.py); with
-`review`, the job asks for plan review. It exits 0 only if the job ended without reaching
+`review`, the job asks for plan review (with `approve`, and is approved once it awaits
+review). It exits 0 only if the job ended without reaching
 the point. test_crash_points.py then recovers the job in its own process.
 """
 
@@ -53,17 +54,20 @@ def die_at(point: str, occurrence: int) -> None:
     crashpoints.install(hook)
 
 
-async def run(settings: Settings, job_id: str, spec: JobSpec) -> None:
+async def run(settings: Settings, job_id: str, spec: JobSpec, approve: bool = False) -> None:
     runtime = await Runtime.start(settings)
     try:
         await runtime.submit(spec, job_id=job_id)
-        await runtime.wait(job_id)
+        if await runtime.wait(job_id) is None and approve:  # it awaits review
+            await runtime.approve(job_id)
+            await runtime.wait(job_id)
     finally:
         await runtime.stop()
 
 
 if __name__ == "__main__":
-    data_dir, server_url, job_id, point, occurrence, *review = sys.argv[1:]
+    data_dir, server_url, job_id, point, occurrence, *mode = sys.argv[1:]
     die_at(point, int(occurrence))
-    spec = SPEC.model_copy(update={"review": bool(review)})
-    asyncio.run(run(crash_settings(Path(data_dir), server_url), job_id, spec))
+    spec = SPEC.model_copy(update={"review": bool(mode)})
+    settings = crash_settings(Path(data_dir), server_url)
+    asyncio.run(run(settings, job_id, spec, approve=mode == ["approve"]))

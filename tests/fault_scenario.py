@@ -72,6 +72,8 @@ FAULTS = [
 ]
 FAULT_IDS = [f"{point}#{n}" for point, n in FAULTS]
 REVIEW_FAULTS = [("stop_for_review.in_transaction", 1)]
+# Reached only by the approval of a job awaiting review: before, inside and after its write.
+APPROVE_FAULTS = [("approve.start", 1), ("approve.in_transaction", 1), ("approve.end", 1)]
 # Reached only by a job whose spend crosses 80 % of its budget (test_webhooks.py).
 WARNING_FAULTS = [("llm_call.warning_due", 1)]
 # Where the provider may have been asked and nothing recorded: an attempt left in flight.

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,6 +25,8 @@ import pytest
 from crash_child import KEY, crash_settings
 from fake_llm_servers import FakeLLMServer
 from fault_scenario import (
+    APPROVE_FAULTS,
+    ENDED_WELL,
     FAULT_IDS,
     FAULTS,
     IN_FLIGHT,
@@ -31,6 +34,7 @@ from fault_scenario import (
     WARNING_FAULTS,
     Expect,
     answer,
+    check_bill,
     check_job,
 )
 
@@ -52,7 +56,8 @@ def server() -> Iterator[FakeLLMServer]:
 
 
 def test_the_points_listed_are_every_point_in_the_code() -> None:
-    assert {point for point, _ in FAULTS + REVIEW_FAULTS + WARNING_FAULTS} == crashpoints.POINTS
+    listed = FAULTS + REVIEW_FAULTS + WARNING_FAULTS + APPROVE_FAULTS
+    assert {point for point, _ in listed} == crashpoints.POINTS
     # Every durable step of the job workflows is marked, so it has points; the recorded
     # wait for a task workflow's end writes nothing of ours.
     dbos_steps = {
@@ -61,7 +66,7 @@ def test_the_points_listed_are_every_point_in_the_code() -> None:
         if hasattr(member, "dbos_function_name") and not name.endswith("_workflow")
     }
     marked = crashpoints.step_names(JobSteps) | crashpoints.step_names(Reviews)
-    assert dbos_steps - {"first_finished"} == marked
+    assert dbos_steps - {"first_finished"} == marked - {"approve"}  # an API call, not a step
     assert {point.split(".")[0] for point in crashpoints.POINTS} == marked
 
 
@@ -123,5 +128,51 @@ def test_a_crash_while_stopping_for_review_leaves_the_job_awaiting_it_once(
         assert [type(e) for e in events].count(PlanEvent) == 1
         assert DoneEvent not in [type(e) for e in events]
         assert len(server.bill) == 1  # the plan's call, paid once
+
+    asyncio.run(recover())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("point", "occurrence"), APPROVE_FAULTS)
+def test_a_crash_while_approving_leaves_the_job_awaiting_review_or_runs_it(
+    point: str, occurrence: int, server: FakeLLMServer, tmp_path: Path
+) -> None:
+    """Killed before the approval is stored, the job still awaits review; killed once it is
+    stored but before its run started, the next runtime starts the run (nobody resumes it)."""
+    server.bill.clear()
+    run_child(tmp_path, server, point, occurrence, "approve")
+
+    async def recover() -> None:
+        runtime = await Runtime.start(crash_settings(tmp_path, server.url))
+        try:
+            job = await runtime.store.get_job("job1")
+            if point == "approve.end":
+                assert job.status is not JobStatus.AWAITING_REVIEW
+            else:
+                assert job.status is JobStatus.AWAITING_REVIEW
+                await runtime.approve("job1")
+            deadline = time.monotonic() + 120
+            while not (await runtime.store.get_job("job1")).status.is_terminal():
+                assert time.monotonic() < deadline, "the approved job never ran"
+                await asyncio.sleep(0.1)
+            assert (await runtime.store.job_forecast("job1")) is not None  # the one approved
+            tasks = {t.task_id: t.status for t in await runtime.store.list_tasks("job1")}
+            stored = await runtime.store.read_events("job1")
+            await check_bill(runtime, ["job1"], server, Expect())
+        finally:
+            await runtime.stop()
+        assert tasks == ENDED_WELL
+        assert [e.id for e in stored] == list(range(1, len(stored) + 1))
+        events = [e.event for e in stored]
+        statuses = [e.status for e in events if isinstance(e, StatusEvent)]
+        # Planned, stopped for review once, approved once, ran once to its end.
+        assert statuses[:4] == [
+            JobStatus.PENDING,
+            JobStatus.RUNNING,
+            JobStatus.AWAITING_REVIEW,
+            JobStatus.PENDING,
+        ]
+        assert statuses[4:-1] == [JobStatus.RUNNING] and statuses[-1].is_terminal()
+        assert [type(e) for e in events].count(DoneEvent) == 1
 
     asyncio.run(recover())

@@ -104,6 +104,7 @@ class Reviews:
             return None
         return forecast
 
+    @crashpoints.step
     async def approve(self, job_id: str, *, budget_usd: float | None, line: str) -> int:
         """Approve the plan of a job awaiting review with the forecast it has now, which the
         job then runs against; returns the number of the run to start. JobConflict unless it

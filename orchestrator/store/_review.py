@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from pydantic import ValidationError
 from sqlalchemy import delete, select, update
 
+from orchestrator import crashpoints
 from orchestrator.domain import (
     CallOutcome,
     CallSize,
@@ -102,6 +103,7 @@ class ReviewRepo(StoreBase):
             if budget_usd is not None:
                 values["budget_usd"] = to_money(budget_usd)
             await conn.execute(update(jobs).where(jobs.c.job_id == job_id).values(values))
+            crashpoints.reach("in_transaction")
             stored = await self._append_events(conn, job_id, announce())
         self._announce(stored)
         return int(row.attempt) + 1
