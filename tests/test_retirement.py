@@ -8,9 +8,10 @@ import time
 from datetime import date
 
 from orchestrator.config import Catalog, Settings
-from orchestrator.domain import CallOutcome, Role, TaskType
+from orchestrator.domain import CallOutcome, Role, TaskState, TaskType
 from orchestrator.engine.calls_api import CallSpec, CallStatus
 from orchestrator.engine.executor import CallExecutor
+from orchestrator.engine.forecast import route_tasks
 from orchestrator.engine.health import HealthBook
 from orchestrator.engine.ledger import MemoryLedger
 from orchestrator.engine.routing import Router
@@ -138,3 +139,22 @@ async def test_a_call_for_a_retired_model_is_made_priced_and_recorded_as_its_sta
     assert cost != PRICING.cost("gemini-2.5-pro", result.input_tokens, result.output_tokens)
     assert ledger.spent == cost
     assert health.snapshot("gemini-2.5-pro").call_count == 0
+
+
+def test_the_forecast_prices_a_task_pinned_to_a_retired_model_as_its_stand_in() -> None:
+    pinned = TaskState(
+        job_id="job1",
+        task_id="t1",
+        type=TaskType.SUMMARIZATION,
+        prompt="Summarise.",
+        dependencies=[],
+        acceptance_threshold=0.8,
+        pinned_model="gemini-2.5-pro",
+    )
+    usable = set(GOOGLE.models)
+    assert route_tasks([pinned], router(BEFORE), GOOGLE, usable)["t1"].generator == (
+        "gemini-2.5-pro"
+    )
+    assert route_tasks([pinned], router(AFTER), GOOGLE, usable)["t1"].generator == (
+        "gemini-3.8-flash"
+    )

@@ -176,7 +176,11 @@ def route_tasks(
     two evaluators of other providers, as the loop asks for them (only `usable` models)."""
     routes: dict[str, Route] = {}
     for task in tasks:
-        generator = task.pinned_model or _first(router, usable, Role.GENERATE, task_type=task.type)
+        generator = (
+            router.answering(task.pinned_model)  # a retired pin is answered by its stand-in
+            if task.pinned_model
+            else _first(router, usable, Role.GENERATE, task_type=task.type)
+        )
         provider = _provider(catalog, generator)
         critic = _first(router, usable, Role.CRITIQUE, avoid=[provider])
         first = _first(router, usable, Role.EVALUATE, avoid=[provider])

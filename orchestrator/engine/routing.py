@@ -125,6 +125,14 @@ class Router:
             models.setdefault(current.name, current)  # de-duplicated, order kept
         return list(models.values())
 
+    def answering(self, model: str) -> str | None:
+        """The model a call asked of `model` goes to: itself, a retired one's stand-in, or none."""
+        info = self._catalog.models.get(model)
+        if info is None:
+            return model  # outside the catalog: not ours to judge
+        current = self._retirements.in_service(info)
+        return current.name if current is not None else None
+
     def _preference(self, spec: CallSpec) -> list[str]:
         if spec.prefer:
             return list(spec.prefer)
