@@ -1,3 +1,4 @@
+import { SelfEvaluatedBadge } from "@/components/self-evaluated-badge";
 import { TaskStatusBadge } from "@/components/status-badge";
 import { score, usd } from "@/lib/format";
 import { taskOutcome } from "@/lib/status";
@@ -54,8 +55,9 @@ export function TaskCard({
         {routeText(task, jobEnded)}
       </div>
       <div className="flex flex-wrap gap-x-3 gap-y-1 text-xs">
-        <span>
+        <span className="inline-flex items-center gap-1">
           Score: <strong className="tabular-nums">{score(task.score)}</strong>
+          {task.self_evaluated && <SelfEvaluatedBadge />}
         </span>
         <span>
           Cost: <strong className="tabular-nums">{usd(task.cost)}</strong>

@@ -1,10 +1,11 @@
 "use client";
 
 import { CheckCircle2, XCircle } from "lucide-react";
-import { useEffect, useState } from "react";
+import { type ReactNode, useEffect, useState } from "react";
 
 import { CodeOutput } from "@/components/code-output";
 import { ErrorState } from "@/components/error-state";
+import { SelfEvaluatedBadge } from "@/components/self-evaluated-badge";
 import { TaskStatusBadge } from "@/components/status-badge";
 import { Badge } from "@/components/ui/badge";
 import { Dialog, DialogContent, DialogDescription, DialogHeader, DialogTitle } from "@/components/ui/dialog";
@@ -13,11 +14,14 @@ import { Tabs, TabsContent, TabsList, TabsTrigger } from "@/components/ui/tabs";
 import { ApiError, api, type IterationDetail, type TaskDetail } from "@/lib/api";
 import { ms, score, usd } from "@/lib/format";
 
-function Stat({ label, value }: { label: string; value: string }) {
+function Stat({ label, value, children }: { label: string; value: string; children?: ReactNode }) {
   return (
     <div>
       <p className="text-xs text-muted-foreground">{label}</p>
-      <p className="text-sm font-semibold tabular-nums">{value}</p>
+      <p className="flex flex-wrap items-center gap-1 text-sm font-semibold tabular-nums">
+        {value}
+        {children}
+      </p>
     </div>
   );
 }
@@ -27,7 +31,9 @@ function Iteration({ it, code }: { it: IterationDetail; code: boolean }) {
     <div className="space-y-4" data-testid="iteration">
       <div className="grid grid-cols-2 gap-3 rounded-lg border p-3 sm:grid-cols-4">
         <Stat label="Model" value={it.model} />
-        <Stat label="Score" value={score(it.score)} />
+        <Stat label="Score" value={score(it.score)}>
+          {it.self_evaluated && <SelfEvaluatedBadge />}
+        </Stat>
         <Stat label="Cost" value={usd(it.cost_usd)} />
         <Stat label="Latency" value={ms(it.latency_ms)} />
         <Stat label="Input tokens" value={String(it.input_tokens ?? 0)} />

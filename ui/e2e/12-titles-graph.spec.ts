@@ -1,4 +1,9 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
 import { createJob, ended, expect, JOBS, openJob, test, waitForJob } from "./fixtures";
+import { type RunningServer, startServer, stopServer } from "./server";
 
 // Tasks say what they are for (the planner's titles), and the graph is laid out so that no
 // edge runs through another task's box; nodes show title, model, score and cost.
@@ -71,4 +76,60 @@ test("cards and graph nodes carry the plan's titles; edges go around the boxes",
     return [...new Set(found)];
   });
   expect(crossings).toEqual([]);
+});
+
+test.describe("a server with one model", () => {
+  // Critique and scores can only come from the generator itself: the cards and the task's
+  // iterations mark its scores "self-evaluated".
+  const MODEL = "claude-haiku-4-5";
+  const TYPES = ["code_generation", "code_review", "complex_reasoning", "creative_writing"];
+  TYPES.push("data_extraction", "summarization", "evaluation");
+  let server: RunningServer;
+  let dir: string;
+
+  test.beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "orch-one-model-"));
+    const catalog = {
+      models: { [MODEL]: { provider: "anthropic", quality: 0.84, max_output_tokens: 4096 } },
+      task_types: Object.fromEntries(
+        TYPES.map((t) => [t, { threshold: 0.8, max_iterations: 1, models: [MODEL] }]),
+      ),
+      roles: { decompose: [MODEL], critique: [MODEL], evaluate: [MODEL] },
+    };
+    writeFileSync(join(dir, "catalog.json"), JSON.stringify(catalog));
+    server = await startServer("one-model", { ORCH_CATALOG_PATH: join(dir, "catalog.json") });
+  });
+  test.afterAll(async () => {
+    await stopServer(server);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("scores are marked self-evaluated on the cards and the iterations", async ({ page }) => {
+    const api = (path: string, init?: RequestInit) =>
+      fetch(`${server.baseURL}${path}`, { ...init, headers: { "Content-Type": "application/json" } });
+    const jobId = await createJob(api, JOBS.hello);
+    await waitForJob(api, jobId, ended);
+    const tasks = Object.values(
+      (
+        (await (await api(`/api/jobs/${jobId}`)).json()) as {
+          tasks: Record<string, ApiTask & { score: number | null; self_evaluated: boolean }>;
+        }
+      ).tasks,
+    );
+    const scored = tasks.filter((t) => t.score !== null);
+    expect(scored.length).toBeGreaterThan(0);
+    expect(scored.every((t) => t.self_evaluated)).toBe(true);
+
+    await page.goto(`${server.baseURL}/jobs/${jobId}/`);
+    const first = scored[0]!;
+    const card = page.locator(`[data-testid="task-card"][data-task-id="${first.task_id}"]`);
+    const badge = card.getByTestId("self-evaluated");
+    await expect(badge).toBeVisible();
+    await expect(badge).toContainText("No model of another provider could review it");
+    await expect(page.getByTestId("self-evaluated")).toHaveCount(scored.length);
+
+    await card.getByTestId("task-title").click();
+    const detail = page.getByTestId("task-detail");
+    await expect(detail.getByTestId("iteration").getByTestId("self-evaluated")).toBeVisible();
+  });
 });

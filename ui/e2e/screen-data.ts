@@ -58,6 +58,7 @@ const task = (
   type: "code_generation",
   dependencies: deps.map((d) => `task_00${d}`),
   reason: "score 0.91 reached the threshold 0.85",
+  self_evaluated: false,
   ...over,
 });
 

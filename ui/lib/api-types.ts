@@ -419,6 +419,11 @@ export interface components {
             path: string;
             /** Size */
             size: number;
+            /**
+             * Task Id
+             * @description The task that wrote it last (None: the job's summary)
+             */
+            task_id?: string | null;
         };
         /** CostEvent */
         CostEvent: {
@@ -541,6 +546,11 @@ export interface components {
             score?: number;
             /** Scores */
             scores?: number[];
+            /**
+             * Self Evaluated
+             * @default false
+             */
+            self_evaluated?: boolean;
             /** Validators */
             validators?: components["schemas"]["ValidatorResult"][];
         };
@@ -837,6 +847,11 @@ export interface components {
             dependencies: string[];
             /** Evaluators */
             evaluators: string[];
+            /**
+             * Files
+             * @description The project files it creates or changes, if any
+             */
+            files?: string[];
             /** @description Its cost range, USD */
             forecast: components["schemas"]["Estimate"];
             /** Id */
@@ -909,6 +924,11 @@ export interface components {
             acceptance_threshold?: number | null;
             /** Dependencies */
             dependencies?: string[];
+            /**
+             * Files
+             * @description Paths (relative to the project's root) of the files the task creates or changes; empty for a task that delivers no file
+             */
+            files?: string[];
             /** Id */
             id: string;
             /** Model */
@@ -997,6 +1017,11 @@ export interface components {
             reason: string;
             /** Score */
             score: number | null;
+            /**
+             * Self Evaluated
+             * @description ours: its score came from the generator's own provider or model, as no other could review it
+             */
+            self_evaluated: boolean;
             status: components["schemas"]["TaskStatus"];
             /** Task Id */
             task_id: string;
@@ -1034,6 +1059,11 @@ export interface components {
              * @default null
              */
             score?: number | null;
+            /**
+             * Self Evaluated
+             * @default false
+             */
+            self_evaluated?: boolean;
             status: components["schemas"]["TaskStatus"];
             /** Task Id */
             task_id: string;
@@ -1065,6 +1095,11 @@ export interface components {
             reason: string;
             /** Score */
             score: number | null;
+            /**
+             * Self Evaluated
+             * @description ours: its score came from the generator's own provider or model, as no other could review it
+             */
+            self_evaluated: boolean;
             status: components["schemas"]["TaskStatus"];
             /** Task Id */
             task_id: string;

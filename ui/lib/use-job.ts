@@ -38,8 +38,8 @@ export function budgetRaise(run: Run): string | null {
 }
 
 /** A task as the page knows it: a task event may arrive before the snapshot that has its plan. */
-export type LiveTask = Omit<TaskSummary, "type" | "dependencies" | "title"> &
-  Partial<Pick<TaskSummary, "type" | "dependencies" | "title">>;
+export type LiveTask = Omit<TaskSummary, "type" | "dependencies" | "title" | "self_evaluated"> &
+  Partial<Pick<TaskSummary, "type" | "dependencies" | "title" | "self_evaluated">>;
 
 interface State {
   tasks: Record<string, LiveTask>;
