@@ -517,6 +517,7 @@ class ForecastOutcome(BaseModel):
     model: str | None  # the task's forecast generator
     expected: float
     actual: float
+    recorded_calls: int = 0  # the history that forecast rested on (Forecast.recorded_calls)
 
 
 class JobBudget(BaseModel):

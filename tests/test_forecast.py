@@ -195,9 +195,16 @@ def outcomes(
     task_type: TaskType | None = TaskType.SUMMARIZATION,
     model: str | None = "gpt-4o",
     expected: float = 0.5,
+    recorded_calls: int = 20,
 ) -> list[ForecastOutcome]:
     return [
-        ForecastOutcome(task_type=task_type, model=model, expected=expected, actual=expected * r)
+        ForecastOutcome(
+            task_type=task_type,
+            model=model,
+            expected=expected,
+            actual=expected * r,
+            recorded_calls=recorded_calls,
+        )
         for r in ratios
     ]
 
@@ -210,9 +217,11 @@ def test_the_band_is_the_conformal_interval_of_past_ratios() -> None:
     # 99 ratios at 80 %: ranks 10 and 90.
     band = conformal_band([n / 100 for n in range(1, 100)], 0.80)
     assert (band.low, band.high) == (0.10, 0.90)
-    # Too few for those ranks: the extremes seen.
+    # Too few for those ranks: the extremes seen. MIN_OUTCOMES is the fewest that reach them.
     small = conformal_band([0.9, 1.3, 1.1, 0.7, 1.0, 1.2, 0.8, 1.05])
     assert (small.low, small.high) == (0.7, 1.3)
+    assert conformal_band(range(1, MIN_OUTCOMES + 1)).high == MIN_OUTCOMES
+    assert conformal_band(range(1, MIN_OUTCOMES + 21)).high < MIN_OUTCOMES + 20
 
 
 def test_the_band_holds_the_share_it_promises_of_new_costs() -> None:
@@ -248,20 +257,27 @@ def test_calibration_narrows_to_type_and_model_then_widens() -> None:
     assert Calibration(outcomes([1.0] * MIN_OUTCOMES, expected=0.0)).jobs == 0
 
 
+WARM_CALLS = (
+    sizes("gpt-4o", Role.GENERATE, 300)
+    + sizes("deepseek-chat", Role.CRITIQUE, 200)
+    + sizes("gpt-4o", Role.REVISE, 400)
+    + sizes("claude-opus-4-6", Role.EVALUATE, 100)
+)  # 20 calls
+WARM_RUNS = [TaskRun(task_type=TaskType.SUMMARIZATION, iterations=n) for n in (1, 1, 2, 2, 2)]
+
+
 def warm_history(ratios: list[float], job_ratios: list[float]) -> History:
+    """20 recorded calls, and ratios of past forecasts made from as many."""
     return History(
-        sizes("gpt-4o", Role.GENERATE, 300)
-        + sizes("deepseek-chat", Role.CRITIQUE, 200)
-        + sizes("gpt-4o", Role.REVISE, 400)
-        + sizes("claude-opus-4-6", Role.EVALUATE, 100),
-        [TaskRun(task_type=TaskType.SUMMARIZATION, iterations=n) for n in (1, 1, 2, 2, 2)],
+        WARM_CALLS,
+        WARM_RUNS,
         outcomes(ratios) + outcomes(job_ratios, task_type=None, model=None),
     )
 
 
 def test_a_forecast_from_history_takes_its_band_from_past_errors() -> None:
-    task_ratios = [0.8, 0.9, 1.0, 1.0, 1.1, 1.2, 1.3, 1.5]
-    job_ratios = [0.9, 0.95, 1.0, 1.0, 1.05, 1.1, 1.15, 1.2]
+    task_ratios = [0.8, 1.5] + [1.0] * (MIN_OUTCOMES - 2)
+    job_ratios = [0.9, 1.2] + [1.0] * (MIN_OUTCOMES - 2)
     plain = forecast([task("a"), task("b")], warm_history([], [])).tasks[0]
     result = forecast([task("a"), task("b")], warm_history(task_ratios, job_ratios))
     f = result.tasks[0]
@@ -269,14 +285,21 @@ def test_a_forecast_from_history_takes_its_band_from_past_errors() -> None:
     assert f.cost.expected == plain.cost.expected
     assert f.cost.low == pytest.approx(f.cost.expected * 0.8, abs=2e-6)
     assert f.cost.high == pytest.approx(f.cost.expected * 1.5, abs=2e-6)
-    assert "band from 8 past forecast errors" in f.basis
+    assert f"band from {MIN_OUTCOMES} past forecast errors" in f.basis
     # The job's band: its own past ratios, narrower than the sum of its tasks' bands.
     total = result.total
     assert total.expected == pytest.approx(sum(t.cost.expected for t in result.tasks), abs=2e-6)
     assert total.low == pytest.approx(total.expected * 0.9, abs=2e-6)
     assert total.high == pytest.approx(total.expected * 1.2, abs=2e-6)
     assert total.high < sum(t.cost.high for t in result.tasks)
-    assert result.basis.endswith("band from 8 past jobs' forecast errors")
+    assert result.basis.endswith(f"band from {MIN_OUTCOMES} past jobs' forecast errors")
+    # Errors of forecasts made from far less history than this one's do not count.
+    thin = outcomes(task_ratios, recorded_calls=5) + outcomes(
+        job_ratios, task_type=None, model=None, recorded_calls=5
+    )
+    assert forecast([task("a")], History(WARM_CALLS, WARM_RUNS, thin)) == forecast(
+        [task("a")], warm_history([], [])
+    )
 
 
 def test_the_band_always_holds_expected_and_priors_are_not_calibrated() -> None:
@@ -286,7 +309,9 @@ def test_the_band_always_holds_expected_and_priors_are_not_calibrated() -> None:
     assert result.total.high == pytest.approx(result.total.expected * 2.0, abs=2e-6)
     # Without recorded sizes the forecast comes from priors: past errors of forecasts from
     # history do not apply to it.
-    cold = History(outcomes=outcomes([1.5] * MIN_OUTCOMES) + outcomes([2.0] * 8, None, None))
+    cold = History(
+        outcomes=outcomes([1.5] * MIN_OUTCOMES) + outcomes([2.0] * MIN_OUTCOMES, None, None)
+    )
     prior = forecast([task()], cold)
     assert prior.basis == "no history: priors"
     assert prior.total == forecast([task()]).total

@@ -12,9 +12,13 @@ seen.
 
 Whatever makes jobs cost more or less than the sizes of their calls say (fallbacks after
 faults and the price of the model that took over, retries, iterations, routes that changed,
-dependencies' long outputs) is in these ratios, for simulated and real providers alike. Only
-forecasts that rested on recorded calls count: a forecast from priors says nothing about how
-far off a forecast from history is.
+dependencies' long outputs) is in these ratios, for simulated and real providers alike.
+
+Only forecasts made from a comparable history count: from at least 1/COMPARABLE as many
+recorded calls as the forecast at hand. A forecast from priors, or from the few calls of the
+first jobs, is further off than one from thousands of calls, and would widen its band for
+nothing (that history is capped, store/_review.HISTORY_CALLS, so in time every past forecast
+is comparable).
 """
 
 from __future__ import annotations
@@ -30,9 +34,12 @@ __all__ = ["COVERAGE", "MIN_OUTCOMES", "Band", "Calibration", "conformal_band"]
 
 # The share of costs the band should hold.
 COVERAGE = 0.90
-# Fewer past ratios than this in a group (a task type and model, a type, all tasks, the jobs)
-# and the wider group is used, else the spread of the recorded call sizes.
-MIN_OUTCOMES = 8
+# The fewest ratios whose conformal ranks at COVERAGE fall inside them (⌈20 × 0.95⌉ = 19):
+# with fewer in a group (a task type and model, a type, all tasks, the jobs) the wider group
+# is used, else the spread of the recorded call sizes.
+MIN_OUTCOMES = 19
+# A past forecast counts if it rested on at least 1/COMPARABLE of the calls this one does.
+COMPARABLE = 2
 
 
 @dataclass(frozen=True)
@@ -61,16 +68,16 @@ def conformal_band(ratios: Sequence[float], coverage: float = COVERAGE) -> Band:
 
 
 class Calibration:
-    """The ratios actual ÷ expected of past forecasts, per task type and model, per type, of
-    all tasks and of whole jobs."""
+    """The ratios actual ÷ expected of past forecasts made from a history comparable to
+    `recorded_calls` calls, per task type and model, per type, of all tasks and of jobs."""
 
-    def __init__(self, outcomes: Iterable[ForecastOutcome] = ()) -> None:
+    def __init__(self, outcomes: Iterable[ForecastOutcome] = (), recorded_calls: int = 0) -> None:
         exact: dict[tuple[TaskType, str | None], list[float]] = defaultdict(list)
         by_type: dict[TaskType, list[float]] = defaultdict(list)
         tasks: list[float] = []
         jobs: list[float] = []
         for o in outcomes:
-            if o.expected <= 0:
+            if o.expected <= 0 or o.recorded_calls * COMPARABLE < recorded_calls:
                 continue
             ratio = o.actual / o.expected
             if o.task_type is None:

@@ -117,7 +117,6 @@ class History:
         runs: Iterable[TaskRun] = (),
         outcomes: Iterable[ForecastOutcome] = (),
     ) -> None:
-        self.calibration = Calibration(outcomes)
         exact: dict[tuple[Role, TaskType, str], list[CallSize]] = defaultdict(list)
         by_type: dict[tuple[Role, TaskType], list[CallSize]] = defaultdict(list)
         by_role: dict[Role, list[CallSize]] = defaultdict(list)
@@ -128,6 +127,7 @@ class History:
             by_role[c.role].append(c)
             self.calls += 1
         self._exact, self._by_type, self._by_role = exact, by_type, by_role
+        self.calibration = Calibration(outcomes, self.calls)
         iterations: dict[TaskType, list[int]] = defaultdict(list)
         for r in runs:
             if r.iterations > 0:

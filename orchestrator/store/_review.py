@@ -183,6 +183,7 @@ class ReviewRepo(StoreBase):
                             model=f.model,
                             expected=f.cost.expected,
                             actual=cost,
+                            recorded_calls=forecast.recorded_calls,
                         )
                     )
             found.append(
@@ -191,6 +192,7 @@ class ReviewRepo(StoreBase):
                     model=None,
                     expected=forecast.total.expected,
                     actual=sum(cost for _, _, cost in tasks.values()),
+                    recorded_calls=forecast.recorded_calls,
                 )
             )
         return found
