@@ -177,7 +177,9 @@ async def test_artifacts_list_file_and_zip(client: httpx.AsyncClient, hello: Wat
     base = f"/api/jobs/{hello.job_id}"
     listed = (await client.get(f"{base}/artifacts")).json()
     paths = {a["path"] for a in listed}
-    assert "README.md" in paths and any(p.endswith(".py") for p in paths)
+    # The project's files, each with the task that wrote it; the job's summary beside them.
+    assert ".orchestrator/summary.md" in paths and any(p.endswith(".py") for p in paths)
+    assert all(a["task_id"] for a in listed if a["path"] != ".orchestrator/summary.md")
     script = next(p for p in sorted(paths) if p.endswith(".py"))
     file = await client.get(f"{base}/artifacts/{script}")
     assert (
@@ -185,7 +187,9 @@ async def test_artifacts_list_file_and_zip(client: httpx.AsyncClient, hello: Wat
         and len(file.content) == dict((a["path"], a["size"]) for a in listed)[script]
     )
     archive = zipfile.ZipFile(io.BytesIO((await client.get(f"{base}/artifacts.zip")).content))
-    assert {n.removeprefix(f"{hello.job_id}/") for n in archive.namelist()} == paths
+    names = {n.removeprefix(f"{hello.job_id}/") for n in archive.namelist()}
+    # The tree and its git history (the workspace's .git folder), so `git log` works there.
+    assert {n for n in names if not n.startswith(".git/")} == paths and ".git/HEAD" in names
     assert archive.read(f"{hello.job_id}/{script}") == file.content
     assert (await client.get(f"{base}/artifacts/nope.py")).status_code == 404
     for bad in ("a/%2e%2e/b", "..%2Fsecret", "a%5Cb"):

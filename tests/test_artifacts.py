@@ -1,4 +1,4 @@
-"""The result README says what each task was for and what the job spent against its cap."""
+"""The result summary says what each task was for and what the job spent against its cap."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ def _readme(tasks: list[TaskState], *, spent: float, budget: float) -> str:
         updated_at=0,
     )
     files = {a.path: a.content.decode() for a in build_artifacts(job, tasks)}
-    return files["README.md"]
+    return files[".orchestrator/summary.md"]
 
 
 def _task(task_id: str, title: str, **extra: object) -> TaskState:

@@ -54,8 +54,9 @@ async def test_hello_world_job_succeeds_with_runnable_script(
     assert 3 <= len(tasks) <= 8 and all(t.status is TaskStatus.COMPLETED for t in tasks)
     scripts = [p for p, _ in await store.list_artifacts(job_id) if p.endswith(".py")]
     assert scripts
-    script = tmp_path / "hello.py"
-    script.write_bytes(await store.read_artifact(job_id, scripts[0]))
+    for path in scripts:  # the project's modules import each other
+        (tmp_path / path).write_bytes(await store.read_artifact(job_id, path))
+    script = tmp_path / ("main.py" if "main.py" in scripts else scripts[0])
     run = await asyncio.to_thread(
         subprocess.run, [sys.executable, str(script)], capture_output=True, text=True, timeout=20
     )

@@ -1,36 +1,38 @@
-"""Result files of a job: each task's final output as a file, plus a README of the plan."""
+"""Result files of a job: the project tree its tasks wrote, plus a summary of the plan.
+
+The tree is what `orchestrator.workspace.tree_of` assembles from the usable tasks (a task
+with a manifest writes its files; one without writes `task_NNN.py` or `task_NNN.md`): the
+same files the job's workspace commits. The summary sits outside the tree, under
+`.orchestrator/`, so the project is only the project.
+"""
 
 from __future__ import annotations
 
 from pydantic import BaseModel
 
-from orchestrator.domain import JobRecord, TaskState, TaskType
+from orchestrator.domain import JobRecord, TaskState
 from orchestrator.money import usd, usd_exact
+from orchestrator.workspace import has_manifest, task_files, tree_of
 
-CODE_TYPES = frozenset({TaskType.CODE_GENERATION})
+SUMMARY_PATH = ".orchestrator/summary.md"
 
 
 class Artifact(BaseModel):
     path: str
     content: bytes
-
-
-def artifact_path(task: TaskState) -> str:
-    suffix = ".py" if task.type in CODE_TYPES else ".md"
-    return f"{task.task_id}{suffix}"
+    task_id: str | None = None  # the task that wrote it last (None: the summary)
 
 
 def build_artifacts(job: JobRecord, tasks: list[TaskState]) -> list[Artifact]:
     files = [
-        Artifact(path=artifact_path(t), content=t.output.encode("utf-8"))
-        for t in tasks
-        if t.status.is_usable() and t.output
+        Artifact(path=path, content=f.content.encode("utf-8"), task_id=f.task_id)
+        for path, f in sorted(tree_of(tasks).items())
     ]
-    files.append(Artifact(path="README.md", content=_readme(job, tasks).encode("utf-8")))
+    files.append(Artifact(path=SUMMARY_PATH, content=_summary(job, tasks).encode("utf-8")))
     return files
 
 
-def _readme(job: JobRecord, tasks: list[TaskState]) -> str:
+def _summary(job: JobRecord, tasks: list[TaskState]) -> str:
     lines = [
         f"# Job {job.job_id}",
         "",
@@ -44,14 +46,15 @@ def _readme(job: JobRecord, tasks: list[TaskState]) -> str:
         lines.append("- Providers: simulated (no API keys were configured)")
     lines += [
         "",
-        "| task | what it does | type | status | score | cost | model | file |",
+        "| task | what it does | type | status | score | cost | model | files |",
         "|---|---|---|---|---|---|---|---|",
     ]
+    legacy = not has_manifest(tasks)
     for t in tasks:
         score = f"{t.score:.2f}" if t.score is not None else "-"
-        file = artifact_path(t) if t.status.is_usable() and t.output else "-"
+        written = ", ".join(task_files(t, legacy=legacy)) if t.status.is_usable() else ""
         cells = [t.task_id, t.title or "-", t.type, t.status, score, usd(t.cost_usd)]
-        cells += [t.model or "-", file]
+        cells += [t.model or "-", written or "-"]
         lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
     return "\n".join(lines) + "\n"
 

@@ -13,12 +13,21 @@ import importlib.util
 import re
 import signal
 import sys
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from orchestrator.domain import ValidatorResult
 from orchestrator.engine.sandbox import SandboxLimits, SandboxRun, run_sandboxed
 
-__all__ = ["defines_tests", "given_tests", "run_pytest", "run_python", "run_ruff"]
+__all__ = [
+    "defines_tests",
+    "given_tests",
+    "run_pytest",
+    "run_python",
+    "run_ruff",
+    "run_ruff_files",
+    "run_tree_pytest",
+]
 
 SCRIPT = "main.py"
 GIVEN_TESTS = "test_given.py"
@@ -89,9 +98,17 @@ def _module_aliases(tests: str) -> list[str]:
     return sorted(n for n in names if n.isidentifier() and importlib.util.find_spec(n) is None)
 
 
-async def run_python(code: str, limits: SandboxLimits) -> ValidatorResult:
-    """Run `code` as a script in the sandbox; a non-zero exit or a timeout fails."""
-    run = await run_sandboxed([limits.python, "-I", SCRIPT], {SCRIPT: code}, limits)
+async def run_python(
+    code: str,
+    limits: SandboxLimits,
+    *,
+    tree: Mapping[str, str] | None = None,
+    script: str = SCRIPT,
+) -> ValidatorResult:
+    """Run `code` as a script in the sandbox, beside the files of `tree` if given, under the
+    name `script`; a non-zero exit or a timeout fails."""
+    files = {**(tree or {}), script: code}
+    run = await run_sandboxed([limits.python, "-I", script], files, limits)
     abnormal = _ended_abnormally("python_run", run)
     if abnormal is not None:
         return abnormal
@@ -122,16 +139,24 @@ def _missing_third_party(stderr: str) -> str | None:
 
 async def run_pytest(code: str, tests: str, limits: SandboxLimits) -> ValidatorResult:
     """pytest on the tests in `code` and on `tests` (given by the task, may be empty)."""
-    if importlib.util.find_spec("pytest") is None:
-        return ValidatorResult(name="pytest", passed=False, detail="not run: pytest is missing")
-    # An empty ini file of our own: pytest must not pick up the configuration of whatever
-    # directory the scratch directory happens to sit in.
-    files = {SCRIPT: code, "pytest.ini": "[pytest]\n"}
+    files = {SCRIPT: code}
     targets = [SCRIPT] if defines_tests(code) else []
     if tests:
         files[GIVEN_TESTS] = tests
         files.update({f"{name}.py": code for name in _module_aliases(tests)})
         targets.append(GIVEN_TESTS)
+    return await run_tree_pytest(files, targets, limits)
+
+
+async def run_tree_pytest(
+    tree: Mapping[str, str], targets: Sequence[str], limits: SandboxLimits
+) -> ValidatorResult:
+    """pytest on the test files `targets` of `tree` (path -> contents), run at its root."""
+    if importlib.util.find_spec("pytest") is None:
+        return ValidatorResult(name="pytest", passed=False, detail="not run: pytest is missing")
+    # An empty ini file of our own: pytest must not pick up the configuration of whatever
+    # directory the scratch directory happens to sit in (nor the tree's own).
+    files = {**tree, "pytest.ini": "[pytest]\n"}
     argv = [limits.python, "-I", "-B", "-m", "pytest", "-c", "pytest.ini", "-p", "no:cacheprovider"]
     argv += ["-q", "--no-header", "--color=no", "-rfE", "--tb=short", *targets]
     # No third-party plugins: they are not what is being tested, and they slow the start.
@@ -160,19 +185,24 @@ def _ruff_argv(python: str) -> list[str] | None:
 
 async def run_ruff(code: str, limits: SandboxLimits) -> ValidatorResult:
     """`ruff check` with a fixed rule set; findings are listed one a line."""
+    return await run_ruff_files({SCRIPT: code}, limits)
+
+
+async def run_ruff_files(files: Mapping[str, str], limits: SandboxLimits) -> ValidatorResult:
+    """`ruff check` of the Python `files` (path -> contents), with a fixed rule set."""
     ruff = _ruff_argv(limits.python)
     if ruff is None:
         return ValidatorResult(name="ruff", passed=False, detail="not run: ruff is missing")
     version = f"py{sys.version_info.major}{sys.version_info.minor}"
     argv = [*ruff, "check", "--isolated", "--no-cache", "--output-format", "concise"]
-    argv += ["--select", _RUFF_RULES, "--target-version", version, SCRIPT]
-    run = await run_sandboxed(argv, {SCRIPT: code}, limits)
+    argv += ["--select", _RUFF_RULES, "--target-version", version, *files]
+    run = await run_sandboxed(argv, files, limits)
     abnormal = _ended_abnormally("ruff", run)
     if abnormal is not None:
         return abnormal
     if run.returncode == 0:
         return ValidatorResult(name="ruff", passed=True)
-    findings = [ln for ln in run.stdout.splitlines() if ln.startswith(f"{SCRIPT}:")]
+    findings = [ln for ln in run.stdout.splitlines() if ln.startswith(_ruff_prefixes(files))]
     if run.returncode != 1 or not findings:
         detail = f"ruff failed (exit code {run.returncode})\n{_tail(run.stderr or run.stdout)}"
         return ValidatorResult(name="ruff", passed=False, detail=detail)
@@ -181,3 +211,7 @@ async def run_ruff(code: str, limits: SandboxLimits) -> ValidatorResult:
     name = "ruff_syntax" if any(_is_syntax_finding(ln) for ln in findings) else "ruff"
     detail = f"{len(findings)} finding(s):\n{_tail(chr(10).join(findings))}"
     return ValidatorResult(name=name, passed=False, detail=detail)
+
+
+def _ruff_prefixes(files: Mapping[str, str]) -> tuple[str, ...]:
+    return tuple(f"{path}:" for path in files)

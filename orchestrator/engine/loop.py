@@ -29,10 +29,11 @@ from orchestrator.domain import (
     TaskStatus,
     ValidatorResult,
 )
-from orchestrator.engine import prompts, validators
+from orchestrator.engine import prompts, tree_checks, validators
 from orchestrator.engine.call_notes import SELF_EVALUATED
 from orchestrator.engine.calls_api import Caller, CallResult, CallSpec, CallStatus
 from orchestrator.engine.validators import SandboxLimits, hard_failures, normalize_output
+from orchestrator.workspace import FilesAnswer, answers_with_files
 
 __all__ = ["combine_scores", "run_task"]
 
@@ -85,6 +86,9 @@ class _Session:
     task: TaskState
     call: Caller
     limits: SandboxLimits
+    # The project tree the task starts from (what its ancestors wrote): its files are
+    # checked on it. Only a task that answers with files has one.
+    base: Mapping[str, str] = field(default_factory=dict)
     total_cost: float = 0.0
     calls: list[CallResult] = field(default_factory=list)  # of the current iteration
     notes: list[str] = field(default_factory=list)
@@ -106,6 +110,11 @@ class _Session:
     ) -> CallResult:
         evaluation = role is Role.EVALUATE
         review = role in (Role.CRITIQUE, Role.EVALUATE)
+        schema, schema_name = None, None
+        if evaluation:
+            schema, schema_name = Evaluation.model_json_schema(), "evaluation"
+        elif role in (Role.GENERATE, Role.REVISE) and answers_with_files(self.task):
+            schema, schema_name = FilesAnswer.model_json_schema(), "files"
         author = self.generator.model if review and self.generator else None
         spec = CallSpec(
             role=role,
@@ -115,8 +124,8 @@ class _Session:
             slot=slot,
             system=prompt.system,
             prompt=prompt.user,
-            json_schema=Evaluation.model_json_schema() if evaluation else None,
-            schema_name="evaluation" if evaluation else None,
+            json_schema=schema,
+            schema_name=schema_name,
             max_tokens=ROLE_MAX_TOKENS.get(role),
             prefer=[m for m in dict.fromkeys(prefer) if m],
             avoid_providers=[p for p in dict.fromkeys(avoid) if p],
@@ -131,7 +140,19 @@ class _Session:
             raise _Halt(result, f"{role} of iteration {iteration}")
         return result
 
+    def normalize(self, result: CallResult, i: int) -> str:
+        """What the task keeps of an answer ("" for a failed call)."""
+        if not result.ok:
+            return ""
+        if not answers_with_files(self.task):
+            return normalize_output(self.task.type, result.text)
+        output, notes = tree_checks.normalize_answer(self.task, result.text)
+        self.notes += [f"iteration {i}: {note}" for note in notes]
+        return output
+
     async def validate(self, output: str) -> list[ValidatorResult]:
+        if answers_with_files(self.task):
+            return await tree_checks.check_tree(self.task, output, self.base, self.limits)
         return await validators.run_validators(
             self.task.type, output, prompt=self.task.prompt, limits=self.limits
         )
@@ -214,7 +235,7 @@ async def _iterate(
         iteration=i,
         prefer=[generator.model or "", *_generators(s.task, policy)],  # the author first
     )
-    revised = normalize_output(s.task.type, rev.text) if rev.ok else ""
+    revised = s.normalize(rev, i)
     if revised.strip():
         output, model = revised, rev.model or draft.model
     else:
@@ -282,9 +303,13 @@ async def run_task(
     call: Caller,
     on_iteration: OnIteration,
     sandbox: SandboxLimits | None = None,
+    base: Mapping[str, str] | None = None,
 ) -> TaskResult:
-    """Run one task to a terminal status; the result carries the best iteration's output."""
-    s = _Session(task=task, call=call, limits=sandbox or SandboxLimits())
+    """Run one task to a terminal status; the result carries the best iteration's output.
+
+    `base` is the project tree the task starts from (path -> contents): a task that answers
+    with files has them checked on it."""
+    s = _Session(task=task, call=call, limits=sandbox or SandboxLimits(), base=base or {})
     best: IterationRecord | None = None
     stop: StopReason | None = None
     generator: CallResult | None = None
@@ -296,7 +321,7 @@ async def run_task(
             iteration=1,
             prefer=_generators(task, policy),
         )
-        output = normalize_output(task.type, gen.text) if gen.ok else ""
+        output = s.normalize(gen, 1)
         if not output.strip():
             s.notes.append(f"generation failed: {gen.error or 'empty answer'}")
             stop = StopReason.NO_MODEL

@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 
 from orchestrator.domain import JobSpec, TaskResult, TaskState, TaskType, ValidatorResult
+from orchestrator.workspace import answers_with_files
 
 # Budgets in characters (~4 characters a token): a dependency's output is context, the
 # candidate output is what is judged, so it gets more room.
@@ -42,6 +43,21 @@ _FORMAT_RULES: dict[TaskType, str] = {
     ),
 }
 _DEFAULT_FORMAT = "Answer with the complete deliverable itself, without preamble or sign-off."
+_FILES_FORMAT = (
+    'Answer with one JSON object and nothing else: {"files": [{"path": "<path>", "content": '
+    '"<the whole file>"}, ...]}, one entry for each of the task\'s files ({files}) and no '
+    "other, each with its complete contents (no Markdown fences, no explanation inside a "
+    "file). Paths are relative to the project's root; the files of the tasks this one "
+    "depends on are already there. Python code uses the standard library only, runs without "
+    "network access or user input, and keeps any demonstration under "
+    '`if __name__ == "__main__":`. Tests are pytest functions named `test_...` using plain '
+    "`assert`, in files named test_*.py, importing the code under test by its module name; "
+    "they are run with pytest at the project's root."
+)
+_ONE_FILE_FORMAT = (
+    "Answer with the complete contents of the file {files} only: no preamble, no sign-off, "
+    "no fence around it."
+)
 
 
 class Prompt(NamedTuple):
@@ -61,6 +77,15 @@ def truncate(text: str, limit: int) -> str:
 
 def format_rules(task_type: TaskType) -> str:
     return _FORMAT_RULES.get(task_type, _DEFAULT_FORMAT)
+
+
+def _task_format(task: TaskState) -> str:
+    """The answer's form: files for a task with a manifest, else by its type."""
+    if answers_with_files(task):
+        return _FILES_FORMAT.replace("{files}", ", ".join(task.files))
+    if task.files:
+        return _ONE_FILE_FORMAT.replace("{files}", task.files[0])
+    return format_rules(task.type)
 
 
 def format_validators(results: Sequence[ValidatorResult]) -> str:
@@ -120,14 +145,16 @@ def _dependencies(deps: Mapping[str, TaskResult]) -> str:
 
 
 def _task_block(task: TaskState) -> str:
-    return f'<task id="{task.task_id}" type="{task.type}">\n{task.prompt}\n</task>'
+    # Only a task with a manifest says so: a planned task's prompts stay as they were.
+    files = f"\nFiles it writes: {', '.join(task.files)}" if task.files else ""
+    return f'<task id="{task.task_id}" type="{task.type}">\n{task.prompt}{files}\n</task>'
 
 
 def generate(task: TaskState, deps: Mapping[str, TaskResult]) -> Prompt:
     system = (
         f"You are an expert assigned one task of a larger project ({task.type}). "
         "Deliver exactly what the task asks for, complete and correct, building on the "
-        f"outputs of the tasks it depends on.\n{format_rules(task.type)}"
+        f"outputs of the tasks it depends on.\n{_task_format(task)}"
     )
     parts = [_task_block(task)]
     if deps:
@@ -156,7 +183,7 @@ def revise(
     system = (
         "You improve a deliverable using a reviewer's critique and the results of automatic "
         "checks. Fix every valid issue, keep what is already right, and answer with the "
-        f"complete improved output, not a diff or a list of changes.\n{format_rules(task.type)}"
+        f"complete improved output, not a diff or a list of changes.\n{_task_format(task)}"
     )
     review = truncate(critique_text, CRITIQUE_CHARS) if critique_text else "(no critique)"
     user = (

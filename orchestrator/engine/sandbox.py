@@ -189,7 +189,9 @@ def _prepare(scratch: Path, files: Mapping[str, str]) -> tuple[Path, int, int]:
     for sub in (workdir, workdir / ".home", workdir / ".tmp"):
         sub.mkdir()
     for name, text in files.items():
-        (workdir / name).write_text(text, encoding="utf-8")
+        target = workdir / name
+        target.parent.mkdir(parents=True, exist_ok=True)  # a project tree has folders
+        target.write_text(text, encoding="utf-8")
     flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
     return workdir, os.open(scratch / "stdout.txt", flags), os.open(scratch / "stderr.txt", flags)
 

@@ -11,7 +11,7 @@ import re
 from random import Random
 from textwrap import dedent
 
-__all__ = ["labelled", "python_program", "topic"]
+__all__ = ["labelled", "polished", "program_body", "program_kind", "python_program", "topic"]
 
 # kind -> (body, the assertion of its test function)
 _BODIES: dict[str, tuple[str, str]] = {
@@ -147,18 +147,17 @@ def topic(prompt: str, limit: int = 70) -> str:
     return label.rstrip(" ,.;:-") or "the task"
 
 
-def python_program(prompt: str, rng: Random, level: int) -> str:
-    """Source of a runnable program for `prompt`; `level` 1-3 polishes it (revisions).
-
-    1: a comment and a bare call of main(); 2: module docstring and a main guard;
-    3: also `from __future__ import annotations` and `__all__`.
-    """
-    lowered = prompt.lower()
+def program_kind(text: str) -> str:
+    """Which program `text` (a task's prompt, or its project) asks for."""
+    lowered = text.lower()
     words = set(re.findall(r"[a-z0-9]+", lowered))
     if "hello world" in lowered:
-        kind = "hello"
-    else:
-        kind = next((k for k, keys in _KIND_WORDS.items() if words & keys), "text")
+        return "hello"
+    return next((k for k, keys in _KIND_WORDS.items() if words & keys), "text")
+
+
+def program_body(kind: str, prompt: str, rng: Random) -> tuple[str, str]:
+    """The functions of a program of `kind` and the assertion a test of them makes."""
     body, check = _BODIES[kind]
     for placeholder, value in (
         ("@NAME@", rng.choice(["GREETING", "MESSAGE", "TEXT_OUT"])),
@@ -167,7 +166,25 @@ def python_program(prompt: str, rng: Random, level: int) -> str:
         ("@PROMPT@", repr(prompt[:400])),
     ):
         body = body.replace(placeholder, value)
-    if {"test", "tests"} & words:
+    return body, check
+
+
+def python_program(prompt: str, rng: Random, level: int) -> str:
+    """Source of a runnable program for `prompt`; `level` 1-3 polishes it (revisions).
+
+    1: a comment and a bare call of main(); 2: module docstring and a main guard;
+    3: also `from __future__ import annotations` and `__all__`.
+    """
+    kind = program_kind(prompt)
+    words = set(re.findall(r"[a-z0-9]+", prompt.lower()))
+    body, check = program_body(kind, prompt, rng)
+    return polished(body, check, kind, prompt, level, tests={"test", "tests"} & words)
+
+
+def polished(body: str, check: str, kind: str, prompt: str, level: int, *, tests: object) -> str:
+    """`body` as a whole program at `level` (see `python_program`), with a test of `check`
+    in it when `tests`."""
+    if tests:
         body += f"\n\ndef test_{kind}() -> None:\n    {check}\n"
         run = f"    test_{kind}()\n"
     else:

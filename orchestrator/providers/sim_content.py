@@ -28,6 +28,7 @@ class _Step(NamedTuple):
     instruction: str
     deps: tuple[str, ...] = ()
     keep: float = 1.0  # probability that a plan includes this step
+    files: tuple[str, ...] = ()  # the project files it writes
 
 
 # Step tables are hand-aligned: two lines per step read better than ruff's seven.
@@ -35,16 +36,19 @@ _CODE = (
     _Step("design", T.COMPLEX_REASONING, "Design the solution: the functions, their inputs and "
           "outputs, error handling, edge cases and how the result is checked."),
     _Step("impl", T.CODE_GENERATION, "Implement the project as one runnable Python 3 script "
-          "(main.py), standard library only, with a main() entry point.", ("design",)),
+          "(main.py), standard library only, with a main() entry point.", ("design",),
+          files=("main.py",)),
     _Step("tests", T.CODE_GENERATION, "Write test_main.py: pytest-style test_ functions for the "
-          "normal and edge cases; the file must also run as a plain script.", ("design",), 0.5),
+          "normal and edge cases; the file must also run as a plain script.",
+          ("design", "impl"), files=("test_main.py",)),
     _Step("cli", T.CODE_GENERATION, "Write cli.py: an argparse wrapper whose default run (no "
-          "arguments) behaves exactly like main.py.", ("design",), 0.3),
+          "arguments) behaves exactly like main.py.", ("design", "impl"), 0.3, ("cli.py",)),
     _Step("review", T.CODE_REVIEW, "Review the code against the design and the criteria: "
           "correctness, error handling, naming, type hints, tests; list concrete fixes.",
           ("design", "impl", "tests", "cli")),
     _Step("readme", T.SUMMARIZATION, "Write README.md: purpose, requirements, how to run it "
-          "(python main.py), the expected output, how to run the tests.", ("impl",)),
+          "(python main.py), the expected output, how to run the tests.", ("impl",),
+          files=("README.md",)),
     _Step("final", T.EVALUATION, "Check the delivered files against the success criteria and "
           "list anything missing.", ("review", "readme"), 0.5),
 )  # fmt: skip
@@ -69,7 +73,8 @@ _DATA = (
     _Step("extract", T.DATA_EXTRACTION, "Extract the records into the schema as JSON.",
           ("schema",)),
     _Step("check", T.CODE_GENERATION, "Write a Python 3 script (standard library only) that "
-          "validates records against the schema and prints a summary.", ("schema",), 0.6),
+          "validates records against the schema and prints a summary.", ("schema",), 0.6,
+          ("check_records.py",)),
     _Step("report", T.SUMMARIZATION, "Summarise the extracted data: counts, totals, anomalies.",
           ("extract",)),
     _Step("final", T.EVALUATION, "Check the extracted data and the report against the success "
@@ -135,6 +140,7 @@ def plan(prompt: str, rng: Random, thresholds: Mapping[TaskType, float]) -> Plan
             prompt=s.instruction + context,
             dependencies=[ids[d] for d in s.deps if d in ids],
             acceptance_threshold=thresholds.get(s.type),
+            files=list(s.files),
         )
         for s in chosen
     ]

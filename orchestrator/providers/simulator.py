@@ -37,6 +37,7 @@ from orchestrator.providers import sim_content
 from orchestrator.providers.base import LLMRequest, LLMResponse
 from orchestrator.providers.pricing import input_token_bound
 from orchestrator.providers.sim_code import python_program
+from orchestrator.providers.sim_files import files_answer
 
 __all__ = ["SimulatedClient"]
 
@@ -177,11 +178,13 @@ class SimulatedClient:
             return sim_content.plan(request.prompt, rng, self._thresholds).model_dump_json(indent=1)
         if request.role is Role.EVALUATE:
             return self._evaluation(request, info, rng)
+        level = min(3, max(request.iteration, 1) + (request.role is Role.REVISE))
+        if request.schema_name == "files":
+            return files_answer(request.prompt, rng, level)
         if request.json_schema is not None:
             return json.dumps(schema_instance(request.json_schema, rng))
         if request.role is Role.CRITIQUE:
             return sim_content.critique(request.task_type, rng, request.iteration)
-        level = min(3, max(request.iteration, 1) + (request.role is Role.REVISE))
         if request.task_type is TaskType.CODE_GENERATION:
             return python_program(request.prompt, rng, level)
         return sim_content.markdown(request.task_type, request.prompt, rng, level)

@@ -35,6 +35,7 @@ from orchestrator.runtime.events import EventBus, EventLog
 from orchestrator.runtime.jobrun import JobRuns, RuntimeDeps
 from orchestrator.runtime.workers import WorkerWatch
 from orchestrator.runtime.workflows import RUNNER_NAME, JobRunner, workflow_id
+from orchestrator.runtime.workspaces import remove_workspace, workspace_of
 from orchestrator.store import EventListener, Store
 from orchestrator.webhooks import FINISHED, check_reachable
 
@@ -403,3 +404,4 @@ class Runtime:
         files = Path(self.deps.settings.artifacts_dir) / job_id
         with contextlib.suppress(FileNotFoundError):
             await asyncio.to_thread(shutil.rmtree, files)
+        await asyncio.to_thread(remove_workspace, workspace_of(self.deps.settings, job_id))

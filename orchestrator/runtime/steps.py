@@ -36,6 +36,8 @@ from orchestrator.events import CostEvent, DoneEvent, JobEvent, LogLevel, Status
 from orchestrator.money import usd, usd_exact
 from orchestrator.runtime.deliveries import BudgetWarnings
 from orchestrator.runtime.jobrun import JobRuns, RuntimeDeps, now
+from orchestrator.runtime.workspaces import commit_task, workspace_of
+from orchestrator.workspace import has_manifest
 
 
 class JobStart(BaseModel):
@@ -203,7 +205,15 @@ class JobSteps:
 
     @crashpoints.step
     async def finish_task(self, job_id: str, result: TaskResult) -> None:
+        """Commit the task's files to the job's workspace (once, under this step's key), then
+        store its end."""
         events = self.deps.events
+        tasks = await self.deps.store.list_tasks(job_id)
+        task = next(t for t in tasks if t.task_id == result.task_id)
+        step = _step_key() or f"{job_id}:{result.task_id}"
+        workspace = workspace_of(self.deps.settings, job_id)
+        legacy = not has_manifest(tasks)
+        kept = await commit_task(workspace, task, result, step=step, now=now(), legacy=legacy)
 
         def announce(state: TaskState) -> list[JobEvent]:
             level: LogLevel = "INFO" if result.status is TaskStatus.COMPLETED else "WARNING"

@@ -40,6 +40,7 @@ from orchestrator.runtime.review import Reviews
 from orchestrator.runtime.steps import JobStart, JobSteps
 from orchestrator.store import is_transient
 from orchestrator.webhooks import events_of
+from orchestrator.workspace import starting_tree
 
 RUNNER_NAME = "job-runner"
 
@@ -154,6 +155,7 @@ class JobRunner(DBOSConfiguredInstance):
         while True:
             for task_id in queue.take_ready(start.concurrency - len(handles)):
                 deps = {d: queue.finished[d] for d in queue.graph[task_id]}
+                base = starting_tree(tasks, queue.finished, task_id)
                 with SetWorkflowID(task_workflow_id(str(DBOS.workflow_id), task_id)):
                     handles[task_id] = await DBOS.start_workflow_async(
                         self.task_workflow,
@@ -162,6 +164,7 @@ class JobRunner(DBOSConfiguredInstance):
                         start.deadline,
                         deps,
                         tests if task_id in finals else "",
+                        base,
                     )
             if not handles:
                 return
@@ -197,6 +200,7 @@ class JobRunner(DBOSConfiguredInstance):
         deadline: float,
         deps: dict[str, TaskResult],
         acceptance: str = "",  # defaulted: workflows recorded before it existed recover too
+        base: dict[str, str] | None = None,  # the tree it starts from (files tasks only)
     ) -> TaskResult:
         task = await self.begin_task(job_id, task_id)
         if acceptance:
@@ -215,6 +219,7 @@ class JobRunner(DBOSConfiguredInstance):
             sandbox=SandboxLimits(
                 isolation=self.deps.settings.sandbox, bwrap=self.deps.settings.sandbox_bwrap
             ),
+            base=base,
         )
         await self.finish_task(job_id, result)
         return result

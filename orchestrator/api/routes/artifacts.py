@@ -1,7 +1,12 @@
-"""Result files of a job: list, one file, or all of them as a zip."""
+"""Result files of a job: list, one file, or all of them as a zip.
+
+The files are the job's project tree and its summary (`.orchestrator/summary.md`); the zip
+also carries the tree's git history when this machine holds the job's workspace.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import mimetypes
 import zipfile
@@ -9,10 +14,12 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 
-from orchestrator.api.deps import StoreDep
+from orchestrator.api.deps import RuntimeDep, StoreDep
 from orchestrator.api.errors import ArtifactNotFound, errors
 from orchestrator.api.schemas import ArtifactPublic
+from orchestrator.runtime.workspaces import history_files, workspace_of
 from orchestrator.store import check_artifact_path
+from orchestrator.workspace import tree_of
 
 router = APIRouter(prefix="/api/jobs/{job_id}", tags=["artifacts"])
 
@@ -26,17 +33,26 @@ _ZIP: dict[int | str, dict[str, Any]] = {
 
 @router.get("/artifacts", responses=errors(404))
 async def list_artifacts(job_id: str, store: StoreDep) -> list[ArtifactPublic]:
+    """Each file with its size and the task that wrote it last."""
     await store.get_job(job_id)
-    return [ArtifactPublic(path=p, size=s) for p, s in await store.list_artifacts(job_id)]
+    writers = {path: f.task_id for path, f in tree_of(await store.list_tasks(job_id)).items()}
+    return [
+        ArtifactPublic(path=p, size=s, task_id=writers.get(p))
+        for p, s in await store.list_artifacts(job_id)
+    ]
 
 
 @router.get("/artifacts.zip", response_class=Response, responses=_ZIP | errors(404))
-async def download_artifacts(job_id: str, store: StoreDep) -> Response:
+async def download_artifacts(job_id: str, store: StoreDep, runtime: RuntimeDep) -> Response:
     await store.get_job(job_id)
+    workspace = workspace_of(runtime.deps.settings, job_id)
+    history = await asyncio.to_thread(history_files, workspace)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for path, _size in await store.list_artifacts(job_id):
             archive.writestr(f"{job_id}/{path}", await store.read_artifact(job_id, path))
+        for path, content in history:
+            archive.writestr(f"{job_id}/{path}", content)
     return Response(
         buffer.getvalue(),
         media_type="application/zip",
