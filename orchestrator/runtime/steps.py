@@ -220,7 +220,8 @@ class JobSteps:
             why = f" ({result.reason})" if result.reason else ""
             score = f"score {result.score:.2f}" if result.score is not None else "no score"
             line = f"{result.task_id} {result.status}: {score}{why}"
-            return [task_event(state), events.line(job_id, line, level)]
+            told: list[JobEvent] = [task_event(state), events.line(job_id, line, level)]
+            return told + [events.line(job_id, msg, lvl) for msg, lvl in kept]
 
         await self.deps.store.update_task(
             job_id,
