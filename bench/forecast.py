@@ -5,17 +5,25 @@ Rounds run one after another, each on a fresh runtime (empty history) with its o
 seed and fault rates; within a round, jobs of varied descriptions and budgets run in small
 concurrent batches, so later jobs are forecast from the calls of earlier ones ("warm"), the
 first ones from priors ("cold"). The forecast covers the tasks (planning is paid before it is
-made); the actual cost is the job's spend after approval minus what planning cost.
+made); the actual cost is the job's spend after approval minus what planning cost. Once enough
+earlier jobs ran against forecasts made from a comparable history, the band comes from their
+errors (engine/calibration.py): those jobs are also counted apart.
 
-    .venv/bin/python -m bench.forecast [--rounds N] [--jobs N]
+    .venv/bin/python -m bench.forecast [--rounds N] [--jobs N] [--first R] [--save F]
+    .venv/bin/python -m bench.forecast --load F [F ...]     # the tables of saved rounds
+
+A long run can be split: rounds R.. in separate runs (`--first R --rounds 1 --save F`), their
+samples reported together with `--load`.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import statistics
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from pathlib import Path
 from random import Random
 
 from bench import budget
@@ -40,6 +48,7 @@ BATCH = 4
 @dataclass(frozen=True)
 class Sample:
     warm: bool
+    calibrated: bool  # the job's band came from past forecasts' errors
     low: float
     expected: float
     high: float
@@ -68,6 +77,7 @@ async def _one(rt: Runtime, spec: JobSpec) -> Sample | None:
     total = review.forecast.total
     return Sample(
         warm=review.forecast.recorded_calls > 0,
+        calibrated="past jobs' forecast errors" in review.forecast.basis,
         low=total.low,
         expected=total.expected,
         high=total.high,
@@ -137,18 +147,34 @@ def _rows(samples: list[Sample]) -> list[list[object]]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench.forecast", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.forecast",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--jobs", type=int, default=80, help="jobs per round")
+    parser.add_argument("--first", type=int, default=0, help="number of the first round")
+    parser.add_argument("--save", type=Path, help="append each job's sample to this file")
+    parser.add_argument("--load", type=Path, nargs="+", help="report saved samples; run none")
     args = parser.parse_args()
     quiet_logs()
     samples: list[Sample] = []
-    for number in range(args.rounds):
-        samples += asyncio.run(run_round(number, args.jobs))
+    for path in args.load or ():
+        for line in path.read_text().splitlines():
+            data = json.loads(line)
+            samples.append(Sample(**{**data, "status": ProjectStatus(data["status"])}))
+    for number in range(args.first, args.first + args.rounds) if not args.load else ():
+        found = asyncio.run(run_round(number, args.jobs))
+        if args.save is not None:
+            with args.save.open("a") as out:
+                out.writelines(json.dumps(asdict(s)) + "\n" for s in found)
+        samples += found
         print(f"round {number}: {len(samples)} jobs so far", flush=True)
     for label, chosen in (
         ("cold start (no history: priors)", [s for s in samples if not s.warm]),
         ("warm (history from earlier jobs of the round)", [s for s in samples if s.warm]),
+        ("warm, band from past jobs' forecast errors", [s for s in samples if s.calibrated]),
         ("all jobs", samples),
     ):
         print_table(f"Forecast calibration: {label}", ["measure", "value"], _rows(chosen))
