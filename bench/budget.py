@@ -12,6 +12,7 @@ Rounds run in worker processes (DBOS allows one runtime per process), two at a t
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import sys
 import tempfile
@@ -31,6 +32,7 @@ from orchestrator.providers import ClientSet, Pricing, SimulatedClient
 
 __all__ = ["JobOutcome", "main", "random_catalog", "run_round"]
 
+NINETY = Decimal("0.9")
 PROVIDERS = ("alpha", "beta", "gamma", "delta")  # unknown to genai-prices on purpose
 PROJECTS = (
     "Write a Python script that prints the first 20 prime numbers",
@@ -179,6 +181,7 @@ def _percent(part: float, whole: float) -> str:
 def _table(outcomes: list[JobOutcome], overrides: bool) -> str:
     over = max(o.spend - o.budget for o in outcomes)
     exhausted = [o for o in outcomes if o.status is ProjectStatus.BUDGET_EXHAUSTED]
+    spent = [o for o in exhausted if o.spend > 0]
     statuses = {s: sum(o.status is s for o in outcomes) for s in ProjectStatus}
     budgets = [o.budget for o in outcomes]
     written = sum(o.output_tokens for o in outcomes)
@@ -196,6 +199,10 @@ def _table(outcomes: list[JobOutcome], overrides: bool) -> str:
          _percent(sum(float(o.spend / o.budget) for o in outcomes), len(outcomes))],
         ["mean utilisation of the BUDGET_EXHAUSTED jobs",
          _percent(sum(float(o.spend / o.budget) for o in exhausted), len(exhausted))],
+        ["  of those that made a call (spend > 0)",
+         _percent(sum(float(o.spend / o.budget) for o in spent), len(spent))],
+        ["BUDGET_EXHAUSTED jobs: none spent (budget below one call) / ≥ 90 % used",
+         f"{len(exhausted) - len(spent)} / {sum(o.spend >= o.budget * NINETY for o in exhausted)}"],
         ["output tokens written ÷ output tokens reserved (max_tokens)",
          _percent(written, sum(o.output_cap for o in outcomes))],
         ["genai-prices overrides a catalog `price` of a model it knows",
@@ -206,10 +213,10 @@ def _table(outcomes: list[JobOutcome], overrides: bool) -> str:
     )
 
 
-def main(quick: bool = False) -> list[str]:
+def main(quick: bool = False, *, rounds: int = 10, jobs: int = 100) -> list[str]:
     if quick:  # one small round in this process: no worker start-up to pay for
         return [_table(run_round(0, jobs=4, batch=4), genai_prices_overrides_catalog())]
-    rounds, jobs, batch = 10, 100, 25
+    batch = 25
     outcomes: list[JobOutcome] = []
     with ProcessPoolExecutor(max_workers=2, mp_context=get_context("spawn")) as pool:
         futures = [pool.submit(run_round, n, jobs, batch) for n in range(rounds)]
@@ -224,3 +231,12 @@ def main(quick: bool = False) -> list[str]:
                 flush=True,
             )
     return [_table(outcomes, genai_prices_overrides_catalog())]
+
+
+if __name__ == "__main__":  # python -m bench.budget [--rounds N] [--jobs M]
+    parser = argparse.ArgumentParser(prog="python -m bench.budget", description=__doc__)
+    parser.add_argument("--rounds", type=int, default=10, help="rounds (random catalogs)")
+    parser.add_argument("--jobs", type=int, default=100, help="jobs per round")
+    args = parser.parse_args()
+    quiet_logs()
+    main(rounds=args.rounds, jobs=args.jobs)  # prints its table

@@ -121,3 +121,54 @@ def test_total_spend_never_exceeds_the_budget(
         ]
         for spent, budget in asyncio.run(run_jobs(settings_, specs)):
             assert spent <= budget
+
+
+async def run_out(
+    settings_: Settings, budgets: list[float]
+) -> tuple[list[tuple[ProjectStatus, Decimal]], int]:
+    """Hello jobs (three calls at once) with these budgets: how each ended and what it
+    spent; and how many calls were recorded."""
+    runtime = await Runtime.start(settings_)
+    try:
+        ended = []
+        for budget in budgets:
+            spec = JobSpec(
+                project_description="Write a hello world Python script",
+                success_criteria="Script prints Hello World",
+                budget_usd=budget,
+                concurrency=3,
+            )
+            job_id = await runtime.submit(spec)
+            status = await runtime.wait(job_id)
+            assert isinstance(status, ProjectStatus)
+            spent = await runtime.store.job_spend(job_id)
+            calls = await runtime.store.list_calls(job_id=job_id)
+            assert spent == sum((Decimal(str(c.cost_usd)) for c in calls), Decimal(0))
+            ended.append((status, spent))
+        return ended, len(await runtime.store.list_calls())
+    finally:
+        await runtime.stop()
+
+
+def test_a_job_that_runs_out_has_used_its_budget(tmp_path: Path) -> None:
+    """The last calls fit: the input counted as the simulator bills it (not a token per
+    byte), answer caps fitted to what is unspent, waiting for calls in flight to settle."""
+    bills = tmp_path / "billing.log"
+    settings_ = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        data_dir=tmp_path / "data",
+        sim_latency_scale=0.002,  # calls of a job overlap
+        sim_billing_log=bills,
+        queue_poll_interval_s=0.02,
+    )
+    budgets = [0.004, 0.005, 0.008]
+    ended, recorded = asyncio.run(run_out(settings_, budgets))
+    ran_out = [
+        (spent, Decimal(str(budget)))
+        for (status, spent), budget in zip(ended, budgets, strict=True)
+        if status is ProjectStatus.BUDGET_EXHAUSTED
+    ]
+    assert ran_out, ended  # the budgets are tight enough to run out
+    for spent, budget in ran_out:
+        assert budget * Decimal("0.9") <= spent <= budget, (spent, budget)
+    assert len(bills.read_text().splitlines()) == recorded  # every billed call is recorded

@@ -231,7 +231,9 @@ class CallExecutor:
             created_at=self.clock(),
         )
         try:
-            request = await self._spending.reserve(row, model, request, shorten=shorten)
+            request = await self._spending.reserve(
+                row, model, request, shorten=shorten, client=client
+            )
         except BudgetExceeded as e:
             call.budget_blocked = True
             call.last_error = f"{model.name}: {e}"

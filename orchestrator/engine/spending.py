@@ -2,7 +2,9 @@
 
 Before an attempt, its worst case is reserved in the job's ledger; when only other calls'
 reservations stand in the way it waits for them to settle (they usually cost a fraction of
-what they hold), and near the end of the budget the answer cap is fitted to what is left.
+what they hold), and near the end of the budget the answer cap is fitted to what is unspent
+(waiting, again, for calls in flight). The input is counted by the client's own tokenizer
+where it has one (`CountsTokens`), else as one token per byte: a true bound either way.
 After the attempt, what the provider billed is settled: the answer's price, or for a failed
 attempt the usage the provider reported, else its reservation when it may have been billed
 unseen (a timeout), else nothing. A paid answer whose settlement failed (the database went
@@ -21,7 +23,7 @@ from orchestrator.config import ModelInfo
 from orchestrator.domain import CallRecord, Role
 from orchestrator.engine.ledger import AttemptKey, JobLedger, attempt_key
 from orchestrator.errors import BudgetExceeded, ProviderError
-from orchestrator.providers.base import LLMRequest
+from orchestrator.providers.base import CountsTokens, LLMClient, LLMRequest
 from orchestrator.providers.pricing import Pricing
 
 __all__ = ["MIN_FITTED_TOKENS", "RESERVATION_POLL_S", "Spending"]
@@ -50,34 +52,61 @@ class Spending:
     _shortened: bool = field(default=False, init=False)  # said once in the job's log
     _unsettled: dict[AttemptKey, CallRecord] = field(default_factory=dict, init=False)
 
-    def worst_case(self, model: ModelInfo, request: LLMRequest) -> Decimal:
+    def worst_case(
+        self, model: ModelInfo, request: LLMRequest, client: LLMClient | None = None
+    ) -> Decimal:
+        """The most `request` can cost: its input counted by the client's own tokenizer when
+        it has one (`CountsTokens`), else one token per byte; and its full answer cap."""
+        counted = client.input_tokens_bound(request) if isinstance(client, CountsTokens) else None
         return self.pricing.worst_case(
             model.name,
             request.system,
             request.sent_prompt,
             request.max_tokens,
             json_schema=request.json_schema,
+            input_tokens=counted,
         )
 
     async def reserve(
-        self, row: CallRecord, model: ModelInfo, request: LLMRequest, *, shorten: bool
+        self,
+        row: CallRecord,
+        model: ModelInfo,
+        request: LLMRequest,
+        *,
+        shorten: bool,
+        client: LLMClient | None = None,
     ) -> LLMRequest:
         """Record `row` in flight with the worst case of `request` reserved; returns the
         request to send (with a lower answer cap when `shorten` had to fit it). Raises
-        BudgetExceeded when it does not fit."""
-        worst = self.worst_case(model, request)
+        BudgetExceeded when it does not fit.
+
+        A shortened cap is fitted to what is unspent, not to what other calls in flight leave
+        free: they usually settle for a fraction of what they hold, so the call waits for
+        them, and fits its cap again to what they left if they took more."""
+        worst = self.worst_case(model, request, client)
         row.reserved_usd = float(worst)
         try:
             await self._reserve_when_free(row, worst)
             return request
         except BudgetExceeded:
-            fitted = await self._fit_to_budget(model, request) if shorten else None
-            if fitted is None:
+            if not shorten:
                 raise
-        request, worst = fitted
-        row.reserved_usd = float(worst)
-        await self.ledger.reserve(row, worst)  # raises if another call took what was left
-        return request
+        money = await self.ledger.budget()
+        while True:
+            unspent = money.budget_usd - money.spent_usd
+            fitted = self._fit_to_budget(model, request, client, unspent)
+            if fitted is None:
+                raise BudgetExceeded(float(worst), float(money.available_usd))
+            shorter, worst = fitted
+            row.reserved_usd = float(worst)
+            try:
+                await self._reserve_when_free(row, worst)
+                return shorter
+            except BudgetExceeded:
+                money = await self.ledger.budget()
+                if self.stopped() or money.budget_usd - money.spent_usd >= unspent:
+                    raise
+                # Others' settlements took part of what was unspent: fit again to the rest.
 
     def billed(self, model: ModelInfo, error: ProviderError, worst: Decimal) -> Decimal:
         """What a failed attempt costs: the usage the provider reported for it; else its
@@ -129,28 +158,28 @@ class Spending:
                     raise
             await self.sleep(RESERVATION_POLL_S)
 
-    async def _fit_to_budget(
-        self, model: ModelInfo, request: LLMRequest
+    def _fit_to_budget(
+        self, model: ModelInfo, request: LLMRequest, client: LLMClient | None, unspent: Decimal
     ) -> tuple[LLMRequest, Decimal] | None:
-        """The request with the largest `max_tokens` whose worst case fits what the budget
-        has left, if that is still a useful answer (at least MIN_FITTED_TOKENS); else None.
-        The reservation stays a true upper bound."""
+        """The request with the largest `max_tokens` whose worst case fits `unspent`, if that
+        is still a useful answer (at least MIN_FITTED_TOKENS); else None. The reservation
+        stays a true upper bound."""
         floor = min(request.max_tokens, MIN_FITTED_TOKENS)
-        available = (await self.ledger.budget()).available_usd
 
         def worst(max_tokens: int) -> Decimal:
-            return self.worst_case(model, request.model_copy(update={"max_tokens": max_tokens}))
+            capped = request.model_copy(update={"max_tokens": max_tokens})
+            return self.worst_case(model, capped, client)
 
-        if worst(floor) > available:
+        if worst(floor) > unspent:
             return None
-        low, high = floor, request.max_tokens - 1  # `low` fits, the full cap did not
+        low, high = floor, request.max_tokens  # `low` fits
         while low < high:
             middle = (low + high + 1) // 2
-            if worst(middle) <= available:
+            if worst(middle) <= unspent:
                 low = middle
             else:
                 high = middle - 1
-        if not self._shortened:
+        if low < request.max_tokens and not self._shortened:
             self._shortened = True
             self.note(
                 f"the budget is nearly spent: answers are now capped below {request.max_tokens}"

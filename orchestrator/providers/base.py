@@ -94,6 +94,16 @@ class LLMResponse(BaseModel):
 
 
 @runtime_checkable
+class CountsTokens(Protocol):
+    """A client that knows how its provider counts input tokens (a tokenizer of its own): the
+    most input tokens `request` can be billed as, a tighter bound than the ledger's default
+    of one token per byte (`pricing.input_token_bound`), so near the end of a budget the last
+    calls still fit. It must never be below what the provider bills."""
+
+    def input_tokens_bound(self, request: LLMRequest) -> int: ...
+
+
+@runtime_checkable
 class KnowsContext(Protocol):
     """A client that can tell a model's context window (prompt + answer tokens)."""
 

@@ -132,10 +132,13 @@ class Pricing:
         max_tokens: int,
         *,
         json_schema: dict[str, object] | None = None,
+        input_tokens: int | None = None,
     ) -> Decimal:
         """The most a call with this text and `max_tokens` can cost: what the ledger reserves.
 
         A call with a structured-output `json_schema` also pays for the schema it sends.
+        `input_tokens`, when the client knows its tokenizer (`CountsTokens`), is the bound
+        of the input tokens in place of one token per byte (schema included).
 
         Output tokens only add cost, so `max_tokens` is their worst case. Tiered prices are
         "cliffs" on the input-token count (crossing a tier re-prices every token), so over
@@ -143,7 +146,9 @@ class Pricing:
         or just before a tier whose price is lower than the one below it; check all of those.
         """
         entry = self._pricing(model)
-        bound = input_token_bound(system + prompt) + structured_output_bound(json_schema)
+        bound = input_tokens
+        if bound is None:
+            bound = input_token_bound(system + prompt) + structured_output_bound(json_schema)
         candidates = [bound, *(p for p in entry.peaks if p < bound)]
         return max(self.cost(model, n, max_tokens) for n in candidates)
 

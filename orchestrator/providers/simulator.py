@@ -90,6 +90,10 @@ class SimulatedClient:
     def serves(self, model: str) -> bool:
         return model in self._catalog.models
 
+    def input_tokens_bound(self, request: LLMRequest) -> int:
+        """Exactly the input tokens this simulator bills for `request` (`CountsTokens`)."""
+        return _input_tokens(request)
+
     async def complete(self, request: LLMRequest) -> LLMResponse:
         info = self._catalog.models.get(request.model)
         if info is None:
