@@ -353,13 +353,12 @@ def find_file_clash(tasks: dict[str, tuple[list[str], list[str]]]) -> str | None
     None: a path has one creator, and only tasks that build on it (depend on it, directly or
     not) may change it afterwards; two tasks that run independently would overwrite each
     other."""
+    graph = {task_id: deps for task_id, (deps, _files) in tasks.items()}
     owners: dict[str, str] = {}
     for task_id, (_deps, files) in tasks.items():
         for path in files:
             first = owners.setdefault(path, task_id)
-            if first != task_id and not (
-                _builds_on(tasks, task_id, first) or _builds_on(tasks, first, task_id)
-            ):
+            if first != task_id and not related(graph, task_id, first):
                 return (
                     f"task {task_id}: files: {path!r} is also written by task {first}, and "
                     "neither depends on the other (a path has one owner; a task that changes "
@@ -368,17 +367,22 @@ def find_file_clash(tasks: dict[str, tuple[list[str], list[str]]]) -> str | None
     return None
 
 
-def _builds_on(tasks: dict[str, tuple[list[str], list[str]]], task_id: str, other: str) -> bool:
-    """Whether `task_id` depends on `other`, directly or through other tasks."""
+def related(graph: dict[str, list[str]], a: str, b: str) -> bool:
+    """Whether one of tasks `a` and `b` depends on the other, directly or through others
+    (`graph`: task -> its dependencies)."""
+    return _depends_on(graph, a, b) or _depends_on(graph, b, a)
+
+
+def _depends_on(graph: dict[str, list[str]], task_id: str, other: str) -> bool:
     seen: set[str] = set()
-    stack = list(tasks.get(task_id, ([], []))[0])
+    stack = list(graph.get(task_id, []))
     while stack:
         dep = stack.pop()
         if dep == other:
             return True
         if dep not in seen:
             seen.add(dep)
-            stack.extend(tasks.get(dep, ([], []))[0])
+            stack.extend(graph.get(dep, []))
     return False
 
 
