@@ -5,9 +5,6 @@ Configured by ANTHROPIC_API_KEY; ORCH_ANTHROPIC_BASE_URL points it at a proxy or
 
 from __future__ import annotations
 
-from pydantic_ai.models.anthropic import AnthropicModel
-from pydantic_ai.providers.anthropic import AnthropicProvider
-
 from orchestrator.config import Settings
 from orchestrator.providers._pydantic_ai import Vendor, secret_value
 
@@ -18,6 +15,10 @@ def anthropic_vendor(settings: Settings) -> Vendor | None:
     key = secret_value(settings.anthropic_api_key)
     if key is None:
         return None
+    # Imported only when configured: each provider's SDK takes seconds to import.
+    from pydantic_ai.models.anthropic import AnthropicModel
+    from pydantic_ai.providers.anthropic import AnthropicProvider
+
     provider = AnthropicProvider(api_key=key, base_url=settings.anthropic_base_url)
     return Vendor(
         name="anthropic",

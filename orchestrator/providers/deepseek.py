@@ -7,10 +7,6 @@ while keeping DeepSeek's model profile).
 
 from __future__ import annotations
 
-from openai import AsyncOpenAI
-from pydantic_ai.models.openai import OpenAIChatModel
-from pydantic_ai.providers.deepseek import DeepSeekProvider
-
 from orchestrator.config import Settings
 from orchestrator.providers._pydantic_ai import Vendor, secret_value
 
@@ -21,6 +17,11 @@ def deepseek_vendor(settings: Settings) -> Vendor | None:
     key = secret_value(settings.deepseek_api_key)
     if key is None:
         return None
+    # Imported only when configured: each provider's SDK takes seconds to import.
+    from openai import AsyncOpenAI
+    from pydantic_ai.models.openai import OpenAIChatModel
+    from pydantic_ai.providers.deepseek import DeepSeekProvider
+
     if settings.deepseek_base_url:
         client = AsyncOpenAI(api_key=key, base_url=settings.deepseek_base_url)
         provider = DeepSeekProvider(openai_client=client)

@@ -6,9 +6,6 @@ a test server. Catalog models of provider `google` are served here.
 
 from __future__ import annotations
 
-from pydantic_ai.models.google import GoogleModel
-from pydantic_ai.providers.google import GoogleProvider
-
 from orchestrator.config import Settings
 from orchestrator.providers._pydantic_ai import Vendor, secret_value
 
@@ -19,6 +16,10 @@ def gemini_vendor(settings: Settings) -> Vendor | None:
     key = secret_value(settings.gemini_api_key)
     if key is None:
         return None
+    # Imported only when configured: each provider's SDK takes seconds to import.
+    from pydantic_ai.models.google import GoogleModel
+    from pydantic_ai.providers.google import GoogleProvider
+
     provider = GoogleProvider(api_key=key, base_url=settings.gemini_base_url)
     return Vendor(
         name="google",

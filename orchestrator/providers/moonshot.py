@@ -6,9 +6,6 @@ elsewhere, e.g. https://api.moonshot.cn/v1 for the China endpoint, or a test ser
 
 from __future__ import annotations
 
-from pydantic_ai.models.openai import OpenAIChatModel
-from pydantic_ai.providers.moonshotai import MoonshotAIProvider
-
 from orchestrator.config import Settings
 from orchestrator.providers._pydantic_ai import Vendor, secret_value
 
@@ -19,6 +16,10 @@ def moonshot_vendor(settings: Settings) -> Vendor | None:
     key = secret_value(settings.moonshot_api_key)
     if key is None:
         return None
+    # Imported only when configured: each provider's SDK takes seconds to import.
+    from pydantic_ai.models.openai import OpenAIChatModel
+    from pydantic_ai.providers.moonshotai import MoonshotAIProvider
+
     provider = MoonshotAIProvider(api_key=key, base_url=settings.moonshot_base_url)
     return Vendor(
         name="moonshot",

@@ -12,11 +12,6 @@ default: output_modes.py), and the context windows come from the catalog, else f
 
 from __future__ import annotations
 
-from pydantic_ai.models.openai import OpenAIChatModel
-from pydantic_ai.profiles import merge_profile
-from pydantic_ai.profiles.openai import OpenAIModelProfile
-from pydantic_ai.providers.openai_compatible import OpenAICompatibleProvider
-
 from orchestrator.config import Settings
 from orchestrator.providers._pydantic_ai import Vendor, secret_value
 from orchestrator.providers.local_server import ServerInfo
@@ -31,6 +26,12 @@ def openai_compat_vendor(settings: Settings) -> Vendor | None:
     base_url = (settings.openai_compat_base_url or "").strip()
     if not base_url:
         return None
+    # Imported only when configured: each provider's SDK takes seconds to import.
+    from pydantic_ai.models.openai import OpenAIChatModel
+    from pydantic_ai.profiles import merge_profile
+    from pydantic_ai.profiles.openai import OpenAIModelProfile
+    from pydantic_ai.providers.openai_compatible import OpenAICompatibleProvider
+
     api_key = secret_value(settings.openai_compat_api_key)
     provider = OpenAICompatibleProvider(PROVIDER, base_url=base_url, api_key=api_key)
 

@@ -7,10 +7,6 @@ ORCH_OPENROUTER_BASE_URL points it at a proxy or a test server.
 
 from __future__ import annotations
 
-from openai import AsyncOpenAI
-from pydantic_ai.models.openrouter import OpenRouterModel
-from pydantic_ai.providers.openrouter import OpenRouterProvider
-
 from orchestrator.config import Settings
 from orchestrator.providers._pydantic_ai import Vendor, secret_value
 
@@ -21,6 +17,11 @@ def openrouter_vendor(settings: Settings) -> Vendor | None:
     key = secret_value(settings.openrouter_api_key)
     if key is None:
         return None
+    # Imported only when configured: each provider's SDK takes seconds to import.
+    from openai import AsyncOpenAI
+    from pydantic_ai.models.openrouter import OpenRouterModel
+    from pydantic_ai.providers.openrouter import OpenRouterProvider
+
     if settings.openrouter_base_url:
         # The provider takes no base URL of its own; a client pointed elsewhere does.
         client = AsyncOpenAI(api_key=key, base_url=settings.openrouter_base_url)
