@@ -132,7 +132,7 @@ class Settings(BaseSettings):
     # garbage at 20 looks a second was most of what the collector had to do.
     queue_poll_interval_s: float = Field(default=0.25, gt=0)
     # Scale-out: workers (`serve`, `worker`) take jobs from one shared queue. The most jobs
-    # one worker runs at once (unset: no limit); the same value for every worker.
+    # one worker runs at once (unset: its fair share, runtime/workers.py); the same for all.
     worker_jobs: int | None = Field(default=None, ge=1)
     # A worker beats every `worker_heartbeat_s`; one silent for `worker_dead_after_s` is
     # presumed dead and the others take over its unfinished jobs.

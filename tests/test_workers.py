@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
-from api_fixtures import ORCHESTRATOR, server_env, start_server
+from api_fixtures import ORCHESTRATOR, QUICK, server_env, start_server
+from dbos import DBOS
 
 from orchestrator.config import Settings
+from orchestrator.domain import JobSpec
 from orchestrator.errors import InvalidInput
-from orchestrator.runtime import EventBus, EventLog
-from orchestrator.runtime.workers import WorkerWatch
+from orchestrator.runtime import EventBus, EventLog, Runtime
+from orchestrator.runtime.service import JOB_QUEUE
+from orchestrator.runtime.workers import WorkerWatch, fair_share
 from orchestrator.runtime.workflows import job_of_workflow, task_workflow_id, workflow_id
 from orchestrator.store import Store
 
@@ -99,3 +103,43 @@ def test_a_second_process_under_a_live_worker_id_exits_with_one_line(tmp_path: P
         assert server.proc.poll() is None  # the first one is unharmed
     finally:
         server.stop()
+
+
+def test_a_worker_takes_its_fair_share_of_the_jobs() -> None:
+    assert fair_share(open_jobs=40, alive=1) is None  # alone: no limit
+    assert [fair_share(open_jobs=n, alive=2) for n in (0, 1, 6, 7)] == [1, 2, 4, 5]
+    assert fair_share(open_jobs=9, alive=3) == 4
+
+
+async def test_a_worker_leaves_a_live_peer_its_share_of_queued_jobs(tmp_path: Path) -> None:
+    """Four slow jobs, this worker and a live peer that takes nothing: this worker runs its
+    share (ceil(4 / 2) + 1 = 3) and leaves the fourth on the queue for the peer."""
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        data_dir=tmp_path / "data",
+        sim_latency_scale=1.0,  # each job runs for many seconds
+        queue_poll_interval_s=0.02,
+    )
+    runtime = await Runtime.start(settings, executor_id="w-here", worker=True)
+    try:
+        assert runtime.watch is not None
+        await runtime.store.beat("w-peer", host="elsewhere", pid=1, now=time.time())
+        jobs = [await runtime.submit(JobSpec(project_description=QUICK)) for _ in range(4)]
+        await runtime.watch.share_work()  # what every heartbeat does
+        states = await workflow_states(jobs, until=lambda s: s.count("PENDING") >= 3)
+        assert sorted(states) == ["ENQUEUED", "PENDING", "PENDING", "PENDING"], states
+        queue = await DBOS.retrieve_queue_async(JOB_QUEUE)
+        assert queue is not None and await queue.get_worker_concurrency_async() == 3
+    finally:
+        await runtime.stop()
+
+
+async def workflow_states(jobs: list[str], *, until: Callable[[list[str]], bool]) -> list[str]:
+    """The DBOS status of each job's workflow, once `until(statuses)` holds (60 s at most)."""
+    deadline = time.monotonic() + 60
+    while True:
+        found = [await DBOS.get_workflow_status_async(workflow_id(job, 0)) for job in jobs]
+        states = [s.status if s is not None else "NONE" for s in found]
+        if until(states) or time.monotonic() > deadline:
+            return states
+        await asyncio.sleep(0.02)  # polling a condition, with a deadline

@@ -162,13 +162,13 @@ class Runtime:
             DBOS.listen_queues([])  # run here what is started here; take no queued job
         DBOS.launch()
         if watch is not None:
-            await DBOS.register_queue_async(
+            queue = await DBOS.register_queue_async(
                 JOB_QUEUE,
                 worker_concurrency=settings.worker_jobs,
                 polling_interval_sec=settings.queue_poll_interval_s,
                 on_conflict="always_update",
             )
-            await watch.start()
+            await watch.start(queue)  # unless ORCH_WORKER_JOBS is set, it sets the share
         store.on_events.append(deps.events.bus.publish)  # events stored with a change
         listener = await store.listen_events(deps.events.bus.publish)
         runtime = cls(deps, runs, runner, watch, listener)

@@ -8,6 +8,12 @@ is claimed (exactly one survivor wins the claim) and its workflows are handed to
 queue's recovery, where any live worker picks them up. Recorded calls are replayed, so
 the takeover repays nothing but the calls that were in flight when the worker died.
 
+Unless ORCH_WORKER_JOBS fixes it, the most jobs one worker takes at once is its fair share,
+recomputed at every heartbeat: the jobs queued or running over the live workers, plus one, so
+a job never waits while a worker has room (`fair_share`). Without it the first worker to look
+at the queue would take every job queued at that moment, and a second worker would sit idle.
+The limit lives in the queue's row (DBOS reads it before each look), the same for every worker.
+
 Heartbeats compare wall clocks of different machines: keep them in sync (NTP).
 """
 
@@ -20,7 +26,7 @@ import os
 import socket
 import time
 
-from dbos import DBOS
+from dbos import DBOS, Queue
 
 from orchestrator.config import Settings
 from orchestrator.errors import InvalidInput
@@ -39,6 +45,14 @@ def _is_running(pid: int) -> bool:
     except PermissionError:  # alive, owned by someone else
         return True
     return True
+
+
+def fair_share(open_jobs: int, alive: int) -> int | None:
+    """The most jobs one of `alive` workers takes at once, with `open_jobs` queued or running:
+    its share, plus one so that a new job finds room at once; no limit while it is alone."""
+    if alive <= 1:
+        return None
+    return -(-open_jobs // alive) + 1
 
 
 async def ensure_worker_id_free(store: Store, worker_id: str, *, dead_after_s: float) -> None:
@@ -78,15 +92,36 @@ class WorkerWatch:
         self._host = socket.gethostname()
         self._pid = os.getpid()
         self._task: asyncio.Task[None] | None = None
+        self._queue: Queue | None = None
 
     async def check_id_free(self) -> None:
         await ensure_worker_id_free(
             self._store, self.worker_id, dead_after_s=self._settings.worker_dead_after_s
         )
 
-    async def start(self) -> None:
+    async def start(self, queue: Queue | None = None) -> None:
+        """Beat, and keep beating; with the job `queue`, keep its per-worker limit fair."""
+        self._queue = queue
         await self.beat()
+        await self.share_work()
         self._task = asyncio.create_task(self._run(), name=f"worker-watch-{self.worker_id}")
+
+    async def worker_jobs(self) -> int | None:
+        """The most jobs a worker takes at once: ORCH_WORKER_JOBS, else its fair share."""
+        if self._settings.worker_jobs is not None:
+            return self._settings.worker_jobs
+        cutoff = time.time() - self._settings.worker_dead_after_s
+        others = await self._store.list_workers()
+        alive = 1 + sum(w.worker_id != self.worker_id and w.seen_at >= cutoff for w in others)
+        return fair_share(await self._store.count_open_jobs(), alive)
+
+    async def share_work(self) -> None:
+        """Set the job queue's per-worker limit (when ORCH_WORKER_JOBS leaves it to us)."""
+        if self._queue is None or self._settings.worker_jobs is not None:
+            return
+        # Set at every beat, not only on a change: a worker that starts registers the queue
+        # with no limit, and every worker computes the same share from the same rows.
+        await self._queue.set_worker_concurrency_async(await self.worker_jobs())
 
     async def stop(self) -> None:
         """Stop beating. The row stays: if this worker does not come back, the others
@@ -105,6 +140,7 @@ class WorkerWatch:
             try:
                 await self.beat()
                 await self.take_over_dead()
+                await self.share_work()
             except Exception:  # a store hiccup must not end the watch
                 log.exception("worker %s: heartbeat failed; retrying", self.worker_id)
 

@@ -144,6 +144,20 @@ class JobsRepo(StoreBase):
             going_on = set((await conn.execute(query)).scalars())
         return wanted - going_on
 
+    async def count_open_jobs(self) -> int:
+        """Jobs queued or running (pending or running, not being deleted): the work that
+        workers share."""
+        query = (
+            select(func.count())
+            .select_from(jobs)
+            .where(
+                jobs.c.status.in_([JobStatus.PENDING.value, JobStatus.RUNNING.value]),
+                jobs.c.deleted_at.is_(None),
+            )
+        )
+        async with self._engine.connect() as conn:
+            return int((await conn.execute(query)).scalar_one())
+
     async def list_jobs(
         self,
         *,
