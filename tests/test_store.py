@@ -133,7 +133,6 @@ async def test_unknown_job_raises_everywhere(store: Store) -> None:
         store.set_job_status(missing, status=JobStatus.RUNNING, now=T0),
         store.set_job_fields(missing, total_cost=1.0, now=T0),
         store.set_job_fields(missing, budget_usd=1.0, now=T0),
-        store.bump_attempt(missing, seen=0, now=T0),
         store.delete_job(missing),
         store.save_plan(missing, plan(missing)),
         store.append_events(missing, [LogEvent(msg="x", ts=T0)]),
@@ -213,7 +212,7 @@ async def test_stopped_among_finds_cancelled_and_deleted_jobs(store: Store) -> N
     assert await store.stopped_among([]) == set()
 
 
-async def test_set_job_fields_and_attempts(store: Store) -> None:
+async def test_set_job_fields(store: Store) -> None:
     job = await new_job(store, budget_usd=1.0)
     await store.set_job_fields(job, total_cost=0.123456789, task_count=4, now=T0 + 1)
     await store.set_job_fields(job, budget_usd=3.0, time_limit_s=60, now=T0 + 2)
@@ -230,10 +229,6 @@ async def test_set_job_fields_and_attempts(store: Store) -> None:
     with pytest.raises(InvalidInput):
         await store.set_job_fields(job, time_limit_s=-1, now=T0)
     assert (await store.get_job(job)).spec.budget_usd == 3.0
-    assert [await store.bump_attempt(job, seen=n, now=T0) for n in range(3)] == [1, 2, 3]
-    with pytest.raises(JobConflict):  # a second resume that saw run 2: it lost
-        await store.bump_attempt(job, seen=2, now=T0)
-    assert (await store.get_job(job)).attempt == 3
 
 
 # --- tasks and iterations ------------------------------------------------------------------

@@ -247,23 +247,6 @@ class JobsRepo(StoreBase):
             if not result.rowcount:
                 raise JobNotFound(job_id)
 
-    async def bump_attempt(self, job_id: str, *, seen: int, now: float) -> int:
-        """Count one more run of the job (a resume) if its run is still number `seen`;
-        returns the new number. Of two resumes that saw the same run, one wins: the other
-        gets JobConflict, so nothing starts twice."""
-        stmt = (
-            update(jobs)
-            .where(jobs.c.job_id == job_id, jobs.c.attempt == seen)
-            .values(attempt=jobs.c.attempt + 1, updated_at=now)
-            .returning(jobs.c.attempt)
-        )
-        async with self._write() as conn:
-            attempt = (await conn.execute(stmt)).scalar_one_or_none()
-            if attempt is None:
-                await self._require_job(conn, job_id)
-                raise JobConflict(job_id, "another resume of it has just started")
-        return int(attempt)
-
     async def hide_job(self, job_id: str, *, now: float) -> None:
         """Start the job's deletion: from now on it is in no listing. JobNotFound when it is
         unknown or its deletion has started already."""
