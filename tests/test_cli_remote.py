@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from api_fixtures import ORCHESTRATOR, ApiServer, start_server
+from api_fixtures import ORCHESTRATOR, QUICK, ApiServer, start_server
+from test_cli_review import ANSI, EDITOR, QUESTION, Terminal
 
 pytestmark = pytest.mark.slow
 
@@ -90,3 +92,63 @@ def test_bad_token_unknown_job_and_no_server_are_exit_2(
     assert unknown.returncode == 2 and "nope1234" in unknown.stderr
     nowhere = cli(env, "--server", "http://127.0.0.1:9", "jobs")
     assert nowhere.returncode == 2 and "cannot reach" in nowhere.stderr
+
+
+def test_plan_then_approve_or_reject_on_the_server(
+    server: ApiServer, env: dict[str, str], tmp_path: Path
+) -> None:
+    remote = ["--server", server.url, "--token", TOKEN]
+    before = set(server_jobs(server))
+    planned = cli(env, *remote, "plan", QUICK, "--budget", "0.5")
+    assert planned.returncode == 0, planned.stderr
+    assert "forecast $" in planned.stdout and "awaits review" in planned.stdout
+    (job_id,) = set(server_jobs(server)) - before
+    shown = cli(env, *remote, "plan", "--job", job_id)
+    assert shown.returncode == 0 and "forecast $" in shown.stdout
+    approved = cli(env, *remote, "approve", job_id, "--budget", "0.6", "--out", str(tmp_path))
+    assert approved.returncode == 0, approved.stderr
+    assert f"job {job_id}: " in approved.stdout and "of $0.60" in approved.stdout
+    assert server_jobs(server)[job_id] in ("SUCCESS", "PARTIAL_SUCCESS")
+    again = cli(env, *remote, "reject", job_id)
+    assert again.returncode == 2 and "not awaiting review" in again.stderr
+    assert not Path(env["ORCH_DATA_DIR"]).exists()
+
+
+def test_review_on_the_server_in_a_terminal_edit_then_reject(
+    server: ApiServer, env: dict[str, str], tmp_path: Path
+) -> None:
+    editor = tmp_path / "editor.py"
+    editor.write_text(EDITOR)
+    env = {**env, "EDITOR": f"{sys.executable} {editor}", "VISUAL": ""}
+    before = set(server_jobs(server))
+    remote = ["--server", server.url, "--token", TOKEN]
+    term = Terminal([ORCHESTRATOR, *remote, "run", QUICK, "--review", "--budget", "0.5"], env)
+    term.expect(QUESTION)
+    term.type("edit")
+    term.expect(QUESTION)  # asked again, with the plan as the server now has it
+    assert "gpt-4o-mini (pinned)" in ANSI.sub("", term.seen)
+    term.type("reject")
+    assert term.wait() == 1, ANSI.sub("", term.seen)[-2000:]
+    (job_id,) = set(server_jobs(server)) - before
+    assert f"job {job_id}: CANCELLED" in ANSI.sub("", term.seen)
+    assert server_jobs(server)[job_id] == "CANCELLED"
+    with server.db() as db:
+        (prompt,) = db.execute(
+            "select prompt from tasks where job_id = ? order by position", (job_id,)
+        ).fetchone()
+    assert prompt.startswith("EDITED:")
+
+
+def test_run_review_yes_on_the_server_approves_unasked(
+    server: ApiServer, env: dict[str, str], tmp_path: Path
+) -> None:
+    remote = ["--server", server.url, "--token", TOKEN]
+    done = cli(env, *remote, "run", QUICK, "--review", "--yes", "--out", str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    assert "forecast $" in done.stdout and "awaits review" not in done.stdout
+    waiting = cli(env, *remote, "run", QUICK, "--review", "--budget", "0.5")
+    assert waiting.returncode == 1 and "awaits review" in waiting.stdout
+    job_id = waiting.stdout.split("awaits review")[0].split()[-1]
+    rejected = cli(env, *remote, "reject", job_id)
+    assert rejected.returncode == 0 and "rejected" in rejected.stdout
+    assert server_jobs(server)[job_id] == "CANCELLED"

@@ -8,12 +8,13 @@ import base64
 import json
 import multiprocessing
 import sqlite3
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from api_fixtures import QUICK, ApiServer, start_server
+from api_fixtures import ORCHESTRATOR, QUICK, ApiServer, server_env, start_server
 from crash_child import KEY, SPEC, crash_settings, die_at
 from dbos import DBOS
 from fake_llm_servers import FakeLLMServer
@@ -315,6 +316,42 @@ def test_kill_9_between_attempts_then_the_delivery_goes_on(tmp_path: Path) -> No
     assert second.headers["webhook-id"] == first.headers["webhook-id"]
     assert verified(second) == verified(first)
     assert rows == [(1, "retrying"), (2, "delivered")]
+
+
+def test_a_local_run_sends_the_first_attempt_and_a_worker_retries_the_rest(
+    tmp_path: Path,
+) -> None:
+    """`orchestrator run` (no server) ends after its webhook's first attempt; the next
+    `serve` on its database takes the retries over. The third attempt is due 15 s after the
+    first (backoff 3 s, ×4): the command has long ended by then."""
+    data = tmp_path / "data"
+    env = webhook_env(ORCH_WEBHOOK_BACKOFF_S="3")
+    with receiver(500, 500) as hook:
+        ran = subprocess.run(
+            [ORCHESTRATOR, "run", QUICK, "--budget", "0.5", "--out", str(tmp_path / "out")],
+            env=server_env(data, ORCH_SIM_LATENCY_SCALE="0", ORCH_WEBHOOK_URLS=hook.url, **env),
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
+        assert ran.returncode == 0, ran.stderr
+        assert 1 <= len(hook.requests) <= 2  # sent before the command ended, refused
+        assert "webhook deliveries are still to be sent or retried" in ran.stderr
+        server = start_server(
+            data,
+            ORCH_WEBHOOK_URLS=hook.url,
+            ORCH_WORKER_HEARTBEAT_S="0.2",
+            ORCH_WORKER_DEAD_AFTER_S="1",
+            **env,
+        )
+        try:
+            sent = hook.wait_for(3)
+            rows = recorded(server, 3)
+        finally:
+            server.stop()
+    assert len({r.headers["webhook-id"] for r in sent}) == 1
+    assert verified(sent[2])["type"] == "job.finished"
+    assert rows == [(1, "retrying"), (2, "retrying"), (3, "delivered")]
 
 
 def recorded(server: ApiServer, count: int) -> list[tuple[int, str]]:

@@ -4,8 +4,8 @@ Exit codes: 0 the job ended SUCCESS or PARTIAL_SUCCESS; 1 it ended otherwise; 2 
 (invalid spec, unreadable YAML, unknown job id, a server that refuses the token or cannot be
 reached) — with one line saying why, and nothing stored changed.
 
-With `--server URL` (or ORCH_SERVER_URL), `run`, `jobs`, `show`, `cancel` and `resume` talk
-to that server instead of running here.
+With `--server URL` (or ORCH_SERVER_URL), `run` (also with `--review`), `jobs`, `show`,
+`cancel`, `resume`, `plan`, `approve` and `reject` talk to that server instead of running here.
 """
 
 from __future__ import annotations
@@ -70,8 +70,8 @@ def options(
         typer.Option(
             "--server",
             envvar="ORCH_SERVER_URL",
-            help="An orchestrator server's URL: run, jobs, show, cancel and resume use it "
-            "instead of running here.",
+            help="An orchestrator server's URL: run, jobs, show, cancel, resume, plan, "
+            "approve and reject use it instead of running here.",
         ),
     ] = None,
     token: Annotated[
@@ -115,11 +115,8 @@ def run(
     )
 
     if ctx.obj is not None:
-        if review:
-            err.print("[red]error:[/] --review with --server is not supported yet: use the API")
-            raise typer.Exit(Exit.BAD_INPUT)
         remote: Remote = ctx.obj
-        _finish(_run_async(lambda: remote.run(spec, out_dir)))
+        _finish(_run_async(lambda: remote.run(spec, out_dir, assume_yes=yes)))
     job_id = new_job_id()
 
     async def go() -> ProjectStatus:
@@ -286,22 +283,22 @@ async def _follow(
         spent = float(await store.job_spend(job_id))
         return live_view(job, await store.list_tasks(job_id), spent, started)
 
-    status = await watch(out, frame, asyncio.ensure_future(runtime.wait(job_id)))
-    if status is None:  # it stopped after planning for review
-        from orchestrator.cli.review import Decision, decide  # registered below; no cycle
+    async def run() -> ProjectStatus | None:
+        return await watch(out, frame, asyncio.ensure_future(runtime.wait(job_id)))
 
-        decision = await decide(runtime, job_id, assume_yes=assume_yes, console=out)
-        if decision is Decision.UNDECIDED:
-            raise typer.Exit(Exit.JOB_NOT_SUCCESSFUL)
-        if decision is Decision.APPROVED:
-            status = await watch(out, frame, asyncio.ensure_future(runtime.wait(job_id)))
+    status = await run()
+    if status is None:  # it stopped after planning for review
+        from orchestrator.cli.review import LocalReviewer, after_review  # registered below
+
+        status = await after_review(
+            LocalReviewer(runtime), job_id, assume_yes=assume_yes, console=out, run=run
+        )
     out.print()
     job = await store.get_job(job_id)
-    if status is None:  # the plan was rejected: the job ended CANCELLED
-        status = ProjectStatus.CANCELLED
     target = out_dir or Path("out") / job_id
     target.mkdir(parents=True, exist_ok=True)
     for path, _size in await store.list_artifacts(job_id):
+        (target / path).parent.mkdir(parents=True, exist_ok=True)
         (target / path).write_bytes(await store.read_artifact(job_id, path))
     out.print(outcome(job, status, str(target)))
     return status

@@ -4,6 +4,7 @@ the same output and exit codes as when they run locally, through `orchestrator.c
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +16,7 @@ from orchestrator.cli.live import watch
 from orchestrator.cli.view import job_details, jobs_table, live_view, outcome
 from orchestrator.client import AsyncClient
 from orchestrator.domain import JobRecord, JobSpec, JobStatus, ProjectStatus, TaskState
-from orchestrator.errors import RemoteError
+from orchestrator.errors import JobConflict, RemoteError
 
 
 def record_of(job: JobSummary) -> JobRecord:
@@ -62,6 +63,26 @@ def tasks_of(job: JobDetail) -> list[TaskState]:
     ]
 
 
+async def stopped(client: AsyncClient, job_id: str) -> ProjectStatus | None:
+    """The job's final status once its run ends, or None once it stops to await review."""
+    last: ProjectStatus | None = None
+    async with contextlib.aclosing(client.follow(job_id)) as events:
+        async for stored in events:  # ends after the job's final `done`
+            event = stored.event
+            if event.type == "done":
+                last = event.status
+            elif (
+                event.type == "status"
+                and event.status is JobStatus.AWAITING_REVIEW
+                # Not an old stop replayed from the history of a job approved since.
+                and (await client.get_job(job_id)).status is JobStatus.AWAITING_REVIEW
+            ):
+                return None
+    if last is None:
+        raise RemoteError(f"the event stream of job {job_id} ended before the job did")
+    return last
+
+
 @dataclass
 class Remote:
     url: str
@@ -71,10 +92,37 @@ class Remote:
     def client(self) -> AsyncClient:
         return AsyncClient(self.url, token=self.token)
 
-    async def run(self, spec: JobSpec, out_dir: Path | None) -> ProjectStatus:
+    async def run(
+        self, spec: JobSpec, out_dir: Path | None, *, assume_yes: bool = False
+    ) -> ProjectStatus:
         async with self.client() as client:
             created = await client.create_job(JobCreate.model_validate(spec.model_dump()))
-            return await self._follow(client, created.job_id, out_dir)
+            return await self._follow(client, created.job_id, out_dir, assume_yes=assume_yes)
+
+    async def plan(self, spec: JobSpec | None, job_id: str | None) -> None:
+        """`plan`: make the job's plan on the server (or read job `job_id`'s) and show it."""
+        from orchestrator.cli.review import show_plan  # it imports this module
+
+        async with self.client() as client:
+            if spec is not None:
+                created = await client.create_job(JobCreate.model_validate(spec.model_dump()))
+                job_id = created.job_id
+                if await stopped(client, job_id) is not None:
+                    job = await client.get_job(job_id)
+                    raise JobConflict(job_id, f"it ended while planning ({job.final_status})")
+            assert job_id is not None
+            await show_plan(client, job_id, self.console)
+
+    async def approve(
+        self, job_id: str, budget_usd: float | None, out_dir: Path | None
+    ) -> ProjectStatus:
+        async with self.client() as client:
+            await client.approve(job_id, budget_usd=budget_usd)
+            return await self._follow(client, job_id, out_dir)
+
+    async def reject(self, job_id: str) -> None:
+        async with self.client() as client:
+            await client.reject(job_id)
 
     async def resume(
         self,
@@ -101,29 +149,30 @@ class Remote:
         self.console.print(job_details(record_of(job), tasks_of(job)), highlight=False)
 
     async def _follow(
-        self, client: AsyncClient, job_id: str, out_dir: Path | None
+        self, client: AsyncClient, job_id: str, out_dir: Path | None, *, assume_yes: bool = False
     ) -> ProjectStatus:
-        """Show the job live until its final `done`, then fetch its result files."""
-        started = time.time()
+        """Show the job live until its final `done`, then fetch its result files. A job that
+        stops after planning for review shows its plan and asks (`assume_yes`: approves)."""
+        from orchestrator.cli.review import after_review  # it imports this module
 
-        async def final() -> ProjectStatus:
-            last: ProjectStatus | None = None
-            async for stored in client.follow(job_id):  # ends after the job's final `done`
-                if stored.event.type == "done":
-                    last = stored.event.status
-            if last is None:
-                raise RemoteError(f"the event stream of job {job_id} ended before the job did")
-            return last
+        started = time.time()
 
         async def frame() -> RenderableType:
             job = await client.get_job(job_id)
             return live_view(record_of(job), tasks_of(job), job.total_cost, started)
 
-        result = asyncio.ensure_future(final())
-        try:
-            status = await watch(self.console, frame, result)
-        finally:
-            result.cancel()
+        async def run() -> ProjectStatus | None:
+            result = asyncio.ensure_future(stopped(client, job_id))
+            try:
+                return await watch(self.console, frame, result)
+            finally:
+                result.cancel()
+
+        status = await run()
+        if status is None:
+            status = await after_review(
+                client, job_id, assume_yes=assume_yes, console=self.console, run=run
+            )
         self.console.print()
         target = out_dir or Path("out") / job_id
         target.mkdir(parents=True, exist_ok=True)

@@ -5,9 +5,11 @@ $EDITOR) or reject."""
 from __future__ import annotations
 
 import sys
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Protocol
 
 import click
 import typer
@@ -18,6 +20,8 @@ from rich.prompt import Prompt
 from rich.table import Table
 from rich.text import Text
 
+from orchestrator.api.plan_schemas import PlanPublic, PlanTaskPublic
+from orchestrator.api.routes.review import plan_public
 from orchestrator.cli.app import (
     Exit,
     _finish,
@@ -29,13 +33,14 @@ from orchestrator.cli.app import (
     out,
     spec_from_options,
 )
-from orchestrator.domain import JobStatus, ProjectStatus, TaskState
-from orchestrator.errors import JobConflict, PlanInvalid
+from orchestrator.cli.remote import Remote
+from orchestrator.domain import JobStatus, ProjectStatus, ReviewedPlan
+from orchestrator.errors import InvalidInput, JobConflict
 from orchestrator.money import usd, usd_exact
 from orchestrator.runtime import Runtime, new_job_id
-from orchestrator.runtime.review import PlanReview, parse_reviewed_plan
+from orchestrator.runtime.review import parse_reviewed_plan
 
-__all__ = ["Decision", "decide", "plan_view"]
+__all__ = ["Decision", "LocalReviewer", "Reviewer", "after_review", "decide", "plan_view"]
 
 
 class Decision(StrEnum):
@@ -44,30 +49,58 @@ class Decision(StrEnum):
     UNDECIDED = "undecided"  # nobody here to ask: the job keeps awaiting review
 
 
-def plan_view(review: PlanReview) -> Group:
+class Reviewer(Protocol):
+    """Where a plan is reviewed: this machine's runtime (LocalReviewer) or a server
+    (`orchestrator.client.AsyncClient`, which has these very methods)."""
+
+    async def get_plan(self, job_id: str) -> PlanPublic: ...
+
+    async def edit_plan(self, job_id: str, plan: ReviewedPlan) -> PlanPublic: ...
+
+    async def approve(self, job_id: str, *, budget_usd: float | None = None) -> object: ...
+
+    async def reject(self, job_id: str) -> object: ...
+
+
+@dataclass
+class LocalReviewer:
+    runtime: Runtime
+
+    async def get_plan(self, job_id: str) -> PlanPublic:
+        return plan_public(await self.runtime.reviews.view(job_id))
+
+    async def edit_plan(self, job_id: str, plan: ReviewedPlan) -> PlanPublic:
+        return plan_public(await self.runtime.reviews.edit(job_id, plan))
+
+    async def approve(self, job_id: str, *, budget_usd: float | None = None) -> None:
+        await self.runtime.approve(job_id, budget_usd=budget_usd)
+
+    async def reject(self, job_id: str) -> None:
+        await self.runtime.reject(job_id)
+
+
+def plan_view(review: PlanPublic) -> Group:
     """The plan as a table with each task's cost range, then the job's range and budget."""
     table = Table(expand=False)
     for column in ("task", "title", "type", "after", "model", "iter", "forecast", "expected"):
         table.add_column(column)
-    forecasts = {f.task_id: f for f in review.forecast.tasks}
     for t in review.tasks:
-        f = forecasts[t.task_id]
         pin = " (pinned)" if t.pinned_model else ""
         table.add_row(
-            t.task_id,
+            t.id,
             escape(t.title),
             t.type,
             ", ".join(t.dependencies) or "-",
-            f"{f.model or '-'}{pin}",
-            f"{f.iterations.low:g}–{f.iterations.high:g}",
-            f"{usd(f.cost.low)}–{usd(f.cost.high)}",
-            usd(f.cost.expected),
+            f"{t.model or '-'}{pin}",
+            f"{t.iterations.low:g}–{t.iterations.high:g}",
+            f"{usd(t.forecast.low)}–{usd(t.forecast.high)}",
+            usd(t.forecast.expected),
         )
-    total, leaves = review.forecast.total, review.leaves_usd
+    total, leaves = review.forecast, review.leaves_usd
     lines = [
         Text(
             f"forecast {usd(total.low)}–{usd(total.high)}, expected {usd(total.expected)} "
-            f"({review.forecast.basis})"
+            f"({total.basis})"
         ),
         Text(
             f"budget {usd_exact(review.budget_usd)}, spent {usd(review.spent_usd)} on planning: "
@@ -81,11 +114,11 @@ def plan_view(review: PlanReview) -> Group:
     return Group(table, *lines)
 
 
-def plan_yaml(tasks: list[TaskState]) -> str:
+def plan_yaml(tasks: list[PlanTaskPublic]) -> str:
     """The plan as a reviewer edits it (`model`: pin a model, or leave it empty)."""
     nodes = [
         {
-            "id": t.task_id,
+            "id": t.id,
             "title": t.title,
             "type": t.type.value,
             "dependencies": t.dependencies,
@@ -97,19 +130,25 @@ def plan_yaml(tasks: list[TaskState]) -> str:
     return yaml.safe_dump({"tasks": nodes}, sort_keys=False, allow_unicode=True, width=100)
 
 
-async def decide(runtime: Runtime, job_id: str, *, assume_yes: bool, console: Console) -> Decision:
+def awaits_review(job_id: str) -> str:
+    return (
+        f"job {job_id} awaits review: `orchestrator approve {job_id}` runs it, "
+        f"`orchestrator reject {job_id}` ends it"
+    )
+
+
+async def decide(
+    reviewer: Reviewer, job_id: str, *, assume_yes: bool, console: Console
+) -> Decision:
     """Show the plan of a job awaiting review and act on the answer: approve (the run
     starts), edit in $EDITOR (then ask again), or reject (the job ends CANCELLED)."""
     while True:
-        review = await runtime.reviews.view(job_id)
+        review = await reviewer.get_plan(job_id)
         console.print(plan_view(review))
         if assume_yes:
             answer = "approve"
         elif not sys.stdin.isatty():
-            console.print(
-                f"job {job_id} awaits review: `orchestrator approve {job_id}` runs it, "
-                f"`orchestrator reject {job_id}` ends it"
-            )
+            console.print(awaits_review(job_id))
             return Decision.UNDECIDED
         else:
             answer = Prompt.ask(
@@ -119,10 +158,10 @@ async def decide(runtime: Runtime, job_id: str, *, assume_yes: bool, console: Co
                 console=console,
             )
         if answer == "approve":
-            await runtime.approve(job_id)
+            await reviewer.approve(job_id)
             return Decision.APPROVED
         if answer == "reject":
-            await runtime.reject(job_id)
+            await reviewer.reject(job_id)
             return Decision.REJECTED
         edited = click.edit(plan_yaml(review.tasks), extension=".yaml")
         if edited is None:
@@ -130,15 +169,40 @@ async def decide(runtime: Runtime, job_id: str, *, assume_yes: bool, console: Co
             continue
         try:
             plan = parse_reviewed_plan(yaml.safe_load(edited))
-            await runtime.reviews.edit(job_id, plan)
-        except (PlanInvalid, yaml.YAMLError) as e:
+            await reviewer.edit_plan(job_id, plan)
+        except (InvalidInput, yaml.YAMLError) as e:  # a server's 422 is InvalidInput
             err.print(f"[red]not a valid plan:[/] {escape(str(e))}", highlight=False)
 
 
-def _local_only(ctx: typer.Context) -> None:
-    if ctx.obj is not None:
-        err.print("[red]error:[/] plan review over --server is not supported yet: use the API")
-        raise typer.Exit(Exit.BAD_INPUT)
+async def after_review(
+    reviewer: Reviewer,
+    job_id: str,
+    *,
+    assume_yes: bool,
+    console: Console,
+    run: Callable[[], Awaitable[ProjectStatus | None]],
+) -> ProjectStatus:
+    """What `run --review` does once the job stopped for review: ask, then show the approved
+    run live (`run`); CANCELLED when rejected. Nobody to ask: exit 1, the job waits."""
+    decision = await decide(reviewer, job_id, assume_yes=assume_yes, console=console)
+    if decision is Decision.UNDECIDED:
+        raise typer.Exit(Exit.JOB_NOT_SUCCESSFUL)
+    if decision is Decision.REJECTED:
+        return ProjectStatus.CANCELLED
+    return await run() or ProjectStatus.CANCELLED
+
+
+async def show_plan(reviewer: Reviewer, job_id: str, console: Console) -> None:
+    """What `plan` prints: the plan and its forecast, and how to go on while it waits."""
+    review = await reviewer.get_plan(job_id)
+    console.print(plan_view(review))
+    if review.status is JobStatus.AWAITING_REVIEW:
+        console.print(awaits_review(job_id))
+
+
+def _remote(ctx: typer.Context) -> Remote | None:
+    remote: Remote | None = ctx.obj
+    return remote
 
 
 @app.command()
@@ -152,7 +216,6 @@ def plan(
 ) -> None:
     """Plan a project (only the planner's calls are paid) and print the plan with its cost
     forecast; the job then awaits review (`approve` runs it, `reject` ends it)."""
-    _local_only(ctx)
     settings = _settings()
     spec = None
     if job is None:
@@ -163,6 +226,10 @@ def plan(
             file=file,
             review=True,
         )
+    remote = _remote(ctx)
+    if remote is not None:
+        _run_async(lambda: remote.plan(spec, job))
+        return
     job_id = job or new_job_id()
 
     async def go() -> None:
@@ -173,13 +240,7 @@ def plan(
                 if await runtime.wait(job_id) is not None:
                     record = await runtime.store.get_job(job_id)
                     raise JobConflict(job_id, f"it ended while planning ({record.final_status})")
-            out.print(plan_view(await runtime.reviews.view(job_id)))
-            record = await runtime.store.get_job(job_id)
-            if record.status is JobStatus.AWAITING_REVIEW:
-                out.print(
-                    f"job {job_id} awaits review: `orchestrator approve {job_id}` runs it, "
-                    f"`orchestrator reject {job_id}` ends it"
-                )
+            await show_plan(LocalReviewer(runtime), job_id, out)
         finally:
             await runtime.stop()
 
@@ -194,11 +255,13 @@ def approve(
     out_dir: Annotated[Path | None, typer.Option("--out", help="Where result files go.")] = None,
 ) -> None:
     """Run a job awaiting review with its plan as it stands, showing it live."""
-    _local_only(ctx)
     settings = _settings()
     if budget is not None and budget <= 0:
         err.print("[red]error:[/] --budget must be greater than 0")
         raise typer.Exit(Exit.BAD_INPUT)
+    remote = _remote(ctx)
+    if remote is not None:
+        _finish(_run_async(lambda: remote.approve(job_id, budget, out_dir)))
 
     async def go() -> ProjectStatus:
         runtime = await Runtime.start(settings, executor_id=f"cli-{job_id}")
@@ -214,10 +277,12 @@ def approve(
 @app.command()
 def reject(ctx: typer.Context, job_id: str) -> None:
     """End a job awaiting review, CANCELLED, having paid for its planning only."""
-    _local_only(ctx)
     settings = _settings()
+    remote = _remote(ctx)
 
     async def go() -> None:
+        if remote is not None:
+            return await remote.reject(job_id)
         runtime = await Runtime.start(settings, executor_id=f"cli-{job_id}")
         try:
             await runtime.reject(job_id)

@@ -12,7 +12,9 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
+import os
 import secrets
+import socket
 import time
 
 import httpx
@@ -23,7 +25,7 @@ from orchestrator import crashpoints
 from orchestrator.errors import OrchestratorError
 from orchestrator.events import CostEvent
 from orchestrator.runtime.jobrun import RuntimeDeps
-from orchestrator.store import WebhookAttempt, is_transient
+from orchestrator.store import Store, WebhookAttempt, is_transient
 from orchestrator.webhooks import (
     BUDGET_WARNING,
     DELIVERED,
@@ -204,3 +206,37 @@ class BudgetWarnings:
         crashpoints.reach("warning_due")
         await self._deliveries.start_once(job_id, BUDGET_WARNING)
         self._started.add(job_id)
+
+
+async def hand_over(store: Store, executor_id: str, *, within_s: float) -> int:
+    """Before a process that is not a worker (a CLI `run`) stops: wait up to `within_s` for
+    each delivery it runs to make its first attempt, then hand those still to be retried to
+    the workers; how many it handed over.
+
+    DBOS recovers a workflow only in a process with its executor id, and a CLI's id is its
+    own: so it leaves a heartbeat under that id, as a worker does, and stops beating. A live
+    `serve` or `worker` on the same database takes over a worker silent for
+    ORCH_WORKER_DEAD_AFTER_S (runtime/workers.py) and goes on with its deliveries: the
+    recorded attempts and sleeps replay, the next attempt is sent when it is due."""
+    name = getattr(Deliveries.deliver, "dbos_function_name", "")
+    deadline = time.monotonic() + within_s
+    while True:
+        running = await DBOS.list_workflows_async(
+            name=name,
+            status=["PENDING", "ENQUEUED"],
+            executor_id=executor_id,
+            load_input=False,
+            load_output=False,
+        )
+        steps = [await DBOS.list_workflow_steps_async(w.workflow_id) for w in running]
+        if all(steps) or time.monotonic() >= deadline:
+            break
+        await asyncio.sleep(0.05)
+    if running:
+        await store.beat(executor_id, host=socket.gethostname(), pid=os.getpid(), now=time.time())
+        log.warning(
+            "%d webhook deliveries are still to be sent or retried: the next `orchestrator "
+            "serve` or `orchestrator worker` on this database sends them",
+            len(running),
+        )
+    return len(running)

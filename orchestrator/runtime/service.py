@@ -30,7 +30,7 @@ from orchestrator.errors import InvalidInput, JobConflict, JobNotFound, Unusable
 from orchestrator.events import JobEvent, StatusEvent
 from orchestrator.money import usd, usd_exact
 from orchestrator.providers import ClientSet, Pricing, build_clients
-from orchestrator.runtime.deliveries import DELIVERIES_NAME, Deliveries
+from orchestrator.runtime.deliveries import DELIVERIES_NAME, Deliveries, hand_over
 from orchestrator.runtime.events import EventBus, EventLog
 from orchestrator.runtime.jobrun import JobRuns, RuntimeDeps
 from orchestrator.runtime.workers import WorkerWatch
@@ -47,6 +47,9 @@ RESUME_WAIT_S = 15.0
 STOP_WAIT_S = 30.0
 # How long `stop()` lets removals under way finish (the next start resumes the others).
 REMOVALS_AT_STOP_S = 10.0
+# A process that is not a worker waits for its webhooks' first attempts this much longer than
+# an attempt may take, before it hands what is left to the workers (deliveries.hand_over).
+HAND_OVER_MARGIN_S = 5.0
 
 log = logging.getLogger(__name__)
 
@@ -179,6 +182,9 @@ class Runtime:
         return runtime
 
     async def stop(self) -> None:
+        if self.watch is None:  # webhooks this process started must not end with it
+            within = self.deps.settings.webhook_timeout_s + HAND_OVER_MARGIN_S
+            await hand_over(self.store, DBOS.executor_id, within_s=within)
         if self._removals:
             await asyncio.wait(self._removals, timeout=REMOVALS_AT_STOP_S)
             for task in self._removals:
