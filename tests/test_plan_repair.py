@@ -265,3 +265,47 @@ async def test_an_answer_nested_deeper_than_json_reads_is_retried_not_raised() -
     outcome = await make_plan(spec, call=call, catalog=load_catalog(DEFAULT_CATALOG))
     assert not outcome.fallback and outcome.attempts == 2
     assert "not JSON" in outcome.errors[0]
+
+
+def test_files_are_paths_of_the_project_tree() -> None:
+    raw = {
+        "tasks": [
+            task("a", files=["", "./main.py", "main.py", "../etc/passwd", 7]),
+            task("b", files="README.md"),
+            task("c", files={"path": "x.py"}),
+        ]
+    }
+    repaired = repair_plan(raw)
+    assert [t.files for t in repaired.plan.tasks] == [["main.py"], ["README.md"], []]
+    assert repaired.repairs == [
+        "task 'a': file '' dropped: the path is empty",
+        "task 'a': file './main.py' written 'main.py'",
+        "task 'a': file '../etc/passwd' dropped: the path has a '..' part: it would leave the "
+        "project",
+        "task 'a': file 7 dropped: not a path",
+        'task \'c\': files {"path": "x.py"} not a list (dropped)',
+    ]
+
+
+# What SmolLM2-135M-Instruct answered for the hello job through llama.cpp's server
+# (json_object with the plan's schema), captured 2026-12-07: ids that are file names, a task
+# with an empty file path. Before repair it fell back to one task.
+SMOLLM2_HELLO = (
+    '{"tasks": [{"id": "./project_description.py", "type": "code_generation", "prompt": '
+    '"Your task description here.", "title": "Hello World Python script", "files": [""]}, '
+    '{"id": "./test_script.py", "type": "code_review", "prompt": "Please provide your test '
+    'code here.", "files": ["test_script.py"]}]}'
+)
+
+
+def test_a_real_small_model_plan_is_repaired() -> None:
+    repaired = repair_plan(json.loads(SMOLLM2_HELLO))
+    assert [(t.id, t.type, t.files) for t in repaired.plan.tasks] == [
+        ("project_description.py", TaskType.CODE_GENERATION, []),
+        ("test_script.py", TaskType.CODE_REVIEW, ["test_script.py"]),
+    ]
+    assert repaired.repairs == [
+        "task 1: id './project_description.py' written 'project_description.py'",
+        "task 2: id './test_script.py' written 'test_script.py'",
+        "task 'project_description.py': file '' dropped: the path is empty",
+    ]

@@ -30,6 +30,7 @@ from orchestrator.domain import (
     find_cycle,
 )
 from orchestrator.errors import PlanInvalid
+from orchestrator.project_paths import path_problem
 from orchestrator.storable import storable
 
 __all__ = ["RULES", "PlanDraft", "RepairedPlan", "guess_task_type", "repair_plan"]
@@ -107,7 +108,7 @@ def _clean_id(value: object) -> str:
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         return ""
     text = str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
-    return _ID_CHARS.sub("_", text.strip()).strip("_")[:_MAX_ID]
+    return _ID_CHARS.sub("_", text.strip()).strip("_.-")[:_MAX_ID]
 
 
 def _number_of(value: str) -> int | None:
@@ -274,6 +275,31 @@ def clean_titles(draft: PlanDraft) -> None:
             task["title"] = storable(title)
 
 
+def clean_files(draft: PlanDraft) -> None:
+    """A task's files as paths of the project tree: `./` dropped from the front, a path the
+    tree cannot hold (empty, absolute, `..`) dropped with the reason."""
+    for task in draft.tasks:
+        given = task.get("files")
+        if given is None:
+            continue
+        if isinstance(given, str):
+            given = [given]
+        if not isinstance(given, list):
+            draft.note(f"task {task['id']!r}: files {_shown(given)} not a list (dropped)")
+            given = []
+        kept: list[str] = []
+        for path in given:
+            clean = path.strip().removeprefix("./") if isinstance(path, str) else None
+            why = "not a path" if clean is None else path_problem(clean)
+            if why is not None:
+                draft.note(f"task {task['id']!r}: file {_shown(path)} dropped: {why}")
+            elif clean not in kept:
+                if clean != path:
+                    draft.note(f"task {task['id']!r}: file {_shown(path)} written {clean!r}")
+                kept.append(clean)
+        task["files"] = kept
+
+
 def break_cycles(draft: PlanDraft) -> None:
     """Each cycle loses the dependency that closes it."""
     by_id = {t["id"]: t for t in draft.tasks}
@@ -293,6 +319,7 @@ RULES: list[Rule] = [
     normalise_types,
     clamp_thresholds,
     clean_titles,
+    clean_files,
     break_cycles,
 ]
 
