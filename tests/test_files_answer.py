@@ -86,3 +86,28 @@ def test_which_tasks_answer_with_files_and_what_they_write() -> None:
     # A task without files writes none, unless its whole plan names no file (older plans).
     assert task_files(legacy) == {}
     assert task_files(legacy, legacy=True) == {"task_002.py": MAIN}
+
+
+def _edits(path: str, *pairs: tuple[str, str]) -> str:
+    edits = [{"search": s, "replace": r} for s, r in pairs]
+    return json.dumps({"files": [{"path": path, "edits": edits}]})
+
+
+def test_search_replace_edits_change_an_existing_file() -> None:
+    existing = {"main.py": 'print("Hello")\nprint("Bye")\n'}
+    parsed = parse_files(_edits("main.py", ('"Hello"', '"Hello World"')), ["main.py"], existing)
+    assert parsed.files == {"main.py": 'print("Hello World")\nprint("Bye")\n'}
+    assert not parsed.problems
+    assert json.loads(parsed.canonical())["files"][0]["content"].startswith('print("Hello World")')
+
+
+def test_an_edit_that_does_not_apply_is_a_problem_naming_it() -> None:
+    existing = {"main.py": "a = 1\na = 1\n"}
+    missing = parse_files(_edits("main.py", ("b = 2", "b = 3")), ["main.py"], existing)
+    assert missing.problems == [
+        "main.py: edit 1 does not apply: its search text was not found: 'b = 2'"
+    ]
+    twice = parse_files(_edits("main.py", ("a = 1", "a = 2")), ["main.py"], existing)
+    assert "found 2 times" in twice.problems[0]
+    new = parse_files(_edits("new.py", ("x", "y")), ["new.py"], existing)
+    assert "does not exist yet" in new.problems[0] and not new.files

@@ -137,3 +137,13 @@ async def test_a_test_file_is_checked_against_the_code_its_ancestors_wrote() -> 
     assert not failed.passed and "test_greet" in failed.detail
     bad = await check_tree(task, _answer({"../x.py": TEST}), {}, limits)
     assert [c.name for c in bad] == ["files"] and "'..'" in bad[0].detail
+
+
+async def test_the_tasks_modules_are_imported_from_the_tree() -> None:
+    task = _task("task_002", ["main.py"])
+    broken = MAIN + "\nraise RuntimeError('broken at import')\n"
+    checks = await check_tree(task, _answer({"main.py": broken}), {}, SandboxLimits())
+    run = next(c for c in checks if c.name == "python_run")
+    assert not run.passed and "broken at import" in run.detail
+    fine = await check_tree(task, _answer({"main.py": MAIN}), {}, SandboxLimits())
+    assert {c.name: c.passed for c in fine}["python_run"]

@@ -89,6 +89,10 @@ class _Session:
     # The project tree the task starts from (what its ancestors wrote): its files are
     # checked on it. Only a task that answers with files has one.
     base: Mapping[str, str] = field(default_factory=dict)
+    # The task's own files as its latest answers left them (SEARCH/REPLACE edits apply to
+    # these), and the files each stored answer's edits were applied to.
+    current: dict[str, str] = field(default_factory=dict)
+    edit_bases: dict[str, dict[str, str]] = field(default_factory=dict)
     total_cost: float = 0.0
     calls: list[CallResult] = field(default_factory=list)  # of the current iteration
     notes: list[str] = field(default_factory=list)
@@ -141,18 +145,23 @@ class _Session:
         return result
 
     def normalize(self, result: CallResult, i: int) -> str:
-        """What the task keeps of an answer ("" for a failed call)."""
+        """What the task keeps of an answer ("" for a failed call). A files answer's edits
+        apply to the latest version of each file (`current`), which it then updates."""
         if not result.ok:
             return ""
         if not answers_with_files(self.task):
             return normalize_output(self.task.type, result.text)
-        output, notes = tree_checks.normalize_answer(self.task, result.text)
+        existing = {**self.base, **self.current}
+        output, notes, files = tree_checks.normalize_answer(self.task, result.text, existing)
+        self.edit_bases[output] = existing
+        self.current = {**self.current, **files}
         self.notes += [f"iteration {i}: {note}" for note in notes]
         return output
 
     async def validate(self, output: str) -> list[ValidatorResult]:
         if answers_with_files(self.task):
-            return await tree_checks.check_tree(self.task, output, self.base, self.limits)
+            existing = self.edit_bases.get(output, self.base)
+            return await tree_checks.check_tree(self.task, output, self.base, self.limits, existing)
         return await validators.run_validators(
             self.task.type, output, prompt=self.task.prompt, limits=self.limits
         )

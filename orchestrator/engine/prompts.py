@@ -52,7 +52,10 @@ _FILES_FORMAT = (
     "network access or user input, and keeps any demonstration under "
     '`if __name__ == "__main__":`. Tests are pytest functions named `test_...` using plain '
     "`assert`, in files named test_*.py, importing the code under test by its module name; "
-    "they are run with pytest at the project's root."
+    "they are run with pytest at the project's root. For a file that exists already (a "
+    "dependency's, or your previous version of it) you may give, instead of its content, "
+    '"edits": [{"search": "<text of the file, exactly>", "replace": "<new text>"}]: each '
+    "search text must occur exactly once in the file."
 )
 _ONE_FILE_FORMAT = (
     "Answer with the complete contents of the file {files} only: no preamble, no sign-off, "

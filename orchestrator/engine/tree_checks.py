@@ -22,16 +22,20 @@ from orchestrator.workspace import parse_files, tree_problem
 __all__ = ["check_tree", "is_test_file", "normalize_answer"]
 
 GIVEN_TESTS = "test_given_by_task.py"
+IMPORT_CHECK = "_orchestrator_import_check.py"  # beside the tree's files, never one of them
 
 
-def normalize_answer(task: TaskState, text: str) -> tuple[str, list[str]]:
-    """What a files task stores of an answer, and what was fixed on the way: the canonical
-    files document when the answer is usable as it is; else the answer itself, so that its
-    checks (and so the critique) say what is wrong with it."""
-    parsed = parse_files(text, task.files)
+def normalize_answer(
+    task: TaskState, text: str, existing: Mapping[str, str]
+) -> tuple[str, list[str], dict[str, str]]:
+    """What a files task stores of an answer, what was fixed on the way, and the files it
+    gave (whole, its edits of `existing` applied): the canonical files document when the
+    answer is usable as it is; else the answer itself, so that its checks (and so the
+    critique) say what is wrong with it."""
+    parsed = parse_files(text, task.files, existing)
     if parsed.problems or not parsed.files:
-        return text, []
-    return parsed.canonical(), parsed.notes
+        return text, [], parsed.files
+    return parsed.canonical(), parsed.notes, parsed.files
 
 
 def is_test_file(path: str) -> bool:
@@ -40,9 +44,14 @@ def is_test_file(path: str) -> bool:
 
 
 async def check_tree(
-    task: TaskState, output: str, base: Mapping[str, str], limits: SandboxLimits
+    task: TaskState,
+    output: str,
+    base: Mapping[str, str],
+    limits: SandboxLimits,
+    existing: Mapping[str, str] | None = None,
 ) -> list[ValidatorResult]:
-    parsed = parse_files(output, task.files)
+    """The checks of `output` over `base`; its edits apply to `existing` (default: `base`)."""
+    parsed = parse_files(output, task.files, base if existing is None else existing)
     tree = {**base, **parsed.files}
     problems = list(parsed.problems)
     too_big = tree_problem(tree)
@@ -78,7 +87,7 @@ async def _run_checks(
     modules = [m for p in python if not is_test_file(p) and (m := _module_name(p))]
     runs = []
     if modules:
-        runs.append(run_python(_import_script(modules), limits, tree=tree))
+        runs.append(run_python(_import_script(modules), limits, tree=tree, script=IMPORT_CHECK))
     tests = sorted(p for p in tree if is_test_file(p))
     given = given_tests(task.prompt)
     if given and GIVEN_TESTS not in tree:

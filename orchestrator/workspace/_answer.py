@@ -1,6 +1,8 @@
 """A task's answer as files: parsed leniently, checked strictly, stored canonically.
 
-Models answer with `{"files": [{"path": ..., "content": ...}]}` (structured output). What
+Models answer with `{"files": [{"path": ..., "content": ...}]}` (structured output); a file
+that exists already (a dependency's, or the task's previous version) may come as SEARCH/
+REPLACE `edits` instead of `content`, applied here, so what is stored is whole files. What
 they do around it is tolerated where the intent is unambiguous: a fence around the whole
 answer or around one file's code, prose before or after the code of a code file (dropped,
 and said), a `{"path": "content"}` mapping, or the bare contents when the task writes one
@@ -12,12 +14,14 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from pydantic import BaseModel, Field, ValidationError
 
 from orchestrator.domain import TaskState, TaskType
 from orchestrator.project_paths import path_problem
+from orchestrator.workspace._edits import Edit, apply_edits
 
 __all__ = ["FileContent", "FilesAnswer", "ParsedFiles", "answers_with_files", "parse_files"]
 
@@ -28,7 +32,11 @@ _FENCE = re.compile(r"^[ \t]*```[^\n`]*\n(.*?)^[ \t]*```[ \t]*$", re.MULTILINE |
 
 class FileContent(BaseModel):
     path: str = Field(description="Relative to the project's root, e.g. 'src/app.py'")
-    content: str = Field(description="The whole contents of the file")
+    content: str | None = Field(default=None, description="The whole contents of the file")
+    edits: list[Edit] = Field(
+        default_factory=list,
+        description="Instead of content, for a file that exists: SEARCH/REPLACE edits",
+    )
 
 
 class FilesAnswer(BaseModel):
@@ -49,7 +57,7 @@ class ParsedFiles:
     def canonical(self) -> str:
         """The answer as stored and shown: one JSON document, files in the manifest's order."""
         answer = FilesAnswer(files=[FileContent(path=p, content=c) for p, c in self.files.items()])
-        return answer.model_dump_json(indent=1)
+        return answer.model_dump_json(indent=1, exclude={"files": {"__all__": {"edits"}}})
 
 
 def answers_with_files(task: TaskState) -> bool:
@@ -60,13 +68,19 @@ def answers_with_files(task: TaskState) -> bool:
     return task.type is TaskType.CODE_GENERATION or len(task.files) > 1
 
 
-def parse_files(text: str, manifest: list[str]) -> ParsedFiles:
-    """The files of `text` for a task whose manifest is `manifest`. Never raises."""
+def parse_files(
+    text: str, manifest: list[str], existing: Mapping[str, str] | None = None
+) -> ParsedFiles:
+    """The files of `text` for a task whose manifest is `manifest`; edits apply to the
+    files of `existing` (path -> contents). Never raises."""
     parsed = ParsedFiles()
     raw = _raw_files(text, manifest, parsed)
     if raw is None:
         return parsed
-    for path, content in raw:
+    for path, given in raw:
+        content = given if isinstance(given, str) else _edited(path, given, existing, parsed)
+        if content is None:
+            continue
         problem = path_problem(path)
         if problem is not None:
             parsed.problems.append(f"{path[:80]!r} refused: {problem}")
@@ -86,12 +100,31 @@ def parse_files(text: str, manifest: list[str]) -> ParsedFiles:
     return parsed
 
 
-def _raw_files(text: str, manifest: list[str], parsed: ParsedFiles) -> list[tuple[str, str]] | None:
+def _edited(
+    path: str, edits: list[Edit], existing: Mapping[str, str] | None, parsed: ParsedFiles
+) -> str | None:
+    """The file at `path` with `edits` applied (problems said); None when it cannot be."""
+    current = parsed.files.get(path, (existing or {}).get(path))
+    if current is None:
+        parsed.problems.append(
+            f"{path}: edits given for a file that does not exist yet: give its whole content"
+        )
+        return None
+    text, problems = apply_edits(path, current, edits)
+    parsed.problems += problems
+    return text
+
+
+def _raw_files(
+    text: str, manifest: list[str], parsed: ParsedFiles
+) -> list[tuple[str, str | list[Edit]]] | None:
     body = _single_block(text) or text
     try:
-        return [(f.path, f.content) for f in FilesAnswer.model_validate_json(body.strip()).files]
+        answer = FilesAnswer.model_validate_json(body.strip())
     except ValidationError:
         pass
+    else:
+        return [(f.path, f.content if f.content is not None else f.edits) for f in answer.files]
     try:
         document = json.loads(body)
     except (json.JSONDecodeError, RecursionError):
