@@ -81,7 +81,7 @@ def models(
         retirements = Retirements(catalog)  # as of today (UTC)
         out.print(models_table(catalog, clients, pricing, health, retirements, show_all=show_all))
         for line in retirement_notes(catalog, retirements):
-            out.print(line, highlight=False)
+            out.print(line, highlight=False, soft_wrap=True)  # one line each, for grep too
         if not check:
             return None
         timeout = min(settings.call_timeout_s, CHECK_TIMEOUT_S)
@@ -165,10 +165,11 @@ def models_table(
     table = Table(title="models", expand=False)
     for column in ("model", "provider", "status"):
         table.add_column(column, no_wrap=True)
+    # A retired model's date and replacement; the lines below the table say them in full.
+    table.add_column("lifecycle", min_width=8)
     for column in ("$/Mtok in/out", "calls (failed)", "success", "trust", "ms avg/p95"):
         table.add_column(column, justify="right")
     table.add_column("avg cost", justify="right")
-    table.add_column("lifecycle")  # a retired model's date and replacement (notes below)
     available = set(clients.available_models())
     for name, info in sorted(catalog.models.items(), key=lambda kv: (kv[1].provider, kv[0])):
         if name not in available and not show_all:
@@ -180,13 +181,13 @@ def models_table(
             name,
             info.provider,
             _status(name, available, clients),
+            _lifecycle(retirements.of(name)),
             f"{price.input_per_mtok:g}/{price.output_per_mtok:g}",
             f"{stats.call_count} ({stats.failure_count})",
             f"{stats.success_rate:.0%}" if seen else "-",
             f"{stats.trust_factor:.3f}",
             f"{stats.avg_latency_ms:.0f}/{stats.latency_p95_ms:.0f}" if seen else "-",
             f"${stats.avg_cost_usd:.5f}" if seen else "-",
-            _lifecycle(retirements.of(name)),
         )
     return table
 

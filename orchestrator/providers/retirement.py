@@ -48,9 +48,14 @@ def utc_today() -> date:
     return datetime.now(tz=UTC).date()
 
 
+@cache  # one client for every lookup: building it takes ~0.1-0.5 s
+def _google_provider() -> GoogleProvider:
+    return GoogleProvider(api_key=_NO_KEY)
+
+
 def _google_deprecation(model: str) -> ModelDeprecation | None:
     # Set by GoogleModel (not its provider), for the Gemini API our gemini vendor reaches.
-    return GoogleModel(model, provider=GoogleProvider(api_key=_NO_KEY)).profile.get("deprecation")
+    return GoogleModel(model, provider=_google_provider()).profile.get("deprecation")
 
 
 # Per catalog provider: the deprecation pydantic-ai's profile for that API gives a model.
