@@ -1,11 +1,13 @@
 """A process that runs one job and kills itself with SIGKILL at a named crash point.
 
-`python tests/crash_child.py DATA_DIR SERVER_URL JOB_ID POINT OCCURRENCE [review|approve]`
-runs the job against the fake wire server at SERVER_URL, on the databases under DATA_DIR, and
-dies the OCCURRENCE-th time it reaches POINT (see orchestrator/crashpoints.py); with
-`review`, the job asks for plan review (with `approve`, and is approved once it awaits
-review). It exits 0 only if the job ended without reaching
-the point. test_crash_points.py then recovers the job in its own process.
+`main(data_dir, server_url, job_id, point, occurrence, review)` runs the job against the
+fake wire server at SERVER_URL, on the databases under DATA_DIR, and dies the OCCURRENCE-th
+time it reaches POINT (see orchestrator/crashpoints.py); with `review`, the job asks for
+plan review (with `approve`, and is approved once it awaits review). It returns only if
+the job ended without reaching the point (also runs as
+`python tests/crash_child.py DATA_DIR SERVER_URL JOB_ID POINT OCCURRENCE [review|approve]`).
+test_crash_points.py runs it in a process forked from a server that imported this module
+once (importing the app costs seconds a process), then recovers the job in its own process.
 """
 
 from __future__ import annotations
@@ -65,9 +67,25 @@ async def run(settings: Settings, job_id: str, spec: JobSpec, approve: bool = Fa
         await runtime.stop()
 
 
+def main(
+    data_dir: Path,
+    server_url: str,
+    job_id: str,
+    point: str,
+    n: int,
+    review: bool,
+    approve: bool = False,
+) -> None:
+    # The parent reads this file when the point was never reached.
+    log = os.open(data_dir / "child.log", os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+    os.dup2(log, sys.stderr.fileno())
+    die_at(point, n)
+    spec = SPEC.model_copy(update={"review": review or approve})
+    asyncio.run(run(crash_settings(data_dir, server_url), job_id, spec, approve))
+
+
 if __name__ == "__main__":
     data_dir, server_url, job_id, point, occurrence, *mode = sys.argv[1:]
-    die_at(point, int(occurrence))
-    spec = SPEC.model_copy(update={"review": bool(mode)})
-    settings = crash_settings(Path(data_dir), server_url)
-    asyncio.run(run(settings, job_id, spec, approve=mode == ["approve"]))
+    main(
+        Path(data_dir), server_url, job_id, point, int(occurrence), bool(mode), mode == ["approve"]
+    )

@@ -15,14 +15,13 @@ was paid twice.
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import sys
+import multiprocessing
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import crash_child
 import pytest
-from crash_child import KEY, crash_settings
 from fake_llm_servers import FakeLLMServer
 from fault_scenario import (
     APPROVE_FAULTS,
@@ -46,12 +45,14 @@ from orchestrator.runtime.review import Reviews
 from orchestrator.runtime.steps import JobSteps
 from orchestrator.runtime.workflows import JobRunner
 
-CHILD = Path(__file__).with_name("crash_child.py")
+# Children are forked from a server process that imported crash_child (and so the app) once.
+CHILDREN = multiprocessing.get_context("forkserver")
+CHILDREN.set_forkserver_preload(["crash_child"])
 
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[FakeLLMServer]:
-    with FakeLLMServer(answer, api_key=KEY) as fake:
+    with FakeLLMServer(answer, api_key=crash_child.KEY) as fake:
         yield fake
 
 
@@ -70,15 +71,24 @@ def test_the_points_listed_are_every_point_in_the_code() -> None:
     assert {point.split(".")[0] for point in crashpoints.POINTS} == marked
 
 
-def run_child(tmp_path: Path, server: FakeLLMServer, point: str, n: int, *extra: str) -> None:
+def run_child(
+    tmp_path: Path,
+    server: FakeLLMServer,
+    point: str,
+    n: int,
+    review: bool = False,
+    approve: bool = False,
+) -> None:
     """Run the job in a child process that dies at the n-th `point`."""
-    child = subprocess.run(
-        [sys.executable, str(CHILD), str(tmp_path), server.url, "job1", point, str(n), *extra],
-        capture_output=True,
-        text=True,
-        timeout=120,
+    child = CHILDREN.Process(
+        target=crash_child.main, args=(tmp_path, server.url, "job1", point, n, review, approve)
     )
-    assert child.returncode == -9, f"the point was never reached:\n{child.stderr[-3000:]}"
+    child.start()
+    child.join(timeout=120)
+    if child.exitcode is None:
+        child.kill()
+    log = (tmp_path / "child.log").read_text(errors="replace")
+    assert child.exitcode == -9, f"the point was never reached:\n{log[-3000:]}"
 
 
 @pytest.mark.slow
@@ -93,7 +103,7 @@ def test_a_crash_at_the_point_loses_nothing_and_pays_nothing_twice(
     )
 
     async def recover() -> None:
-        runtime = await Runtime.start(crash_settings(tmp_path, server.url))
+        runtime = await Runtime.start(crash_child.crash_settings(tmp_path, server.url))
         try:
             await asyncio.wait_for(runtime.wait("job1"), timeout=120)
             await check_job(runtime, "job1", server, expect)
@@ -109,10 +119,10 @@ def test_a_crash_while_stopping_for_review_leaves_the_job_awaiting_it_once(
     point: str, occurrence: int, server: FakeLLMServer, tmp_path: Path
 ) -> None:
     server.bill.clear()
-    run_child(tmp_path, server, point, occurrence, "review")
+    run_child(tmp_path, server, point, occurrence, review=True)
 
     async def recover() -> None:
-        runtime = await Runtime.start(crash_settings(tmp_path, server.url))
+        runtime = await Runtime.start(crash_child.crash_settings(tmp_path, server.url))
         try:
             assert await asyncio.wait_for(runtime.wait("job1"), timeout=120) is None
             job = await runtime.store.get_job("job1")
@@ -140,10 +150,10 @@ def test_a_crash_while_approving_leaves_the_job_awaiting_review_or_runs_it(
     """Killed before the approval is stored, the job still awaits review; killed once it is
     stored but before its run started, the next runtime starts the run (nobody resumes it)."""
     server.bill.clear()
-    run_child(tmp_path, server, point, occurrence, "approve")
+    run_child(tmp_path, server, point, occurrence, approve=True)
 
     async def recover() -> None:
-        runtime = await Runtime.start(crash_settings(tmp_path, server.url))
+        runtime = await Runtime.start(crash_child.crash_settings(tmp_path, server.url))
         try:
             job = await runtime.store.get_job("job1")
             if point == "approve.end":
