@@ -303,6 +303,7 @@ class Runtime:
             # is finishing its last steps: a resume right after that should just work.
             if not await self._ended_within(job_id, RESUME_WAIT_S):
                 raise JobConflict(job_id, "it is still finishing its last steps; try again shortly")
+            job = await self.store.get_job(job_id)  # as its run left it: what the claim sees
         tasks = await self.store.list_tasks(job_id)
         # Completed tasks are kept on resume (Store.reset_unfinished_tasks): with a plan
         # whose every task completed, a resume would start an empty run.
