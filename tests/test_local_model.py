@@ -29,6 +29,8 @@ from conftest import StartRuntime
 
 from orchestrator.config import DEFAULT_CATALOG
 from orchestrator.domain import CallOutcome, JobSpec, ProjectStatus, Role
+from orchestrator.engine.planner import parse_plan
+from orchestrator.errors import PlanInvalid
 from orchestrator.events import LogEvent
 from orchestrator.providers import PydanticAIClient
 
@@ -164,8 +166,16 @@ async def test_the_hello_job_runs_to_an_honest_end_on_a_real_local_model(
     structured = [c for c in calls if c.role in (Role.DECOMPOSE, Role.EVALUATE)]
     if any(c.outcome is CallOutcome.OK for c in structured):
         assert modes == [f"{MODEL} gives structured output as {detected}"], log
-    # The plan: the model's own, or the fallback, said in the log either way.
-    assert any(line.startswith(("plan: ", "fallback single-task plan: ")) for line in lines), log
+    # The plan: the model's own, repaired where it had to be (each repair said), or the
+    # fallback when no answer held a usable task; the log says which.
+    [planned] = [line for line in lines if line.startswith(("plan: ", "fallback single-task"))]
+    repairs = [line for line in lines if line.startswith("plan repaired: ")]
+    assert bool(repairs) == planned.endswith(", repaired"), log
+    if planned.startswith("fallback"):  # only when no answer could be repaired into a plan
+        for call in calls:
+            if call.role is Role.DECOMPOSE and call.outcome is CallOutcome.OK:
+                with pytest.raises(PlanInvalid):
+                    parse_plan(call.response_text)
     tasks = await store.list_tasks(job_id)
     assert tasks
 
@@ -190,6 +200,7 @@ async def test_the_hello_job_runs_to_an_honest_end_on_a_real_local_model(
     if any(c.role in (Role.CRITIQUE, Role.EVALUATE) for c in answered):
         assert sum("reviews and scores its own output" in line for line in lines) == 1, log
         assert any("self-evaluated" in t.reason for t in tasks), [t.reason for t in tasks]
+        assert any(t.self_evaluated for t in tasks)  # the badge's field, too
     if status is ProjectStatus.FAILED:
         # Every task failed for model reasons, counted on the task.
         assert all(t.reason for t in tasks)
