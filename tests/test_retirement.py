@@ -158,3 +158,40 @@ def test_the_forecast_prices_a_task_pinned_to_a_retired_model_as_its_stand_in() 
     assert route_tasks([pinned], router(AFTER), GOOGLE, usable)["t1"].generator == (
         "gemini-3.8-flash"
     )
+
+
+def test_the_tables_read_are_the_ones_the_model_profiles_carry() -> None:
+    """retirement.py reads pydantic-ai's deprecation tables instead of building profiles (which
+    imports the SDKs): for every model those tables and the default catalog name, the profile
+    pydantic-ai builds carries the same deprecation, so a library change that moves the data
+    fails here rather than hiding a retirement."""
+    from pydantic_ai.models.google import GoogleModel
+    from pydantic_ai.providers import _model_deprecations as tables
+    from pydantic_ai.providers.anthropic import AnthropicProvider
+    from pydantic_ai.providers.google import GoogleProvider
+    from pydantic_ai.providers.openai import OpenAIProvider
+
+    from orchestrator.providers.retirement import library_deprecation
+
+    google = GoogleProvider(api_key="unused")
+    profiles = {
+        "anthropic": lambda m: (AnthropicProvider.model_profile(m) or {}).get("deprecation"),
+        "openai": lambda m: (OpenAIProvider.model_profile(m) or {}).get("deprecation"),
+        "google": lambda m: GoogleModel(m, provider=google).profile.get("deprecation"),
+    }
+    named = {
+        "anthropic": set(tables.ANTHROPIC_MODEL_DEPRECATIONS),
+        "openai": set(tables.OPENAI_MODEL_DEPRECATIONS),
+        "google": set(tables.GEMINI_API_MODEL_DEPRECATIONS),
+    }
+    for info in Settings(_env_file=None).catalog.models.values():  # type: ignore[call-arg]
+        named.setdefault(info.provider, set()).add(info.name)
+    checked = 0
+    for provider, models in named.items():
+        for model in sorted(models) if provider in profiles else ():
+            found = profiles[provider](model)
+            ours = library_deprecation(provider, model)
+            said = None if found is None else (found.retirement_date, found.replacement)
+            assert (ours and (ours.retirement_date, ours.replacement)) == said, model
+            checked += found is not None
+    assert checked > 20  # the tables were read, not found empty

@@ -17,18 +17,16 @@ from datetime import UTC, date, datetime
 from functools import cache
 
 from pydantic import BaseModel, ConfigDict
-from pydantic_ai.models.google import GoogleModel
 from pydantic_ai.profiles import ModelDeprecation
-from pydantic_ai.providers.anthropic import AnthropicProvider
-from pydantic_ai.providers.google import GoogleProvider
-from pydantic_ai.providers.openai import OpenAIProvider
+from pydantic_ai.providers._model_deprecations import (
+    ANTHROPIC_MODEL_DEPRECATIONS,
+    GEMINI_API_MODEL_DEPRECATIONS,
+    OPENAI_MODEL_DEPRECATIONS,
+)
 
 from orchestrator.config import Catalog, Deprecation, ModelInfo, ModelLifecycle
 
 __all__ = ["Retirement", "Retirements", "library_deprecation", "utc_today"]
-
-# A key pydantic-ai's Google client needs to be built; nothing is sent with it.
-_NO_KEY = "unused-for-profiles"
 
 
 class Retirement(BaseModel):
@@ -48,21 +46,14 @@ def utc_today() -> date:
     return datetime.now(tz=UTC).date()
 
 
-@cache  # one client for every lookup: building it takes ~0.1-0.5 s
-def _google_provider() -> GoogleProvider:
-    return GoogleProvider(api_key=_NO_KEY)
-
-
-def _google_deprecation(model: str) -> ModelDeprecation | None:
-    # Set by GoogleModel (not its provider), for the Gemini API our gemini vendor reaches.
-    return GoogleModel(model, provider=_google_provider()).profile.get("deprecation")
-
-
-# Per catalog provider: the deprecation pydantic-ai's profile for that API gives a model.
+# Per catalog provider: the table pydantic-ai's model profiles for that API take `deprecation`
+# from (the Claude API by the exact name; the Gemini API by the id after any resource path).
+# Read directly: building the profiles would import the provider SDKs, seconds at every
+# start; tests/test_retirement.py checks the tables against the profiles.
 _LOOKUPS: dict[str, Callable[[str], ModelDeprecation | None]] = {
-    "anthropic": lambda m: (AnthropicProvider.model_profile(m) or {}).get("deprecation"),
-    "openai": lambda m: (OpenAIProvider.model_profile(m) or {}).get("deprecation"),
-    "google": _google_deprecation,
+    "anthropic": ANTHROPIC_MODEL_DEPRECATIONS.get,
+    "openai": OPENAI_MODEL_DEPRECATIONS.get,
+    "google": lambda m: GEMINI_API_MODEL_DEPRECATIONS.get(m.rsplit("/", 1)[-1]),
 }
 
 
