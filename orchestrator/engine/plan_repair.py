@@ -28,6 +28,7 @@ from orchestrator.domain import (
     Plan,
     TaskType,
     find_cycle,
+    related,
 )
 from orchestrator.errors import PlanInvalid
 from orchestrator.project_paths import path_problem
@@ -310,6 +311,26 @@ def break_cycles(draft: PlanDraft) -> None:
         draft.note(f"task {last!r} depended on {closing!r}, closing a cycle {path} (dropped)")
 
 
+def one_owner_per_file(draft: PlanDraft) -> None:
+    """A path two tasks write, neither building on the other (they may run at once and
+    overwrite each other), stays with the first; the later one loses it."""
+    graph = {t["id"]: t["dependencies"] for t in draft.tasks}
+    owners: dict[str, str] = {}
+    for task in draft.tasks:
+        me, kept = task["id"], []
+        for path in task.get("files") or []:
+            owner = owners.setdefault(path, me)
+            if owner == me or related(graph, me, owner):
+                kept.append(path)
+            else:
+                draft.note(
+                    f"task {me!r}: file {path!r} is written by {owner!r}, which it does not "
+                    "build on (dropped)"
+                )
+        if "files" in task:
+            task["files"] = kept
+
+
 RULES: list[Rule] = [
     keep_objects,
     limit_count,
@@ -321,6 +342,7 @@ RULES: list[Rule] = [
     clean_titles,
     clean_files,
     break_cycles,
+    one_owner_per_file,  # after the dependencies are final: they decide who may share a path
 ]
 
 

@@ -156,6 +156,7 @@ def plan_to_tasks(job_id: str, plan: Plan, catalog: Catalog) -> list[TaskState]:
                 prompt=node.prompt,
                 dependencies=list(node.dependencies),
                 acceptance_threshold=threshold,
+                files=list(node.files),
             )
         )
     return tasks
