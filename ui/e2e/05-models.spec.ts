@@ -1,14 +1,9 @@
-import type { ModelStat } from "../lib/api";
-import { createJob, expect, test, waitForJob } from "./fixtures";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
-// What /api/models says of gemini-2.5-pro since 2026-12-01 (pydantic-ai's data).
-const RETIRED: Partial<ModelStat> = {
-  lifecycle: "retired",
-  retirement_date: "2026-12-01",
-  replacement: "gemini-3.8-flash",
-  rerouted_to: "gemini-3.8-flash",
-  retirement_notice: "https://aistudio.google.com/docs/deprecations#gemini-2.5-pro-models",
-};
+import { createJob, expect, test, waitForJob } from "./fixtures";
+import { type RunningServer, startServer, stopServer } from "./server";
 
 test("models: cards with bars and figures, both charts with full model names", async ({
   page,
@@ -60,34 +55,62 @@ test("models: cards with bars and figures, both charts with full model names", a
   await shot("03-models");
 });
 
-test("models: a retired and a retiring model say so, with the date and the replacement", async ({ page }) => {
-  // The live server's catalog has no retired model (and its dates follow the real calendar):
-  // the real answer, with one model marked retired and another retiring, as /api/models says.
-  await page.route("**/api/models", async (route) => {
-    const models = (await (await route.fetch()).json()) as ModelStat[];
-    const marked: ModelStat[] = models.map((m, i) => {
-      if (i === 0) return { ...m, ...RETIRED };
-      if (i === 1)
-        return { ...m, lifecycle: "retiring", retirement_date: "2027-01-14", replacement: "gpt-6-luna" };
-      return m;
-    });
-    await route.fulfill({ json: marked });
+test.describe("a catalog with a retired and a retiring model", () => {
+  // gemini-2.5-pro: retired by Google on 2026-12-01 (pydantic-ai's data), so on any day these
+  // tests run; deepseek-chat: dated by its own entry to retire on 9999-12-31.
+  const models = {
+    "gemini-2.5-pro": { provider: "google", quality: 0.94 },
+    "gemini-3.8-flash": { provider: "google", quality: 0.94 },
+    "deepseek-chat": {
+      provider: "deepseek",
+      quality: 0.86,
+      deprecation: { retirement_date: "9999-12-31", replacement: "deepseek-v4-pro" },
+    },
+  };
+  const names = Object.keys(models);
+  const TYPES = ["code_generation", "code_review", "complex_reasoning", "creative_writing"];
+  TYPES.push("data_extraction", "summarization", "evaluation");
+  let server: RunningServer;
+  let dir: string;
+
+  test.beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "orch-retired-"));
+    const catalog = {
+      models,
+      task_types: Object.fromEntries(
+        TYPES.map((t) => [t, { threshold: 0.8, max_iterations: 1, models: names }]),
+      ),
+      roles: { decompose: names, critique: names, evaluate: names },
+    };
+    writeFileSync(join(dir, "catalog.json"), JSON.stringify(catalog));
+    server = await startServer("retired-models", { ORCH_CATALOG_PATH: join(dir, "catalog.json") });
   });
-  await page.goto("/models/");
-  const cards = page.getByTestId("model-card");
-  await expect(cards.first()).toBeVisible();
-  const lifecycles = page.getByTestId("model-lifecycle");
-  await expect(lifecycles).toHaveCount(2); // the current models have none
+  test.afterAll(async () => {
+    await stopServer(server);
+    rmSync(dir, { recursive: true, force: true });
+  });
 
-  const retired = cards.nth(0).getByTestId("model-lifecycle");
-  await expect(retired).toHaveAttribute("data-lifecycle", "retired");
-  await expect(retired.getByText("Retired 2026-12-01", { exact: true })).toBeVisible();
-  await expect(retired).toContainText("Replacement: gemini-3.8-flash");
-  const notice = retired.getByRole("link", { name: /^Provider notice on .+ \(opens in a new tab\)$/ });
-  await expect(notice).toHaveAttribute("href", /aistudio\.google\.com/);
+  test("models: a retired and a retiring model say so, with the date and the replacement", async ({
+    page,
+  }) => {
+    await page.goto(`${server.baseURL}/models/`);
+    const cards = page.getByTestId("model-card");
+    await expect(cards).toHaveCount(names.length);
+    await expect(page.getByTestId("model-lifecycle")).toHaveCount(2); // not on the current model
 
-  const retiring = cards.nth(1).getByTestId("model-lifecycle");
-  await expect(retiring.getByText("Retiring 2027-01-14", { exact: true })).toBeVisible();
-  await expect(retiring).toContainText("Replacement: gpt-6-luna");
-  await expect(retiring.getByRole("link")).toHaveCount(0); // no notice given, none shown
+    const retired = cards.filter({ hasText: "gemini-2.5-pro" }).getByTestId("model-lifecycle");
+    await expect(retired).toHaveAttribute("data-lifecycle", "retired");
+    await expect(retired.getByText("Retired 2026-12-01", { exact: true })).toBeVisible();
+    await expect(retired).toContainText("Replacement: gemini-3.8-flash");
+    const notice = retired.getByRole("link", {
+      name: "Provider notice on gemini-2.5-pro (opens in a new tab)",
+    });
+    await expect(notice).toHaveAttribute("href", /^https:\/\/aistudio\.google\.com\//);
+
+    const retiring = cards.filter({ hasText: "deepseek-chat" }).getByTestId("model-lifecycle");
+    await expect(retiring).toHaveAttribute("data-lifecycle", "retiring");
+    await expect(retiring.getByText("Retiring 9999-12-31", { exact: true })).toBeVisible();
+    await expect(retiring).toContainText("Replacement: deepseek-v4-pro");
+    await expect(retiring.getByRole("link")).toHaveCount(0); // its entry gives no notice
+  });
 });
