@@ -294,7 +294,7 @@ def clean_files(draft: PlanDraft) -> None:
             why = "not a path" if clean is None else path_problem(clean)
             if why is not None:
                 draft.note(f"task {task['id']!r}: file {_shown(path)} dropped: {why}")
-            elif clean not in kept:
+            elif clean is not None and clean not in kept:
                 if clean != path:
                     draft.note(f"task {task['id']!r}: file {_shown(path)} written {clean!r}")
                 kept.append(clean)
