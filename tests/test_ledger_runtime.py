@@ -12,6 +12,7 @@ import asyncio
 import sqlite3
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import StartRuntime
@@ -19,7 +20,15 @@ from fakes import ScriptedClient, plan_task
 from sqlalchemy.exc import OperationalError
 
 from orchestrator.config import Settings
-from orchestrator.domain import CallOutcome, CallRecord, JobBudget, JobSpec, ProjectStatus, Role
+from orchestrator.domain import (
+    CallOutcome,
+    CallRecord,
+    JobBudget,
+    JobRecord,
+    JobSpec,
+    ProjectStatus,
+    Role,
+)
 from orchestrator.errors import InvalidInput, JobConflict
 from orchestrator.events import LogEvent
 from orchestrator.providers import ClientSet
@@ -93,6 +102,42 @@ async def test_two_resumes_at_once_start_one_run(
     assert await runtime.wait(job_id) is ProjectStatus.SUCCESS
     assert (await runtime.store.get_job(job_id)).attempt == 1
     # Every call the provider saw is recorded once: no task ran in two runs at once.
+    assert len(bills.read_text().splitlines()) == len(await runtime.store.list_calls())
+
+
+class LateClickStore(Store):
+    """Right after a resume's claim commits, before its run starts, a second resume arrives
+    (a double click, the CLI beside the API): its outcome is kept."""
+
+    runtime: Runtime
+    late: list[JobConflict | None]
+
+    async def resume_job(self, seen: JobRecord, **kwargs: Any) -> int:
+        attempt = await super().resume_job(seen, **kwargs)
+        if not self.late:
+            self.late.append(None)  # the late resume went on (it is not asked twice)
+            try:
+                await self.runtime.resume(seen.job_id, budget_usd=0.5)
+            except JobConflict as e:
+                self.late[0] = e
+        return attempt
+
+
+async def test_a_resume_arriving_while_another_starts_its_run_is_refused(
+    start_runtime: StartRuntime, settings: Settings, tmp_path: Path
+) -> None:
+    bills = tmp_path / "billing.log"
+    store = await LateClickStore.open(settings.store_url)
+    store.late = []
+    runtime = await start_runtime(store=store, sim_billing_log=bills)
+    store.runtime = runtime
+    job_id, _ = await exhausted_job(runtime)
+
+    await runtime.resume(job_id, budget_usd=0.5)
+    [late] = store.late
+    assert isinstance(late, JobConflict) and "starting" in str(late), late
+    assert await runtime.wait(job_id) is ProjectStatus.SUCCESS
+    assert (await runtime.store.get_job(job_id)).attempt == 1
     assert len(bills.read_text().splitlines()) == len(await runtime.store.list_calls())
 
 
