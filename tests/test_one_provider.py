@@ -8,11 +8,12 @@ from conftest import StartRuntime
 from fake_llm_servers import Answer, FakeLLMServer, WireRequest
 
 from orchestrator.config import DEFAULT_CATALOG, Catalog, load_catalog
-from orchestrator.domain import JobSpec, ProjectStatus, Role, TaskStatus, TaskType
+from orchestrator.domain import Evaluation, JobSpec, ProjectStatus, Role, TaskStatus, TaskType
 from orchestrator.engine.calls_api import CallSpec
 from orchestrator.engine.health import BreakerState, HealthBook, lone_models
 from orchestrator.engine.routing import Router
 from orchestrator.events import LogEvent, TaskEvent
+from orchestrator.providers.base import LLMRequest
 from orchestrator.providers.pricing import Pricing
 
 FREE = {"input_per_mtok": 0, "output_per_mtok": 0}
@@ -104,10 +105,15 @@ async def test_timeouts_of_the_only_model_do_not_take_it_out_of_the_job(
     with FakeLLMServer(small_model) as server:
         runtime = await start_runtime(
             openai_compat_base_url=f"{server.url}/v1",
-            call_timeout_s=0.5,  # against answers held back for 30 s: each one times out
+            call_timeout_s=1.5,  # against answers held back for 30 s: each one times out
             call_retries=2,
             retry_backoff_s=0,
         )
+        # One call first, outside the job: the client's first call (imports, connection)
+        # may take longer than the timeout on a loaded machine.
+        warm = LLMRequest(model=MODEL, role=Role.EVALUATE, system="", prompt="warm up",
+                          max_tokens=20, json_schema=Evaluation.model_json_schema())  # fmt: skip
+        await runtime.deps.clients.for_model(MODEL).complete(warm)
         # The plan is answered; the first task's generation times out three times.
         server.script.extend([None, "slow", "slow", "slow"])
         spec = JobSpec(project_description="Summarise the report", concurrency=1)
