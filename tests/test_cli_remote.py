@@ -55,7 +55,7 @@ def test_run_on_the_server_shows_the_table_and_exits_with_the_jobs_code(
     job_id = next(j for j, status in server_jobs(server).items() if status == "SUCCESS")
     assert f"job {job_id}: SUCCESS" in done.stdout and "simulated" in done.stdout
     assert "task_001" in done.stdout and "iter" in done.stdout  # the live task table
-    assert (out / "README.md").exists() and sorted(out.glob("*.py"))
+    assert (out / ".orchestrator" / "summary.md").exists() and sorted(out.glob("*.py"))
     assert not Path(env["ORCH_DATA_DIR"]).exists()
 
     env_only = {**env, "ORCH_SERVER_URL": server.url, "ORCH_API_TOKEN": TOKEN}
