@@ -78,7 +78,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List Artifacts */
+        /**
+         * List Artifacts
+         * @description Each file with its size and the task that wrote it last.
+         */
         get: operations["artifacts-list_artifacts"];
         put?: never;
         post?: never;
