@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
@@ -12,6 +13,10 @@ from orchestrator.runtime import Runtime
 from orchestrator.store import Store
 
 StartRuntime = Callable[..., Awaitable[Runtime]]
+
+# pytest-xdist's workers run with COLUMNS=80, and a Rich console made at import keeps the width
+# it finds then: without this, the CLI's tables would be cut narrower than in a plain run.
+os.environ.pop("COLUMNS", None)
 
 
 @pytest.fixture(autouse=True)
