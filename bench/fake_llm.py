@@ -19,8 +19,9 @@ import time
 
 from bench.dags import DagInstance, task_id
 from orchestrator.config import Catalog
-from orchestrator.domain import Evaluation, Plan, PlannedTask, Role, TaskType
+from orchestrator.domain import Evaluation, Role, TaskType
 from orchestrator.errors import ModelNotFound
+from orchestrator.plan import Plan, PlannedTask
 from orchestrator.providers.base import LLMRequest, LLMResponse
 
 __all__ = ["DagClient", "job_marker", "plan_of"]

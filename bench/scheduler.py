@@ -7,7 +7,7 @@ Every ratio is makespan ÷ max(critical path, total work ÷ concurrency) on the 
   last "<task> completed" log line. Planning and job finishing are left out.
 - (a) the engine's own `ReadyQueue` (FIFO, plan order) simulated with zero overhead;
 - (b) a level-by-level barrier (the seed engine's policy), simulated.
-The engine's graphs have at most 50 tasks (`domain.Plan` caps a plan at 50); the simulated
+The engine's graphs have at most 50 tasks (`plan.Plan` caps a plan at 50); the simulated
 comparisons use 20-200 tasks.
 """
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 
 from orchestrator.config import DEFAULT_CATALOG, load_catalog
-from orchestrator.domain import Evaluation, Plan, Role, TaskType
+from orchestrator.domain import Evaluation, Role, TaskType
+from orchestrator.plan import Plan
 from orchestrator.providers import LLMRequest, LLMResponse, SimulatedClient
 
 CATALOG = load_catalog(DEFAULT_CATALOG)

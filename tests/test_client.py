@@ -17,7 +17,7 @@ from api_fixtures import HELLO, QUICK, ApiServer, start_server
 
 from orchestrator.api.schemas import JobCreate, ResumeRequest
 from orchestrator.client import AsyncClient, Client
-from orchestrator.domain import JobStatus, ProjectStatus, ReviewedPlan, ReviewedTask
+from orchestrator.domain import JobStatus, ProjectStatus
 from orchestrator.errors import (
     ArtifactNotFound,
     InvalidInput,
@@ -28,6 +28,7 @@ from orchestrator.errors import (
     TaskNotFound,
 )
 from orchestrator.events import StoredEvent
+from orchestrator.plan import ReviewedPlan, ReviewedTask
 
 pytestmark = pytest.mark.slow
 

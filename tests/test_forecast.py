@@ -9,7 +9,7 @@ import random
 import pytest
 
 from orchestrator.config import DEFAULT_CATALOG, load_catalog
-from orchestrator.domain import CallSize, ForecastOutcome, Role, TaskRun, TaskState, TaskType
+from orchestrator.domain import CallSize, Role, TaskRun, TaskState, TaskType
 from orchestrator.engine.calibration import MIN_OUTCOMES, Calibration, conformal_band
 from orchestrator.engine.forecast import (
     CHARS_PER_TOKEN,
@@ -26,6 +26,7 @@ from orchestrator.engine.forecast import (
 )
 from orchestrator.engine.health import HealthBook
 from orchestrator.engine.routing import Router
+from orchestrator.plan import ForecastOutcome
 from orchestrator.providers.pricing import Pricing
 
 CATALOG = load_catalog(DEFAULT_CATALOG)

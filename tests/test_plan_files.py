@@ -6,8 +6,9 @@ from __future__ import annotations
 from conftest import StartRuntime
 
 from orchestrator.api.routes.review import plan_public
-from orchestrator.domain import JobSpec, ReviewedPlan
+from orchestrator.domain import JobSpec
 from orchestrator.engine.plan_repair import repair_plan
+from orchestrator.plan import ReviewedPlan
 
 
 def task(tid: str, deps: list[str] | None = None, **extra: object) -> dict[str, object]:

@@ -8,11 +8,12 @@ import json
 import pytest
 
 from orchestrator.config import DEFAULT_CATALOG, load_catalog
-from orchestrator.domain import MAX_PLAN_TASKS, JobSpec, Plan, TaskType
+from orchestrator.domain import JobSpec, TaskType
 from orchestrator.engine.calls_api import CallResult, CallSpec, CallStatus
 from orchestrator.engine.plan_repair import RULES, PlanDraft, repair_plan
 from orchestrator.engine.planner import make_plan
 from orchestrator.errors import PlanInvalid
+from orchestrator.plan import MAX_PLAN_TASKS, Plan
 
 
 def task(tid: object, deps: object = None, **extra: object) -> dict[str, object]:

@@ -8,9 +8,10 @@ import json
 import pytest
 
 from orchestrator.config import DEFAULT_CATALOG, Catalog, FaultRates, load_catalog
-from orchestrator.domain import JobSpec, Plan, Role, TaskType
+from orchestrator.domain import JobSpec, Role, TaskType
 from orchestrator.engine.calls_api import Caller, CallResult, CallSpec, CallStatus
 from orchestrator.engine.planner import make_plan, plan_to_tasks
+from orchestrator.plan import Plan
 from orchestrator.providers.base import LLMRequest
 from orchestrator.providers.simulator import SimulatedClient
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from orchestrator.domain import Plan, PlannedTask, TaskType
+from orchestrator.domain import TaskType
+from orchestrator.plan import Plan, PlannedTask
 from orchestrator.project_paths import path_problem
 
 GOOD = ["main.py", "src/pkg/__init__.py", "docs/design.md", ".gitignore", "a b/c-d_e.txt"]

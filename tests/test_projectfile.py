@@ -2,8 +2,9 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.domain import Plan, PlannedTask, TaskType
+from orchestrator.domain import TaskType
 from orchestrator.errors import InvalidInput
+from orchestrator.plan import Plan, PlannedTask
 from orchestrator.projectfile import parse_spec, read_project_file
 
 EXAMPLE = Path(__file__).parents[1] / "examples" / "hello-world.yaml"

@@ -9,7 +9,7 @@ import pytest
 from fake_llm_servers import FakeLLMServer, WireRequest, clear_provider_env
 
 from orchestrator.config import DEFAULT_CATALOG, Settings, load_catalog
-from orchestrator.domain import Evaluation, Plan, Role
+from orchestrator.domain import Evaluation, Role
 from orchestrator.errors import (
     AuthFailed,
     MalformedOutput,
@@ -19,6 +19,7 @@ from orchestrator.errors import (
     ProviderUnavailable,
     RateLimited,
 )
+from orchestrator.plan import Plan
 from orchestrator.providers import (
     LLMRequest,
     Pricing,

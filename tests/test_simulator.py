@@ -19,11 +19,12 @@ from sim_fixtures import (
 
 import orchestrator.providers as providers
 from orchestrator.config import FaultRates, Settings
-from orchestrator.domain import Evaluation, Plan, Role, TaskType
+from orchestrator.domain import Evaluation, Role, TaskType
 from orchestrator.errors import (
     ModelNotFound,
     ProviderUnavailable,
 )
+from orchestrator.plan import Plan
 from orchestrator.providers import (
     ClientSet,
     LLMClient,

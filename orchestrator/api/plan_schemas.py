@@ -9,7 +9,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from orchestrator.domain import Budget, Estimate, JobStatus, TaskStatus, TaskType
+from orchestrator.domain import Budget, JobStatus, TaskStatus, TaskType
+from orchestrator.plan import Estimate
 
 
 class PlanTaskPublic(BaseModel):

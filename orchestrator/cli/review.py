@@ -34,9 +34,10 @@ from orchestrator.cli.app import (
     spec_from_options,
 )
 from orchestrator.cli.remote import Remote
-from orchestrator.domain import JobStatus, ProjectStatus, ReviewedPlan
+from orchestrator.domain import JobStatus, ProjectStatus
 from orchestrator.errors import InvalidInput, JobConflict
 from orchestrator.money import usd, usd_exact
+from orchestrator.plan import ReviewedPlan
 from orchestrator.runtime import Runtime, new_job_id
 from orchestrator.runtime.review import parse_reviewed_plan
 

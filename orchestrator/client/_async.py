@@ -27,8 +27,9 @@ from orchestrator.api.schemas import (
 )
 from orchestrator.client import _calls as calls
 from orchestrator.client._follow import Follower
-from orchestrator.domain import JobStatus, ReviewedPlan
+from orchestrator.domain import JobStatus
 from orchestrator.events import StoredEvent
+from orchestrator.plan import ReviewedPlan
 
 T = TypeVar("T")
 

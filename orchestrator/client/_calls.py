@@ -30,7 +30,7 @@ from orchestrator.api.schemas import (
     TaskDetail,
     VersionPublic,
 )
-from orchestrator.domain import JobStatus, ReviewedPlan
+from orchestrator.domain import JobStatus
 from orchestrator.errors import (
     ArtifactNotFound,
     InvalidInput,
@@ -43,6 +43,7 @@ from orchestrator.errors import (
     TaskNotFound,
     TooManyRequests,
 )
+from orchestrator.plan import ReviewedPlan
 
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)

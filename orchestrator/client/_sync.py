@@ -26,8 +26,9 @@ from orchestrator.api.schemas import (
 )
 from orchestrator.client._async import AsyncClient
 from orchestrator.client._calls import JobPage
-from orchestrator.domain import JobStatus, ReviewedPlan
+from orchestrator.domain import JobStatus
 from orchestrator.events import StoredEvent
+from orchestrator.plan import ReviewedPlan
 
 T = TypeVar("T")
 

@@ -28,7 +28,8 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from orchestrator.domain import ForecastOutcome, TaskType
+from orchestrator.domain import TaskType
+from orchestrator.plan import ForecastOutcome
 
 __all__ = ["COVERAGE", "MIN_OUTCOMES", "Band", "Calibration", "conformal_band"]
 

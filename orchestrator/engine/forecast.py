@@ -29,22 +29,13 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from orchestrator.config import Catalog
-from orchestrator.domain import (
-    CallSize,
-    Estimate,
-    Forecast,
-    ForecastOutcome,
-    Role,
-    TaskForecast,
-    TaskRun,
-    TaskState,
-    TaskType,
-)
+from orchestrator.domain import CallSize, Role, TaskRun, TaskState, TaskType
 from orchestrator.engine.calibration import Band, Calibration
 from orchestrator.engine.calls_api import CallSpec
 from orchestrator.engine.loop import ROLE_MAX_TOKENS
 from orchestrator.engine.prompts import DEPENDENCY_CHARS
 from orchestrator.engine.routing import Router
+from orchestrator.plan import Estimate, Forecast, ForecastOutcome, TaskForecast
 from orchestrator.providers.pricing import Pricing
 
 __all__ = [

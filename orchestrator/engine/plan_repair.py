@@ -22,15 +22,9 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from orchestrator.domain import (
-    MAX_DESCRIPTION_CHARS,
-    MAX_PLAN_TASKS,
-    Plan,
-    TaskType,
-    find_cycle,
-    related,
-)
+from orchestrator.domain import MAX_DESCRIPTION_CHARS, TaskType
 from orchestrator.errors import PlanInvalid
+from orchestrator.plan import MAX_PLAN_TASKS, Plan, find_cycle, related
 from orchestrator.project_paths import path_problem
 from orchestrator.storable import storable
 

@@ -1,6 +1,6 @@
 """Decomposition: one LLM call turns a job spec into a validated task graph.
 
-The answer is structured output validated by `domain.Plan` (unique ids, known
+The answer is structured output validated by `plan.Plan` (unique ids, known
 dependencies, no cycles). A JSON answer with faults a small model makes (bad or repeated
 ids, unknown dependencies, thresholds out of range, unknown types, cycles, empty tasks) is
 repaired (`plan_repair`), each repair said in `PlanOutcome.repairs`. An answer that is not
@@ -16,12 +16,13 @@ import json
 from pydantic import BaseModel
 
 from orchestrator.config import Catalog
-from orchestrator.domain import JobSpec, Plan, PlannedTask, Role, TaskState, short_title
+from orchestrator.domain import JobSpec, Role, TaskState
 from orchestrator.engine import prompts
 from orchestrator.engine.calls_api import Caller, CallSpec, CallStatus
 from orchestrator.engine.plan_repair import RepairedPlan, guess_task_type, repair_plan
 from orchestrator.engine.validators import unwrap_fence
 from orchestrator.errors import PlanInvalid
+from orchestrator.plan import Plan, PlannedTask, short_title
 
 __all__ = ["STOP_STATUSES", "PlanOutcome", "fallback_plan", "make_plan", "plan_to_tasks"]
 

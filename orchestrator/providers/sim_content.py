@@ -13,7 +13,8 @@ from collections.abc import Mapping
 from random import Random
 from typing import NamedTuple
 
-from orchestrator.domain import Plan, PlannedTask, TaskType, short_title
+from orchestrator.domain import TaskType
+from orchestrator.plan import Plan, PlannedTask, short_title
 from orchestrator.providers.sim_code import labelled, topic
 from orchestrator.storable import storable
 

@@ -17,13 +17,14 @@ import time
 from pydantic import BaseModel, ValidationError
 
 from orchestrator import crashpoints
-from orchestrator.domain import JobRecord, JobStatus, ReviewedPlan, TaskState
+from orchestrator.domain import JobRecord, JobStatus, TaskState
 from orchestrator.engine.forecast import Estimate, Forecast, History, forecast_plan, route_tasks
 from orchestrator.engine.planner import plan_to_tasks
 from orchestrator.engine.routing import Router
 from orchestrator.errors import JobConflict, PlanInvalid
 from orchestrator.events import JobEvent, PlanEvent, StatusEvent
 from orchestrator.money import usd
+from orchestrator.plan import ReviewedPlan
 from orchestrator.runtime.events import EventLog
 from orchestrator.runtime.jobrun import RuntimeDeps
 

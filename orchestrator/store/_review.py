@@ -15,8 +15,6 @@ from orchestrator import crashpoints
 from orchestrator.domain import (
     CallOutcome,
     CallSize,
-    Forecast,
-    ForecastOutcome,
     JobStatus,
     ProjectStatus,
     Role,
@@ -27,6 +25,7 @@ from orchestrator.domain import (
 )
 from orchestrator.errors import InvalidInput, JobConflict
 from orchestrator.events import JobEvent
+from orchestrator.plan import Forecast, ForecastOutcome
 from orchestrator.store._base import StoreBase, to_money
 from orchestrator.store._tasks import plan_rows
 from orchestrator.store.tables import jobs, llm_calls

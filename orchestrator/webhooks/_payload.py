@@ -6,7 +6,8 @@ from datetime import UTC, datetime
 
 from pydantic import BaseModel
 
-from orchestrator.domain import JobRecord, JobStatus, ProjectStatus, short_title
+from orchestrator.domain import JobRecord, JobStatus, ProjectStatus
+from orchestrator.plan import short_title
 
 FINISHED, FAILED, AWAITING_REVIEW = "job.finished", "job.failed", "job.awaiting_review"
 BUDGET_WARNING = "job.budget_warning"

@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from orchestrator.domain import MAX_TREE_FILES, TaskResult, TaskState, TaskType
+from orchestrator.domain import TaskResult, TaskState, TaskType
+from orchestrator.plan import MAX_TREE_FILES
 from orchestrator.workspace._answer import answers_with_files, parse_files
 
 __all__ = [

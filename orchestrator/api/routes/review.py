@@ -16,7 +16,7 @@ from orchestrator.api.plan_schemas import (
     PlanTaskPublic,
     ReviewDecision,
 )
-from orchestrator.domain import ReviewedPlan
+from orchestrator.plan import ReviewedPlan
 from orchestrator.runtime.review import PlanReview
 
 router = APIRouter(prefix="/api/jobs/{job_id}", tags=["review"])
