@@ -13,13 +13,28 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from orchestrator.config import Catalog
-from orchestrator.domain import Role
+from orchestrator.domain import Role, TaskType
 from orchestrator.errors import ProviderUnavailable
 from orchestrator.providers import LLMRequest, LLMResponse
 
 MARKER = re.compile(r"\[\[(\w+)\]\]")
 
 Hook = Callable[[str], Awaitable[None]]
+
+
+def catalog_of(models: dict[str, dict[str, object]]) -> Catalog:
+    """A catalog of `models` (name → entry) where each of them serves every task type and
+    role, one iteration at threshold 0.8."""
+    names = list(models)
+    return Catalog.model_validate(
+        {
+            "models": models,
+            "task_types": {
+                t.value: {"threshold": 0.8, "max_iterations": 1, "models": names} for t in TaskType
+            },
+            "roles": {r.value: names for r in (Role.DECOMPOSE, Role.CRITIQUE, Role.EVALUATE)},
+        }
+    )
 
 
 def plan_task(task_id: str, deps: list[str] | None = None) -> dict[str, object]:

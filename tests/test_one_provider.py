@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from conftest import StartRuntime
 from fake_llm_servers import Answer, FakeLLMServer, WireRequest
+from fakes import catalog_of
 
 from orchestrator.config import DEFAULT_CATALOG, Catalog, load_catalog
-from orchestrator.domain import Evaluation, JobSpec, ProjectStatus, Role, TaskStatus, TaskType
+from orchestrator.domain import Evaluation, JobSpec, ProjectStatus, Role, TaskStatus
 from orchestrator.engine.calls_api import CallSpec
 from orchestrator.engine.health import BreakerState, HealthBook, lone_models
 from orchestrator.engine.routing import Router
@@ -21,16 +22,8 @@ MODEL = "llama3.2"  # the default catalog's OpenAI-compatible model
 
 
 def local_catalog(*names: str) -> Catalog:
-    models = {n: {"provider": "openai_compat", "quality": 0.6, "price": FREE} for n in names}
-    listed = list(names)
-    return Catalog.model_validate(
-        {
-            "models": models,
-            "task_types": {
-                t.value: {"threshold": 0.8, "max_iterations": 1, "models": listed} for t in TaskType
-            },
-            "roles": {r.value: listed for r in (Role.DECOMPOSE, Role.CRITIQUE, Role.EVALUATE)},
-        }
+    return catalog_of(
+        {n: {"provider": "openai_compat", "quality": 0.6, "price": FREE} for n in names}
     )
 
 

@@ -7,6 +7,8 @@ import random
 import time
 from datetime import date
 
+from fakes import catalog_of
+
 from orchestrator.config import Catalog, Settings
 from orchestrator.domain import CallOutcome, Role, TaskState, TaskType
 from orchestrator.engine.calls_api import CallSpec, CallStatus
@@ -25,20 +27,7 @@ GEMINI_API = {"gemini-2.5-pro": "gemini-3.8-flash", "gemini-2.5-flash": "gemini-
 BEFORE, ON, AFTER = date(2026, 11, 30), date(2026, 12, 1), date(2027, 6, 1)
 
 
-def catalog(models: dict[str, dict[str, object]]) -> Catalog:
-    names = list(models)
-    return Catalog.model_validate(
-        {
-            "models": models,
-            "task_types": {
-                t.value: {"threshold": 0.8, "max_iterations": 1, "models": names} for t in TaskType
-            },
-            "roles": {r.value: names for r in (Role.DECOMPOSE, Role.CRITIQUE, Role.EVALUATE)},
-        }
-    )
-
-
-GOOGLE = catalog(
+GOOGLE = catalog_of(
     {
         # The retired model ranks first on quality: only retirement keeps it out.
         "gemini-2.5-pro": {"provider": "google", "quality": 0.99},
@@ -78,7 +67,7 @@ def test_pydantic_ais_dates_and_replacements_turn_a_model_retired_on_its_date() 
 
 
 def test_a_catalog_entry_overrides_the_librarys_word() -> None:
-    cat = catalog(
+    cat = catalog_of(
         {
             "gemini-2.5-pro": {"provider": "google", "deprecation": None},  # a proxy keeps it
             "claude-haiku-4-5": {
