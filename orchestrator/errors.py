@@ -8,6 +8,7 @@ OrchestratorError
  ├── TaskNotFound            unknown task id (HTTP 404)
  ├── ArtifactNotFound        the job has no result file at that path (HTTP 404)
  ├── JobConflict             the job's state forbids the action (HTTP 409)
+ ├── StaleRun                another process took over the job's run: this one stops
  ├── BudgetExceeded          a call's worst-case cost does not fit the remaining budget
  ├── CatalogError            the model catalog file is unreadable or inconsistent
  ├── SandboxRefused          ORCH_SANDBOX demands isolation this machine cannot give
@@ -50,6 +51,7 @@ __all__ = [
     "RemoteError",
     "SandboxRefused",
     "ServerUnreachable",
+    "StaleRun",
     "TaskNotFound",
     "TooManyRequests",
     "UnusableInput",
@@ -90,6 +92,19 @@ class JobConflict(OrchestratorError):
         super().__init__(f"job {job_id!r}: {reason}")
         self.job_id = job_id
         self.reason = reason
+
+
+class StaleRun(OrchestratorError):
+    """A write of a job's run whose fencing token is no longer the job's: another process
+    has taken the run over (or a resume started the next one). The stale run stops."""
+
+    def __init__(self, job_id: str, reason: str) -> None:
+        super().__init__(f"job {job_id!r}: {reason}")
+        self.job_id = job_id
+        self.reason = reason
+
+    def __reduce__(self) -> tuple[type[StaleRun], tuple[str, str]]:
+        return StaleRun, (self.job_id, self.reason)  # DBOS stores a workflow's error pickled
 
 
 class BudgetExceeded(OrchestratorError):

@@ -1,8 +1,13 @@
-"""Live, per-process state of one running job: control flags and caller.
+"""Live, per-process state of one running job: control flags, caller and fencing token.
 
 Nothing here is durable, and nothing here decides about money: the job's budget and its
 calls live in the store, shared by every process running calls of the job (`StoreLedger`).
 After a restart a run is rebuilt from the store (cancellation from the job row).
+
+A process running a job holds the job's fencing token (store/_fence.py), claimed at the run's
+first write here, and names it in every write of the run. When another process claims the run
+(a takeover of a worker presumed dead, a resume), this one's writes are refused with StaleRun:
+its run of the job stops, and since a reservation is refused, it starts no more calls.
 """
 
 from __future__ import annotations
@@ -10,6 +15,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import socket
 import time
 from dataclasses import dataclass
 from decimal import Decimal
@@ -20,6 +27,7 @@ from orchestrator.domain import CallRecord, JobBudget, JobStatus, Role
 from orchestrator.engine.executor import CallExecutor
 from orchestrator.engine.health import HealthBook, lone_models
 from orchestrator.engine.routing import Router
+from orchestrator.errors import StaleRun
 from orchestrator.providers import ClientSet, Pricing
 from orchestrator.runtime.events import EventLog
 from orchestrator.store import Store
@@ -46,12 +54,16 @@ class StoreLedger:
     """The executor's `JobLedger` on the store: one job's budget and calls in the database.
 
     `last` is the job's money as the latest reservation or settlement left it (for the cost
-    event a call emits, without another read)."""
+    event a call emits, without another read). `run` is the fencing token this process holds
+    for the job: a reservation, or a close of others' attempts, is made only while it is the
+    job's. A settlement is not fenced: it records what the provider billed for a call that
+    was made, whoever made it."""
 
     def __init__(self, store: Store, job_id: str) -> None:
         self._store = store
         self._job_id = job_id
         self.last: JobBudget | None = None
+        self.run: int | None = None
 
     async def attempts(
         self, *, job_id: str, task_id: str, iteration: int, role: Role, slot: int
@@ -65,7 +77,7 @@ class StoreLedger:
         return self.last
 
     async def reserve(self, call: CallRecord, amount: Decimal) -> None:
-        self.last = await self._store.reserve_call(call, amount)
+        self.last = await self._store.reserve_call(call, amount, run=self.run)
         crashpoints.reach("reserved")
 
     async def settle(self, call: CallRecord) -> None:
@@ -74,7 +86,7 @@ class StoreLedger:
         crashpoints.reach("recorded")
 
     async def close_interrupted(self, calls: list[CallRecord]) -> None:
-        self.last = await self._store.close_interrupted(self._job_id, calls)
+        self.last = await self._store.close_interrupted(self._job_id, calls, run=self.run)
 
 
 @dataclass
@@ -111,22 +123,42 @@ class JobRuns:
         # A model nothing configured could stand in for is never taken out by its slowness.
         deps.health.protect(lone_models(deps.catalog, deps.clients.serves))
         self._runs: dict[str, JobRun] = {}
+        # The fencing token held for each job run here: (the run's attempt, the token).
+        self._tokens: dict[str, tuple[int, int]] = {}
         self._lock = asyncio.Lock()
         self._watcher: asyncio.Task[None] | None = None
 
-    async def get(self, job_id: str, deadline: float) -> JobRun:
+    async def get(self, job_id: str, deadline: float, attempt: int | None = None) -> JobRun:
+        """The job's run here; with the run's `attempt`, its ledger holds the run's token."""
         run = self._runs.get(job_id)
-        if run is not None:
-            run.control.deadline = deadline
-            return run
-        async with self._lock:
-            run = self._runs.get(job_id)
-            if run is None:
-                run = await self._build(job_id, deadline)
-                self._runs[job_id] = run
-                if self._watcher is None or self._watcher.done():
-                    self._watcher = asyncio.get_running_loop().create_task(self._watch())
+        if run is None:
+            async with self._lock:
+                run = self._runs.get(job_id)
+                if run is None:
+                    run = await self._build(job_id, deadline)
+                    self._runs[job_id] = run
+                    if self._watcher is None or self._watcher.done():
+                        self._watcher = asyncio.get_running_loop().create_task(self._watch())
+        run.control.deadline = deadline
+        if attempt is not None:
+            run.ledger.run = await self.token(job_id, attempt)
         return run
+
+    async def token(self, job_id: str, attempt: int) -> int:
+        """The fencing token this process holds for the job's run `attempt`, claimed at the
+        first write of that run here (one claim however many of its steps ask at once).
+        StaleRun when a later attempt of the job has run here, or started anywhere."""
+        held = self._tokens.get(job_id)
+        if held is None or held[0] < attempt:
+            async with self._lock:
+                held = self._tokens.get(job_id)
+                if held is None or held[0] < attempt:
+                    owner = f"{socket.gethostname()}:{os.getpid()}"
+                    token = await self._deps.store.claim_run(job_id, attempt, owner=owner)
+                    held = self._tokens[job_id] = (attempt, token)
+        if held[0] > attempt:
+            raise StaleRun(job_id, f"run {attempt} is over: run {held[0]} has started")
+        return held[1]
 
     def cancel(self, job_id: str) -> None:
         run = self._runs.get(job_id)
@@ -138,7 +170,9 @@ class JobRuns:
         return run is not None and run.control.cancelled()
 
     def drop(self, job_id: str) -> None:
+        """The job's run ended here: forget it (a next run claims the job again)."""
         self._runs.pop(job_id, None)
+        self._tokens.pop(job_id, None)
 
     async def close(self) -> None:
         self._runs.clear()
@@ -181,6 +215,20 @@ class JobRuns:
                 continue
             for job_id in stopped:
                 self.cancel(job_id)
+
+
+def attempt_of(workflow: str | None, job_id: str) -> int | None:
+    """The run (attempt) of the job that `workflow` belongs to: 0 for the job's own id and its
+    tasks' (`job:task`), N for `job.rN` and its tasks'; None for no workflow of the job (a
+    step called outside one, as a reject's end of the job)."""
+    if workflow is None or not workflow.startswith(job_id):
+        return None
+    rest = workflow[len(job_id) :].split(":", 1)[0]
+    if not rest:
+        return 0
+    if rest.startswith(".r") and rest[2:].isdigit():
+        return int(rest[2:])
+    return None
 
 
 def now() -> float:

@@ -35,7 +35,7 @@ from orchestrator.errors import SandboxRefused
 from orchestrator.events import CostEvent, DoneEvent, JobEvent, LogLevel, StatusEvent, TaskEvent
 from orchestrator.money import usd, usd_exact
 from orchestrator.runtime.deliveries import BudgetWarnings
-from orchestrator.runtime.jobrun import JobRuns, RuntimeDeps, now
+from orchestrator.runtime.jobrun import JobRuns, RuntimeDeps, attempt_of, now
 from orchestrator.runtime.workspaces import commit_task, workspace_of
 from orchestrator.workspace import has_manifest
 
@@ -71,7 +71,7 @@ class JobSteps:
 
     @crashpoints.step
     async def llm_call(self, job_id: str, deadline: float, spec: CallSpec) -> CallResult:
-        run = await self.runs.get(job_id, deadline)
+        run = await self.runs.get(job_id, deadline, attempt_of(DBOS.workflow_id, job_id))
         result = await run.caller(spec)
         events = self.deps.events
         # "task_002 iteration 2": the dashboard opens that iteration from the line.
@@ -100,6 +100,12 @@ class JobSteps:
         await self.warnings.check(job_id, cost)
         return result
 
+    async def _run(self, job_id: str) -> int | None:
+        """The fencing token this process holds for the run the current workflow belongs to,
+        named in each of the run's writes; None outside a workflow (a user's action)."""
+        attempt = attempt_of(DBOS.workflow_id, job_id)
+        return None if attempt is None else await self.runs.token(job_id, attempt)
+
     @crashpoints.step
     async def begin_job(self, job_id: str) -> JobStart:
         """Mark the job running and say how its generated code will be isolated; raises
@@ -126,6 +132,7 @@ class JobSteps:
             now=now(),
             unless=(JobStatus.CANCELLED,),
             announce=announce,
+            run=await self._run(job_id),
         )
         if isolation.refused:
             raise SandboxRefused(f"refusing to run generated code: {isolation.why}")
@@ -169,7 +176,7 @@ class JobSteps:
                 told.append(task_event(t))
             return told
 
-        await store.save_plan(job_id, tasks, announce=announce)
+        await store.save_plan(job_id, tasks, announce=announce, run=await self._run(job_id))
         return await store.list_tasks(job_id)
 
     @crashpoints.step
@@ -182,7 +189,12 @@ class JobSteps:
 
         store = self.deps.store
         await store.update_task(
-            job_id, task_id, status=TaskStatus.RUNNING, now=now(), announce=announce
+            job_id,
+            task_id,
+            status=TaskStatus.RUNNING,
+            now=now(),
+            announce=announce,
+            run=await self._run(job_id),
         )
         return await store.get_task(job_id, task_id)
 
@@ -201,7 +213,9 @@ class JobSteps:
             )
             return [events.line(job_id, line), task_event(state)]
 
-        await self.deps.store.save_iteration(job_id, task_id, record, now=now(), announce=announce)
+        await self.deps.store.save_iteration(
+            job_id, task_id, record, now=now(), announce=announce, run=await self._run(job_id)
+        )
 
     @crashpoints.step
     async def finish_task(self, job_id: str, result: TaskResult) -> None:
@@ -235,6 +249,7 @@ class JobSteps:
             reason=result.reason,
             now=now(),
             announce=announce,
+            run=await self._run(job_id),
         )
 
     @crashpoints.step
@@ -252,6 +267,7 @@ class JobSteps:
                 reason=reason,
                 now=now(),
                 announce=announce,
+                run=await self._run(job_id),
             )
 
     @crashpoints.step
@@ -270,7 +286,8 @@ class JobSteps:
         if cancelled and status is not ProjectStatus.SYSTEM_FAILURE:
             status = ProjectStatus.CANCELLED
         # Attempts still in flight now were left by a process that stopped: charge them.
-        await store.close_in_flight(job_id)
+        run = await self._run(job_id)
+        await store.close_in_flight(job_id, run=run)
         crashpoints.reach("interrupted_closed")
         # Lines queued before (calls' notes) go first: `status` and `done` end the history.
         await events.flush(job_id)
@@ -301,6 +318,7 @@ class JobSteps:
             now=now(),
             files=files,
             announce=announce,
+            run=run,
         )
         self.runs.drop(job_id)
         return status

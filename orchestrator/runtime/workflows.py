@@ -33,7 +33,7 @@ from orchestrator.engine.outcome import final_status, halting_status
 from orchestrator.engine.planner import make_plan, plan_to_tasks
 from orchestrator.engine.sandbox import SandboxLimits
 from orchestrator.engine.scheduler import ReadyQueue
-from orchestrator.errors import OrchestratorError
+from orchestrator.errors import OrchestratorError, StaleRun
 from orchestrator.runtime.deliveries import BudgetWarnings, Deliveries
 from orchestrator.runtime.jobrun import JobRuns, RuntimeDeps
 from orchestrator.runtime.review import Reviews
@@ -90,6 +90,8 @@ class JobRunner(DBOSConfiguredInstance):
         """The job's outcome, or None when it stopped after planning to await review."""
         try:
             outcome = await self._run_job(job_id)
+        except StaleRun:
+            raise  # another process runs the job now: this run stops, and tells nothing
         except Exception as e:
             # Any error that got this far (an engine error, a database that stayed
             # unreachable through a step's retries) ends the job visibly, never "running".

@@ -12,10 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from orchestrator import crashpoints
 from orchestrator.domain import JobRecord, JobSpec, JobStatus, ProjectStatus
-from orchestrator.errors import InvalidInput, JobConflict, JobNotFound
+from orchestrator.errors import InvalidInput, JobConflict, JobNotFound, StaleRun
 from orchestrator.events import JobEvent
 from orchestrator.store._artifacts import upsert_artifact
 from orchestrator.store._base import StoreBase, to_money
+from orchestrator.store._fence import hold_run
 from orchestrator.store.tables import CHILD_TABLES, JOB_ID, jobs
 
 MAX_PAGE = 1000
@@ -144,6 +145,32 @@ class JobsRepo(StoreBase):
             going_on = set((await conn.execute(query)).scalars())
         return wanted - going_on
 
+    async def claim_run(self, job_id: str, attempt: int, *, owner: str) -> int:
+        """Make `owner` the one live owner of the job's run `attempt`: the job's fencing token
+        grows by one and is returned (store/_fence.py). StaleRun when the job has moved on to
+        another attempt (a resume started it): this run must not go on."""
+        claim = (
+            update(jobs)
+            .where(jobs.c.job_id == job_id, jobs.c.attempt == attempt)
+            .values(run_token=jobs.c.run_token + 1, owner=owner)
+            .returning(jobs.c.run_token)
+        )
+        async with self._write() as conn:
+            token = (await conn.execute(claim)).scalar_one_or_none()
+            if token is None:
+                await self._require_job(conn, job_id)
+                raise StaleRun(job_id, f"run {attempt} is not its run now")
+        return int(token)
+
+    async def run_owner(self, job_id: str) -> tuple[int, str | None]:
+        """The job's fencing token now and the process that holds it."""
+        query = select(jobs.c.run_token, jobs.c.owner).where(jobs.c.job_id == job_id)
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(query)).first()
+        if row is None:
+            raise JobNotFound(job_id)
+        return int(row.run_token), row.owner
+
     async def count_open_jobs(self) -> int:
         """Jobs queued or running (pending or running, not being deleted): the work that
         workers share."""
@@ -186,12 +213,14 @@ class JobsRepo(StoreBase):
         unless: Collection[JobStatus] = (),
         files: Sequence[tuple[str, bytes]] = (),
         announce: Callable[[], Sequence[JobEvent]] | None = None,
+        run: int | None = None,
     ) -> bool:
         """Set status, final status and error together; True when any of them changed.
 
         Nothing changes while the job's status is one of `unless` (a start does not undo a
         cancel). Only on a change, in the same transaction: the result `files` (path,
         content) replace those of the same path, and the events `announce()` gives are stored.
+        A write of the job's run names its token (`run`): StaleRun once another holds it.
         """
         final = final_status.value if final_status is not None else None
         stmt = (
@@ -208,8 +237,10 @@ class JobsRepo(StoreBase):
             .values(status=status.value, final_status=final, error=error, updated_at=now)
         )
         async with self._write() as conn:
-            if announce is not None:
-                await self._lock_job(conn, job_id)  # the job's row first, as every writer
+            if run is not None:
+                await hold_run(conn, job_id, run)  # the job's row first, as every writer
+            elif announce is not None:
+                await self._lock_job(conn, job_id)
             if not (await conn.execute(stmt)).rowcount:
                 await self._require_job(conn, job_id)
                 return False

@@ -28,6 +28,7 @@ from orchestrator.domain import CallOutcome, CallRecord, JobBudget
 from orchestrator.errors import BudgetExceeded, JobConflict, JobNotFound
 from orchestrator.store._base import StoreBase, to_money
 from orchestrator.store._calls import call_from_row
+from orchestrator.store._fence import hold_run
 from orchestrator.store.tables import jobs, llm_calls
 
 
@@ -54,9 +55,12 @@ class LedgerRepo(StoreBase):
             raise JobNotFound(job_id)
         return _budget(row.budget_usd, row.total_cost, row.reserved_usd)
 
-    async def reserve_call(self, call: CallRecord, amount: Decimal) -> JobBudget:
+    async def reserve_call(
+        self, call: CallRecord, amount: Decimal, *, run: int | None = None
+    ) -> JobBudget:
         """Store `call` in flight holding `amount` of the job's budget; raises BudgetExceeded
-        (storing nothing) when the amount does not fit. Returns the budget after it."""
+        (storing nothing) when the amount does not fit, StaleRun when `run` is no longer the
+        job's fencing token (its call must not be made). Returns the budget after it."""
         amount = to_money(amount)
         if amount < 0:
             raise ValueError(f"cannot reserve a negative amount: {amount}")
@@ -67,6 +71,7 @@ class LedgerRepo(StoreBase):
             "reserved_usd": amount,
         }
         async with self._write() as conn:
+            await hold_run(conn, call.job_id, run)
             before = await lock_budget(conn, call.job_id)
             if amount > before.available_usd:
                 raise BudgetExceeded(float(amount), float(before.available_usd))
@@ -133,17 +138,23 @@ class LedgerRepo(StoreBase):
             await write_budget(conn, call.job_id, after)
         return after
 
-    async def close_interrupted(self, job_id: str, calls: list[CallRecord]) -> JobBudget:
+    async def close_interrupted(
+        self, job_id: str, calls: list[CallRecord], *, run: int | None = None
+    ) -> JobBudget:
         """Close in-flight attempts whose process died: each is charged its reservation."""
-        return await self._close(job_id, [_attempt_of(call) for call in calls])
+        return await self._close(job_id, [_attempt_of(call) for call in calls], run)
 
-    async def close_in_flight(self, job_id: str) -> JobBudget:
+    async def close_in_flight(self, job_id: str, *, run: int | None = None) -> JobBudget:
         """Close every attempt of the job still in flight (no process runs the job any more:
         it is resumed, or it ended), each charged its reservation."""
-        return await self._close(job_id, [llm_calls.c.job_id == job_id])
+        return await self._close(job_id, [llm_calls.c.job_id == job_id], run)
 
-    async def _close(self, job_id: str, which: list[ColumnElement[bool]]) -> JobBudget:
+    async def _close(
+        self, job_id: str, which: list[ColumnElement[bool]], run: int | None
+    ) -> JobBudget:
+        # A stale run must not close the live run's calls as interrupted: `run` is checked.
         async with self._write() as conn:
+            await hold_run(conn, job_id, run)
             return await close_attempts(conn, job_id, which)
 
     async def in_flight_calls(self, job_id: str) -> list[CallRecord]:

@@ -52,6 +52,8 @@ class ResumeRepo(StoreBase):
             )
             .values(
                 attempt=jobs.c.attempt + 1,
+                # A straggler of the run before (its process only slow) now writes nothing.
+                run_token=jobs.c.run_token + 1,
                 status=JobStatus.PENDING.value,
                 final_status=None,
                 error="",

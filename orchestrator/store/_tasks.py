@@ -14,6 +14,7 @@ from orchestrator.domain import IterationRecord, TaskState, TaskStatus, TaskType
 from orchestrator.errors import InvalidInput, TaskNotFound
 from orchestrator.events import JobEvent
 from orchestrator.store._base import StoreBase, to_money
+from orchestrator.store._fence import hold_run
 from orchestrator.store.tables import iterations as iteration_table
 from orchestrator.store.tables import jobs
 from orchestrator.store.tables import tasks as task_table
@@ -87,9 +88,10 @@ class TasksRepo(StoreBase):
         *,
         now: float | None = None,
         announce: Callable[[], Sequence[JobEvent]] | None = None,
+        run: int | None = None,
     ) -> bool:
         """Store the job's plan once, and with it the events `announce()` gives. False (and
-        nothing changed) if it already has tasks."""
+        nothing changed) if it already has tasks. `run`: the writing run's fencing token."""
         if not tasks:
             raise InvalidInput("a plan has at least one task")
         strangers = sorted({t.job_id for t in tasks} - {job_id})
@@ -99,6 +101,7 @@ class TasksRepo(StoreBase):
         async with self._write() as conn:
             # Locked first: two concurrent callers cannot both see "no tasks yet".
             await self._lock_job(conn, job_id)
+            await hold_run(conn, job_id, run)
             count = (
                 select(func.count()).select_from(task_table).where(task_table.c.job_id == job_id)
             )
@@ -146,12 +149,13 @@ class TasksRepo(StoreBase):
         reason: str | None = None,
         now: float,
         announce: Announce | None = None,
+        run: int | None = None,
     ) -> TaskState | None:
         """Set the given fields (None leaves one as it is).
 
         Returns the new state when any field changed, None when the row already held
         exactly these values. Only on a change, `announce(new state)` gives the events that
-        are stored in the same transaction.
+        are stored in the same transaction. `run`: the writing run's fencing token.
         """
         given: dict[str, object] = {
             "status": status.value,
@@ -175,8 +179,10 @@ class TasksRepo(StoreBase):
             .returning(*task_table.c)
         )
         async with self._write() as conn:
-            if announce is not None:
-                await self._lock_job(conn, job_id)  # the job's row first, as every writer
+            if run is not None:
+                await hold_run(conn, job_id, run)  # the job's row first, as every writer
+            elif announce is not None:
+                await self._lock_job(conn, job_id)
             row = (await conn.execute(stmt)).first()
             if row is None:
                 exists = select(task_table.c.task_id).where(
@@ -207,13 +213,14 @@ class TasksRepo(StoreBase):
         *,
         now: float | None = None,
         announce: Announce | None = None,
+        run: int | None = None,
     ) -> bool:
         """Insert one iteration; if it is already stored, change nothing and return False.
 
         With `announce`, in the same transaction the task takes the iteration in: its cost
         grows by the iteration's, its score is the best so far, its model and iteration
         count are the iteration's; and `announce(new task state)` gives events to store.
-        So a repeat changes nothing and tells nothing twice.
+        So a repeat changes nothing and tells nothing twice. `run`: the writing run's token.
         """
         values = {
             **record.model_dump(mode="json", exclude={"cost_usd"}),
@@ -228,8 +235,10 @@ class TasksRepo(StoreBase):
         )
         try:
             async with self._write() as conn:
-                if announce is not None:
-                    await self._lock_job(conn, job_id)  # the job's row first, as every writer
+                if run is not None:
+                    await hold_run(conn, job_id, run)  # the job's row first, as every writer
+                elif announce is not None:
+                    await self._lock_job(conn, job_id)
                 if not (await conn.execute(stmt)).rowcount:
                     return False
                 if announce is None:
