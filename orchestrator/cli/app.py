@@ -23,6 +23,7 @@ from rich.console import Console
 from orchestrator.api.schemas import ResumeRequest
 from orchestrator.cli.live import watch
 from orchestrator.cli.remote import Remote
+from orchestrator.cli.results import check_out_dir, local_files, write_result
 from orchestrator.cli.view import job_details, jobs_table, live_view, outcome
 from orchestrator.config import Settings
 from orchestrator.domain import JobSpec, JobStatus, ProjectStatus
@@ -96,7 +97,13 @@ def run(
     time_limit: Annotated[float | None, typer.Option("--time-limit", help="Seconds.")] = None,
     concurrency: Annotated[int | None, typer.Option("--concurrency", help="1..10")] = None,
     file: Annotated[Path | None, typer.Option("--file", "-f", help="Project YAML.")] = None,
-    out_dir: Annotated[Path | None, typer.Option("--out", help="Where result files go.")] = None,
+    out_dir: Annotated[
+        Path | None,
+        typer.Option("--out", help="Where the result goes: the project tree with its .git."),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Write into an --out folder that is not empty.")
+    ] = False,
     review: Annotated[
         bool, typer.Option("--review", help="Show the plan and its cost forecast; ask first.")
     ] = False,
@@ -113,11 +120,12 @@ def run(
         file=file,
         review=review,
     )
+    job_id = new_job_id()
+    _check_out(out_dir, force=force)
 
     if ctx.obj is not None:
         remote: Remote = ctx.obj
         _finish(_run_async(lambda: remote.run(spec, out_dir, assume_yes=yes)))
-    job_id = new_job_id()
 
     async def go() -> ProjectStatus:
         runtime = await Runtime.start(settings, executor_id=f"cli-{job_id}")
@@ -171,7 +179,13 @@ def resume(
     time_limit: Annotated[
         float | None, typer.Option("--time-limit", help="New time limit of a run, seconds.")
     ] = None,
-    out_dir: Annotated[Path | None, typer.Option("--out", help="Where result files go.")] = None,
+    out_dir: Annotated[
+        Path | None,
+        typer.Option("--out", help="Where the result goes: the project tree with its .git."),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Write into an --out folder that is not empty.")
+    ] = False,
 ) -> None:
     """Finish a job that stopped (crash, budget, time limit, cancel) without repaying calls."""
     settings = _settings()
@@ -181,6 +195,7 @@ def resume(
     if time_limit is not None and time_limit <= 0:
         err.print("[red]error:[/] --time-limit must be greater than 0")
         raise typer.Exit(Exit.BAD_INPUT)
+    _check_out(out_dir, force=force, job_id=job_id)
     if ctx.obj is not None:
         remote: Remote = ctx.obj
         request = ResumeRequest(budget_usd=budget, time_limit_s=time_limit)
@@ -262,6 +277,18 @@ def show(ctx: typer.Context, job_id: str) -> None:
     _run_async(go)
 
 
+def _check_out(out_dir: Path | None, *, force: bool, job_id: str | None = None) -> None:
+    """End the command (exit code 2, one line) when `--out` names a folder it may not write
+    into; checked before the job starts, so nothing is stored or spent for it."""
+    if out_dir is None:
+        return
+    try:
+        check_out_dir(out_dir, force=force, job_id=job_id)
+    except InvalidInput as e:
+        err.print(f"[red]error:[/] {e}", highlight=False)
+        raise typer.Exit(Exit.BAD_INPUT) from None
+
+
 async def _require_job(settings: Settings, job_id: str) -> None:
     store = await Store.open(settings.store_url)
     try:
@@ -296,10 +323,7 @@ async def _follow(
     out.print()
     job = await store.get_job(job_id)
     target = out_dir or Path("out") / job_id
-    target.mkdir(parents=True, exist_ok=True)
-    for path, _size in await store.list_artifacts(job_id):
-        (target / path).parent.mkdir(parents=True, exist_ok=True)
-        (target / path).write_bytes(await store.read_artifact(job_id, path))
+    write_result(target, await local_files(store, runtime.deps.settings, job_id))
     out.print(outcome(job, status, str(target)))
     return status
 

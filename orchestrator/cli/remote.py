@@ -13,6 +13,7 @@ from rich.console import Console, RenderableType
 
 from orchestrator.api.schemas import JobCreate, JobDetail, JobSummary, ResumeRequest
 from orchestrator.cli.live import watch
+from orchestrator.cli.results import files_of_zip, write_result
 from orchestrator.cli.view import job_details, jobs_table, live_view, outcome
 from orchestrator.client import AsyncClient
 from orchestrator.domain import JobRecord, JobSpec, JobStatus, ProjectStatus, TaskState
@@ -175,11 +176,7 @@ class Remote:
             )
         self.console.print()
         target = out_dir or Path("out") / job_id
-        target.mkdir(parents=True, exist_ok=True)
-        for artifact in await client.list_artifacts(job_id):
-            path = target / artifact.path
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(await client.read_artifact(job_id, artifact.path))
+        write_result(target, files_of_zip(await client.download_artifacts(job_id), job_id))
         job = record_of(await client.get_job(job_id))
         self.console.print(outcome(job, status, str(target)))
         return status

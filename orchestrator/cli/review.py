@@ -24,6 +24,7 @@ from orchestrator.api.plan_schemas import PlanPublic, PlanTaskPublic
 from orchestrator.api.routes.review import plan_public
 from orchestrator.cli.app import (
     Exit,
+    _check_out,
     _finish,
     _follow,
     _run_async,
@@ -253,13 +254,20 @@ def approve(
     ctx: typer.Context,
     job_id: str,
     budget: Annotated[float | None, typer.Option("--budget", help="New budget, USD.")] = None,
-    out_dir: Annotated[Path | None, typer.Option("--out", help="Where result files go.")] = None,
+    out_dir: Annotated[
+        Path | None,
+        typer.Option("--out", help="Where the result goes: the project tree with its .git."),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Write into an --out folder that is not empty.")
+    ] = False,
 ) -> None:
     """Run a job awaiting review with its plan as it stands, showing it live."""
     settings = _settings()
     if budget is not None and budget <= 0:
         err.print("[red]error:[/] --budget must be greater than 0")
         raise typer.Exit(Exit.BAD_INPUT)
+    _check_out(out_dir, force=force, job_id=job_id)
     remote = _remote(ctx)
     if remote is not None:
         _finish(_run_async(lambda: remote.approve(job_id, budget, out_dir)))
