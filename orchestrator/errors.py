@@ -7,6 +7,7 @@ OrchestratorError
  ├── JobNotFound             unknown job id (HTTP 404)
  ├── TaskNotFound            unknown task id (HTTP 404)
  ├── ArtifactNotFound        the job has no result file at that path (HTTP 404)
+ │    └── VersionNotFound   the file has no version at that commit (HTTP 404)
  ├── JobConflict             the job's state forbids the action (HTTP 409)
  ├── StaleRun                another process took over the job's run: this one stops
  ├── BudgetExceeded          a call's worst-case cost does not fit the remaining budget
@@ -55,6 +56,7 @@ __all__ = [
     "TaskNotFound",
     "TooManyRequests",
     "UnusableInput",
+    "VersionNotFound",
     "Where",
 ]
 
@@ -85,6 +87,15 @@ class ArtifactNotFound(OrchestratorError):
         super().__init__(f"job {job_id!r} has no artifact {path!r}")
         self.job_id = job_id
         self.path = path
+
+
+class VersionNotFound(ArtifactNotFound):
+    """A commit that is not a version of the file (404, like an unknown file)."""
+
+    def __init__(self, job_id: str, path: str, commit: str) -> None:
+        super().__init__(job_id, path)
+        self.args = (f"file {path!r} of job {job_id!r} has no version {commit!r}",)
+        self.commit = commit
 
 
 class JobConflict(OrchestratorError):

@@ -149,6 +149,38 @@ class ArtifactPublic(BaseModel):
     )
 
 
+class FileVersionPublic(BaseModel):
+    """ours: one version of a result file, the commit of the job's git history that wrote it."""
+
+    commit: str = Field(description="The commit's id (40 hex digits)")
+    model: str = Field(description="Who wrote it: the commit's author, a model")
+    task_id: str | None = Field(description="The task that wrote it (None: not a task's commit)")
+    message: str = Field(description="The commit's message: the task, its score and cost")
+    time: float
+    size: int = Field(description="Bytes of this version")
+    previous: str | None = Field(description="The commit of the version before (None: the first)")
+    content_url: str = Field(description="Where this version's contents are served")
+    diff_url: str = Field(description="Where its diff against the version before is served")
+
+
+class FileHistoryPublic(BaseModel):
+    """ours: `GET /api/jobs/{id}/files/{path}/history`, the file's versions, newest first
+    (none for a result file outside the history: the job's summary, or a job this server
+    holds no workspace of)."""
+
+    path: str
+    versions: list[FileVersionPublic]
+
+
+class FileDiffPublic(BaseModel):
+    """ours: a version of a file against the version before it, as a unified diff."""
+
+    path: str
+    commit: str
+    previous: str | None = Field(description="The version compared with (None: the first)")
+    diff: str = Field(description="Unified diff; the first version shows the whole file added")
+
+
 class ModelStatsPublic(BaseModel):
     model: str
     provider: str

@@ -7,6 +7,7 @@ from orchestrator.workspace._answer import (
     answers_with_files,
     parse_files,
 )
+from orchestrator.workspace._history import FileVersion, file_history, unified_diff
 from orchestrator.workspace._repo import STEP_TRAILER, CommitInfo, Workspace
 from orchestrator.workspace._tree import (
     MAX_TREE_BYTES,
@@ -24,11 +25,13 @@ __all__ = [
     "STEP_TRAILER",
     "CommitInfo",
     "FileContent",
+    "FileVersion",
     "FilesAnswer",
     "ParsedFiles",
     "Workspace",
     "WrittenFile",
     "answers_with_files",
+    "file_history",
     "has_manifest",
     "legacy_path",
     "parse_files",
@@ -36,4 +39,5 @@ __all__ = [
     "task_files",
     "tree_of",
     "tree_problem",
+    "unified_diff",
 ]

@@ -145,6 +145,66 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/jobs/{job_id}/files/{path}/history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get File History
+         * @description The file's versions, newest first, each with the model and task that wrote it.
+         */
+        get: operations["files-get_file_history"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/jobs/{job_id}/files/{path}/history/{commit}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get File Version
+         * @description The file's contents as the version `commit` wrote them.
+         */
+        get: operations["files-get_file_version"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/jobs/{job_id}/files/{path}/history/{commit}/diff": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get File Diff
+         * @description The version `commit` against the version before it, as a unified diff.
+         */
+        get: operations["files-get_file_diff"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/jobs/{job_id}/log": {
         parameters: {
             query?: never;
@@ -478,6 +538,86 @@ export interface components {
             field: string;
             /** Message */
             message: string;
+        };
+        /**
+         * FileDiffPublic
+         * @description ours: a version of a file against the version before it, as a unified diff.
+         */
+        FileDiffPublic: {
+            /** Commit */
+            commit: string;
+            /**
+             * Diff
+             * @description Unified diff; the first version shows the whole file added
+             */
+            diff: string;
+            /** Path */
+            path: string;
+            /**
+             * Previous
+             * @description The version compared with (None: the first)
+             */
+            previous: string | null;
+        };
+        /**
+         * FileHistoryPublic
+         * @description ours: `GET /api/jobs/{id}/files/{path}/history`, the file's versions, newest first
+         *     (none for a result file outside the history: the job's summary, or a job this server
+         *     holds no workspace of).
+         */
+        FileHistoryPublic: {
+            /** Path */
+            path: string;
+            /** Versions */
+            versions: components["schemas"]["FileVersionPublic"][];
+        };
+        /**
+         * FileVersionPublic
+         * @description ours: one version of a result file, the commit of the job's git history that wrote it.
+         */
+        FileVersionPublic: {
+            /**
+             * Commit
+             * @description The commit's id (40 hex digits)
+             */
+            commit: string;
+            /**
+             * Content Url
+             * @description Where this version's contents are served
+             */
+            content_url: string;
+            /**
+             * Diff Url
+             * @description Where its diff against the version before is served
+             */
+            diff_url: string;
+            /**
+             * Message
+             * @description The commit's message: the task, its score and cost
+             */
+            message: string;
+            /**
+             * Model
+             * @description Who wrote it: the commit's author, a model
+             */
+            model: string;
+            /**
+             * Previous
+             * @description The commit of the version before (None: the first)
+             */
+            previous: string | null;
+            /**
+             * Size
+             * @description Bytes of this version
+             */
+            size: number;
+            /**
+             * Task Id
+             * @description The task that wrote it (None: not a task's commit)
+             */
+            task_id: string | null;
+            /** Time */
+            time: number;
         };
         /** ForecastPublic */
         ForecastPublic: {
@@ -1652,6 +1792,185 @@ export interface operations {
             };
             /** @description Conflict */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    "files-get_file_history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                job_id: string;
+                path: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FileHistoryPublic"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    "files-get_file_version": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                commit: string;
+                job_id: string;
+                path: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The file as this version wrote it */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": unknown;
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    "files-get_file_diff": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                commit: string;
+                job_id: string;
+                path: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FileDiffPublic"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not Found */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

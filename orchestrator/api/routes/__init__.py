@@ -4,6 +4,7 @@ from fastapi import APIRouter
 
 from orchestrator.api.routes import (
     artifacts,
+    files,
     health,
     jobs,
     log,
@@ -26,6 +27,7 @@ API_ROUTERS: tuple[APIRouter, ...] = (
     tasks.router,
     review.router,
     artifacts.router,
+    files.router,
     models.router,
     health.version_router,
     metrics.router,
