@@ -32,12 +32,16 @@ _STEP_NAMES = (
     "finish_job",
     "stop_for_review",  # runtime/review.py
     "approve",  # runtime/review.py: not a step of a workflow; the job's run starts after it
+    "reject_plan",  # runtime/rejects.py: the reject's workflow, then finish_job
 )
+# The reject's last step starts its webhooks' workflows: it writes nothing of ours.
+_REJECT = {"announce_rejected.start", "announce_rejected.end"}
 # The state a step writes and the events describing it commit together: a crash inside the
 # transaction ("in_transaction", after the state's rows, before its events) leaves neither.
 _OUTBOX = {"start", "in_transaction", "end"}
 POINTS: frozenset[str] = frozenset(
     {f"{step}.{p}" for step in _STEP_NAMES if step != "llm_call" for p in _OUTBOX}
+    | _REJECT
     | {
         "llm_call.start",
         "llm_call.reserved",  # the attempt is stored in flight; its request is not sent

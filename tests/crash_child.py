@@ -84,6 +84,40 @@ def main(
     asyncio.run(run(crash_settings(data_dir, server_url), job_id, spec, approve))
 
 
+HOOK_SECRET = "whsec_" + "cmVqZWN0IGNyYXNoIHRlc3Qgc2VjcmV0IGJ5dGVz"
+
+
+def hooked_settings(data_dir: Path, server_url: str, hook_url: str) -> Settings:
+    """`crash_settings`, sending the job's webhooks to `hook_url`."""
+    return crash_settings(data_dir, server_url).model_copy(
+        update={
+            "webhook_secret": SecretStr(HOOK_SECRET),
+            "webhook_urls": [hook_url],
+            "webhook_allow_private": True,
+        }
+    )
+
+
+def reject_main(data_dir: Path, server_url: str, hook_url: str, point: str, n: int) -> None:
+    """The job, planned for review then rejected, its webhooks sent to `hook_url`; dies the
+    n-th time it reaches `point`."""
+    log = os.open(data_dir / "child.log", os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+    os.dup2(log, sys.stderr.fileno())
+    die_at(point, n)
+
+    async def run() -> None:
+        runtime = await Runtime.start(hooked_settings(data_dir, server_url, hook_url))
+        try:
+            await runtime.submit(SPEC.model_copy(update={"review": True}), job_id=job_id)
+            if await runtime.wait(job_id) is None:
+                await runtime.reject(job_id)
+        finally:
+            await runtime.stop()
+
+    job_id = "job1"
+    asyncio.run(run())
+
+
 if __name__ == "__main__":
     data_dir, server_url, job_id, point, occurrence, *mode = sys.argv[1:]
     main(

@@ -15,6 +15,7 @@ was paid twice.
 from __future__ import annotations
 
 import asyncio
+import json
 import multiprocessing
 import time
 from collections.abc import Iterator
@@ -22,6 +23,7 @@ from pathlib import Path
 
 import crash_child
 import pytest
+from dbos import DBOS
 from fake_llm_servers import FakeLLMServer
 from fault_scenario import (
     APPROVE_FAULTS,
@@ -36,11 +38,13 @@ from fault_scenario import (
     check_bill,
     check_job,
 )
+from webhook_receiver import receiver
 
 from orchestrator import crashpoints
-from orchestrator.domain import JobStatus
-from orchestrator.events import DoneEvent, PlanEvent, StatusEvent
+from orchestrator.domain import JobStatus, ProjectStatus
+from orchestrator.events import DoneEvent, LogEvent, PlanEvent, StatusEvent
 from orchestrator.runtime import Runtime
+from orchestrator.runtime.rejects import Rejecter, RejectSteps
 from orchestrator.runtime.review import Reviews
 from orchestrator.runtime.steps import JobSteps
 from orchestrator.runtime.workflows import JobRunner
@@ -56,17 +60,36 @@ def server() -> Iterator[FakeLLMServer]:
         yield fake
 
 
+# Reached only by the reject of a job awaiting review (its workflow: leave review, end, and
+# start job.finished); its end is `finish_job`'s, crashed at too.
+REJECT_FAULTS = [
+    ("reject_plan.start", 1),
+    ("reject_plan.in_transaction", 1),
+    ("reject_plan.end", 1),
+    ("finish_job.start", 1),
+    ("finish_job.in_transaction", 1),
+    ("finish_job.end", 1),
+    ("announce_rejected.start", 1),
+    ("announce_rejected.end", 1),
+]
+
+
 def test_the_points_listed_are_every_point_in_the_code() -> None:
-    listed = FAULTS + REVIEW_FAULTS + WARNING_FAULTS + APPROVE_FAULTS
+    listed = FAULTS + REVIEW_FAULTS + WARNING_FAULTS + APPROVE_FAULTS + REJECT_FAULTS
     assert {point for point, _ in listed} == crashpoints.POINTS
     # Every durable step of the job workflows is marked, so it has points; the recorded
     # wait for a task workflow's end writes nothing of ours.
     dbos_steps = {
         name
-        for name, member in vars(JobRunner).items()
+        for runner in (JobRunner, Rejecter)
+        for name, member in vars(runner).items()
         if hasattr(member, "dbos_function_name") and not name.endswith("_workflow")
     }
-    marked = crashpoints.step_names(JobSteps) | crashpoints.step_names(Reviews)
+    marked = (
+        crashpoints.step_names(JobSteps)
+        | crashpoints.step_names(Reviews)
+        | crashpoints.step_names(RejectSteps)
+    )
     assert dbos_steps - {"first_finished"} == marked - {"approve"}  # an API call, not a step
     assert {point.split(".")[0] for point in crashpoints.POINTS} == marked
 
@@ -186,3 +209,66 @@ def test_a_crash_while_approving_leaves_the_job_awaiting_review_or_runs_it(
         assert [type(e) for e in events].count(DoneEvent) == 1
 
     asyncio.run(recover())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("point", "occurrence"), REJECT_FAULTS)
+def test_a_crash_while_rejecting_ends_the_job_cancelled_once(
+    point: str, occurrence: int, server: FakeLLMServer, tmp_path: Path
+) -> None:
+    """Killed anywhere in a reject, the next runtime finishes it: CANCELLED once, one final
+    `status` and one `done`, `job.finished` sent once, the planning the only spend."""
+    server.bill.clear()
+    with receiver() as hook:
+        args = (tmp_path, server.url, hook.url, point, occurrence)
+        child = CHILDREN.Process(target=crash_child.reject_main, args=args)
+        child.start()
+        child.join(timeout=120)
+        if child.exitcode is None:
+            child.kill()
+        log = (tmp_path / "child.log").read_text(errors="replace")
+        assert child.exitcode == -9, f"the point was never reached:\n{log[-3000:]}"
+
+        async def recover() -> None:
+            settings = crash_child.hooked_settings(tmp_path, server.url, hook.url)
+            runtime = await Runtime.start(settings)
+            try:
+                deadline = time.monotonic() + 120
+                while (await runtime.store.get_job("job1")).final_status is None or (
+                    await DBOS.list_workflows_async(
+                        workflow_id_prefix="job1", status=["PENDING", "ENQUEUED"]
+                    )
+                ):
+                    assert time.monotonic() < deadline, "the reject was never finished"
+                    await asyncio.sleep(0.05)
+                job = await runtime.store.get_job("job1")
+                stored = await runtime.store.read_events("job1")
+                await check_bill(runtime, ["job1"], server, Expect())
+            finally:
+                await runtime.stop()
+            assert (job.status, job.final_status) == (JobStatus.CANCELLED, ProjectStatus.CANCELLED)
+            assert [e.id for e in stored] == list(range(1, len(stored) + 1))
+            events = [e.event for e in stored]
+            statuses = [e.status for e in events if isinstance(e, StatusEvent)]
+            assert statuses == [
+                JobStatus.PENDING,
+                JobStatus.RUNNING,
+                JobStatus.AWAITING_REVIEW,
+                JobStatus.CANCELLED,
+            ]
+            assert isinstance(events[-1], DoneEvent)
+            assert events[-1].status is ProjectStatus.CANCELLED
+            assert [type(e) for e in events].count(DoneEvent) == 1
+            said = [e.msg for e in events if isinstance(e, LogEvent)]
+            assert said.count("plan rejected: no task runs") == 1
+
+        asyncio.run(recover())
+        sent: dict[str, set[str]] = {}
+        for request in hook.requests:  # a repeat of an attempt keeps its webhook-id
+            kind = json.loads(request.body)["type"]
+            sent.setdefault(kind, set()).add(request.headers["webhook-id"])
+    assert {kind: len(ids) for kind, ids in sent.items()} == {
+        "job.awaiting_review": 1,
+        "job.finished": 1,
+    }
+    assert len(server.bill) == 1  # the plan's call, paid once: nothing ran

@@ -21,7 +21,7 @@ from orchestrator.domain import JobRecord, JobStatus, TaskState
 from orchestrator.engine.forecast import Estimate, Forecast, History, forecast_plan, route_tasks
 from orchestrator.engine.planner import plan_to_tasks
 from orchestrator.engine.routing import Router
-from orchestrator.errors import JobConflict, PlanInvalid
+from orchestrator.errors import PlanInvalid
 from orchestrator.events import JobEvent, PlanEvent, StatusEvent
 from orchestrator.money import usd
 from orchestrator.plan import ReviewedPlan
@@ -54,14 +54,17 @@ class Reviews:
     def __init__(self, deps: RuntimeDeps) -> None:
         self.deps = deps
 
-    async def forecast(self, tasks: list[TaskState]) -> Forecast:
+    async def forecast(self, tasks: list[TaskState], history: History | None = None) -> Forecast:
+        """The forecast of `tasks` from the recorded history (or `history`: the benchmark
+        asks for an empty one, to measure the priors on every job)."""
         d = self.deps
         simulated = d.clients.simulated
-        history = History(
-            await d.store.call_sizes(simulated=simulated),
-            await d.store.task_runs(simulated=simulated),
-            await d.store.forecast_outcomes(simulated=simulated),
-        )
+        if history is None:
+            history = History(
+                await d.store.call_sizes(simulated=simulated),
+                await d.store.task_runs(simulated=simulated),
+                await d.store.forecast_outcomes(simulated=simulated),
+            )
         router = Router(d.catalog, d.pricing, d.health)
         routes = route_tasks(tasks, router, d.catalog, d.clients.available_models())
         return forecast_plan(
@@ -185,22 +188,6 @@ class Reviews:
 
         await d.store.replace_plan(job_id, tasks, announce=announce)
         return review
-
-    async def leave_review(self, job_id: str, status: JobStatus, line: str) -> None:
-        """Move a job awaiting review to `status`, with a log line; of two approvals or
-        rejections at once one wins, the other (and any of a job not awaiting review) gets
-        JobConflict."""
-        if not await self.deps.store.set_job_status(
-            job_id,
-            status=status,
-            now=time.time(),
-            unless=NOT_AWAITING,
-            announce=lambda: [
-                StatusEvent(status=status, ts=time.time()),
-                EventLog.line(job_id, line, "WARNING" if status.is_terminal() else "INFO"),
-            ],
-        ):
-            raise JobConflict(job_id, "it is not awaiting review")
 
 
 def plan_event(review: PlanReview) -> PlanEvent:

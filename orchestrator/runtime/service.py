@@ -11,10 +11,8 @@ one `Runtime` at a time; `stop()` releases it so tests can start another.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import secrets
-import shutil
 import time
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
@@ -26,18 +24,19 @@ from dbos._dbos import _get_or_create_dbos_registry
 from orchestrator.config import Settings
 from orchestrator.domain import TERMINAL_JOB_STATUSES, JobSpec, JobStatus, ProjectStatus, TaskStatus
 from orchestrator.engine.health import HealthBook
-from orchestrator.errors import InvalidInput, JobConflict, JobNotFound, UnusableInput
+from orchestrator.errors import InvalidInput, JobConflict, UnusableInput
 from orchestrator.events import JobEvent, StatusEvent
 from orchestrator.money import usd, usd_exact
 from orchestrator.providers import ClientSet, Pricing, build_clients
 from orchestrator.runtime.deliveries import DELIVERIES_NAME, Deliveries, hand_over
 from orchestrator.runtime.events import EventBus, EventLog
 from orchestrator.runtime.jobrun import JobRuns, RuntimeDeps
+from orchestrator.runtime.rejects import REJECTER_NAME, Rejecter
+from orchestrator.runtime.removals import Removals
 from orchestrator.runtime.workers import WorkerWatch
 from orchestrator.runtime.workflows import RUNNER_NAME, JobRunner, workflow_id
-from orchestrator.runtime.workspaces import remove_workspace, workspace_of
 from orchestrator.store import EventListener, Store
-from orchestrator.webhooks import FINISHED, check_reachable
+from orchestrator.webhooks import check_reachable
 
 UNFINISHED = {WorkflowStatusString.PENDING.value, WorkflowStatusString.ENQUEUED.value}
 JOB_QUEUE = "jobs"
@@ -86,16 +85,18 @@ class Runtime:
         deps: RuntimeDeps,
         runs: JobRuns,
         runner: JobRunner,
+        rejecter: Rejecter,
         watch: WorkerWatch | None,
         listener: EventListener | None,
     ) -> None:
         self.deps = deps
         self.runs = runs
         self.runner = runner
+        self.rejecter = rejecter
         self.watch = watch
         self.listener = listener  # wake-ups for events stored by other processes
         self.reviews = runner.reviews
-        self._removals: set[asyncio.Task[None]] = set()  # deleted jobs being removed
+        self.removals = Removals(self)  # deleted jobs being removed
 
     @property
     def store(self) -> Store:
@@ -152,6 +153,7 @@ class Runtime:
         runs = JobRuns(deps)
         deliveries = Deliveries(deps)
         runner = JobRunner(deps, runs, deliveries)
+        rejecter = Rejecter(deps, runner.steps, deliveries)
         DBOS(
             config={
                 "name": "orchestrator",
@@ -174,10 +176,10 @@ class Runtime:
             await watch.start(queue)  # unless ORCH_WORKER_JOBS is set, it sets the share
         store.on_events.append(deps.events.bus.publish)  # events stored with a change
         listener = await store.listen_events(deps.events.bus.publish)
-        runtime = cls(deps, runs, runner, watch, listener)
+        runtime = cls(deps, runs, runner, rejecter, watch, listener)
         if watch is not None:  # deletions a stopped process left half done
             for job_id in await store.hidden_jobs():
-                runtime._remove_later(job_id, STOP_WAIT_S)
+                runtime.removals.later(job_id, STOP_WAIT_S)
         await runtime._start_unstarted()
         return runtime
 
@@ -185,10 +187,7 @@ class Runtime:
         if self.watch is None:  # webhooks this process started must not end with it
             within = self.deps.settings.webhook_timeout_s + HAND_OVER_MARGIN_S
             await hand_over(self.store, DBOS.executor_id, within_s=within)
-        if self._removals:
-            await asyncio.wait(self._removals, timeout=REMOVALS_AT_STOP_S)
-            for task in self._removals:
-                task.cancel()
+        await self.removals.stop(REMOVALS_AT_STOP_S)
         if self.watch is not None:
             await self.watch.stop()
         if self.listener is not None:
@@ -201,7 +200,7 @@ class Runtime:
         # Let a later Runtime in this process register its runner under the same name.
         registry = _get_or_create_dbos_registry()
         registry.dbos = None
-        ours = (f"/{RUNNER_NAME}", f"/{DELIVERIES_NAME}")
+        ours = (f"/{RUNNER_NAME}", f"/{DELIVERIES_NAME}", f"/{REJECTER_NAME}")
         for key in [k for k in registry.instance_info_map if k.endswith(ours)]:
             registry.instance_info_map.pop(key)
         await self.runs.close()
@@ -301,7 +300,7 @@ class Runtime:
                 raise JobConflict(job_id, "it is still running")
             # It has ended (its `done` may be out already) or was cancelled, and its workflow
             # is finishing its last steps: a resume right after that should just work.
-            if not await self._ended_within(job_id, RESUME_WAIT_S):
+            if not await self.ended_within(job_id, RESUME_WAIT_S):
                 raise JobConflict(job_id, "it is still finishing its last steps; try again shortly")
             job = await self.store.get_job(job_id)  # as its run left it: what the claim sees
         tasks = await self.store.list_tasks(job_id)
@@ -354,13 +353,11 @@ class Runtime:
         await self._start_attempt(job_id, attempt)
 
     async def reject(self, job_id: str) -> None:
-        """End a job awaiting review, CANCELLED, having spent only its planning."""
-        await self.reviews.leave_review(job_id, JobStatus.CANCELLED, "plan rejected: no task runs")
-        await self.runner.steps.finish_job(job_id, ProjectStatus.CANCELLED)
-        # No job workflow ends here to announce it; of two rejects only one gets this far.
-        await self.runner.deliveries.start_once(job_id, FINISHED)
+        """End a job awaiting review, CANCELLED, having spent only its planning: a durable
+        workflow of its own (runtime/rejects.py), which a crash does not leave half done."""
+        await self.rejecter.reject(job_id)
 
-    async def _ended_within(self, job_id: str, seconds: float) -> bool:
+    async def ended_within(self, job_id: str, seconds: float) -> bool:
         """Wait up to `seconds` for the job's current workflow to end."""
         try:
             async with asyncio.timeout(seconds):
@@ -374,41 +371,5 @@ class Runtime:
     async def delete(self, job_id: str, *, stop_timeout_s: float = 30.0) -> None:
         """Delete the job: gone from every listing at once, cancelled if it runs, and its
         rows, events, recorded calls and result files removed in the background once its run
-        has stopped (the caller never waits for a run; see `_remove`)."""
-        # One write before the answer: under load each write waits behind the running jobs'.
-        await self.store.hide_job(job_id, now=time.time())  # JobNotFound for a second delete
-        self.runs.cancel(job_id)  # no new call of it starts here from now on
-        self._remove_later(job_id, stop_timeout_s)
-
-    def _remove_later(self, job_id: str, stop_timeout_s: float) -> None:
-        task = asyncio.create_task(self._remove(job_id, stop_timeout_s), name=f"remove {job_id}")
-        self._removals.add(task)
-        task.add_done_callback(self._removals.discard)
-
-    async def _remove(self, job_id: str, stop_timeout_s: float) -> None:
-        """Remove a deleted job once its run has stopped: calls in flight finish and are
-        recorded first. A run still going after `stop_timeout_s` (its worker may be gone) has
-        its workflows cancelled in DBOS, so no process recovers them later."""
-        try:
-            job = await self.store.get_job(job_id)
-            if not job.status.is_terminal():  # other processes running it stop too
-                with contextlib.suppress(JobConflict):  # it has just ended
-                    await self.cancel(job_id)
-            if await self.is_active(job_id) and not await self._ended_within(
-                job_id, stop_timeout_s
-            ):
-                await DBOS.cancel_workflow_async(
-                    workflow_id(job_id, job.attempt), cancel_children=True
-                )
-            await self.events.flush(job_id)
-            await self.store.delete_job(job_id)
-        except JobNotFound:
-            return  # another process removed it
-        except Exception:  # hidden still: the next start of a worker tries again
-            log.exception("could not remove the deleted job %s", job_id)
-            return
-        self.events.forget(job_id)
-        files = Path(self.deps.settings.artifacts_dir) / job_id
-        with contextlib.suppress(FileNotFoundError):
-            await asyncio.to_thread(shutil.rmtree, files)
-        await asyncio.to_thread(remove_workspace, workspace_of(self.deps.settings, job_id))
+        has stopped (the caller never waits for a run; runtime/removals.py)."""
+        await self.removals.delete(job_id, stop_timeout_s=stop_timeout_s)
