@@ -41,6 +41,9 @@ class FaultRates(BaseModel):
     server_error: float = Field(default=0.0, ge=0, le=1)
     timeout: float = Field(default=0.0, ge=0, le=1)
     malformed: float = Field(default=0.0, ge=0, le=1)
+    # Not per call: the share of projects whose code files the simulator first writes with a
+    # bug their tests catch (ORCH_SIM_FAULTS__BUG); a fix round's answer repairs it.
+    bug: float = Field(default=0.0, ge=0, le=1)
 
     @model_validator(mode="after")
     def _at_most_one(self) -> FaultRates:
@@ -111,6 +114,9 @@ class Settings(BaseSettings):
     # A job whose forecast's high end is above this stops for plan review even when it did not
     # ask for one (ORCH_REVIEW_ABOVE_USD; a job's own max_forecast_usd takes precedence).
     review_above_usd: float | None = Field(default=None, gt=0)
+    # When a project's tests fail on its assembled tree after the last task: at most this many
+    # fix rounds, each a code task, inside the budget (ORCH_FIX_ROUNDS; 0: none).
+    fix_rounds: int = Field(default=2, ge=0, le=10)
 
     call_timeout_s: float = Field(default=120.0, gt=0)
     call_retries: int = Field(default=2, ge=0, le=10)

@@ -1,12 +1,13 @@
 """Named moments inside the job's durable steps where a test may crash the process.
 
-Every durable step of the job (`JobSteps` in runtime/steps.py, `Reviews.stop_for_review`
-in runtime/review.py), and the approval of a reviewed plan (`Reviews.approve`, whose run
-starts after its end), is marked `@step`: it reaches `<step>.start` before it does anything
-and `<step>.end` after its last write, before DBOS records its result. Writes inside a
-step reach their own points (`reach("reserved")` becomes `llm_call.reserved` there).
-`POINTS` lists them all; the crash harness (tests/test_crash_points.py) kills a process at
-each one and checks that the job still ends right, and that the list matches the code.
+Every durable step of the job (`JobSteps` in runtime/steps.py, `TreeSteps` in
+runtime/tree_steps.py, `Reviews.stop_for_review` in runtime/review.py), and the approval of
+a reviewed plan (`Reviews.approve`, whose run starts after its end), is marked `@step`: it
+reaches `<step>.start` before it does anything and `<step>.end` after its last write, before
+DBOS records its result. Writes inside a step reach their own points (`reach("reserved")`
+becomes `llm_call.reserved` there). `POINTS` lists them all; the crash harness
+(tests/test_crash_points.py) kills a process at each one and checks that the job still ends
+right, and that the list matches the code.
 
 Without an installed hook a point costs a context-variable read: nothing else happens.
 """
@@ -51,6 +52,9 @@ POINTS: frozenset[str] = frozenset(
         "llm_call.end",
         "finish_job.interrupted_closed",  # attempts left in flight are charged; no status yet
     }
+    # runtime/tree_steps.py: the tree's tests, and a fix round's commit then its log line.
+    | {"accept_tree.start", "accept_tree.end", "commit_fix.start", "commit_fix.end"}
+    | {"commit_fix.committed"}  # the fix round's commit is made; its line is not told
 )
 
 _step: ContextVar[str] = ContextVar("crash_step", default="")

@@ -38,6 +38,7 @@ from fault_scenario import (
     check_bill,
     check_job,
 )
+from fix_scenario import FIX_FAULTS, check_fixed_job, child_main, fix_settings
 from webhook_receiver import receiver
 
 from orchestrator import crashpoints
@@ -47,6 +48,7 @@ from orchestrator.runtime import Runtime
 from orchestrator.runtime.rejects import Rejecter, RejectSteps
 from orchestrator.runtime.review import Reviews
 from orchestrator.runtime.steps import JobSteps
+from orchestrator.runtime.tree_steps import TreeSteps
 from orchestrator.runtime.workflows import JobRunner
 
 # Children are forked from a server process that imported crash_child (and so the app) once.
@@ -76,6 +78,7 @@ REJECT_FAULTS = [
 
 def test_the_points_listed_are_every_point_in_the_code() -> None:
     listed = FAULTS + REVIEW_FAULTS + WARNING_FAULTS + APPROVE_FAULTS + REJECT_FAULTS
+    listed += FIX_FAULTS
     assert {point for point, _ in listed} == crashpoints.POINTS
     # Every durable step of the job workflows is marked, so it has points; the recorded
     # wait for a task workflow's end writes nothing of ours.
@@ -89,6 +92,7 @@ def test_the_points_listed_are_every_point_in_the_code() -> None:
         crashpoints.step_names(JobSteps)
         | crashpoints.step_names(Reviews)
         | crashpoints.step_names(RejectSteps)
+        | crashpoints.step_names(TreeSteps)
     )
     assert dbos_steps - {"first_finished"} == marked - {"approve"}  # an API call, not a step
     assert {point.split(".")[0] for point in crashpoints.POINTS} == marked
@@ -272,3 +276,30 @@ def test_a_crash_while_rejecting_ends_the_job_cancelled_once(
         "job.finished": 1,
     }
     assert len(server.bill) == 1  # the plan's call, paid once: nothing ran
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("point", "occurrence"), FIX_FAULTS)
+def test_a_crash_in_acceptance_or_a_fix_round_commits_once_and_pays_once(
+    point: str, occurrence: int, tmp_path: Path
+) -> None:
+    """The simulator's hello job with a bug its tests catch, killed at each point of the
+    tree's acceptance and of its fix round: recovered, it ends SUCCESS with one fix commit,
+    each round told once, and no simulated call made twice."""
+    child = CHILDREN.Process(target=child_main, args=(tmp_path, "job1", point, occurrence))
+    child.start()
+    child.join(timeout=120)
+    if child.exitcode is None:
+        child.kill()
+    log = (tmp_path / "child.log").read_text(errors="replace")
+    assert child.exitcode == -9, f"the point was never reached:\n{log[-3000:]}"
+
+    async def recover() -> None:
+        runtime = await Runtime.start(fix_settings(tmp_path))
+        try:
+            await asyncio.wait_for(runtime.wait("job1"), timeout=120)
+            await check_fixed_job(runtime, "job1", tmp_path)
+        finally:
+            await runtime.stop()
+
+    asyncio.run(recover())

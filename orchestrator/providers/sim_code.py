@@ -11,7 +11,16 @@ import re
 from random import Random
 from textwrap import dedent
 
-__all__ = ["labelled", "polished", "program_body", "program_kind", "python_program", "topic"]
+__all__ = [
+    "BUG_MARK",
+    "labelled",
+    "polished",
+    "program_body",
+    "program_kind",
+    "python_program",
+    "repaired",
+    "topic",
+]
 
 # kind -> (body, the assertion of its test function)
 _BODIES: dict[str, tuple[str, str]] = {
@@ -123,6 +132,25 @@ _BODIES: dict[str, tuple[str, str]] = {
         'assert word_counts("a b a")["a"] == 2',
     ),
 }
+# The simulated bug of each kind (fault option `bug`): a line of its template, and what takes
+# its place; the test of the kind fails on it. The line says it is a simulated bug.
+BUG_MARK = "  # simulated bug"
+_BUGS: dict[str, tuple[str, str]] = {
+    "hello": ("return @NAME@\n", "return @NAME@.lower()"),
+    "api": (
+        'return 404, json.dumps({"error": "not found"})\n',
+        'return 200, json.dumps({"error": "not found"})',
+    ),
+    "data": (
+        "return list(csv.DictReader(io.StringIO(text)))\n",
+        "return list(csv.DictReader(io.StringIO(text)))[1:]",
+    ),
+    "math": ("return values[:count]\n", "return values[: count - 1]"),
+    "text": (
+        "return Counter(w for w in words if w)\n",
+        "return Counter(set(w for w in words if w))",
+    ),
+}
 _KIND_WORDS = {
     "api": {"api", "endpoint", "http", "rest", "server", "route", "web"},
     "data": {"csv", "data", "parse", "extract", "records", "table", "json"},
@@ -156,9 +184,13 @@ def program_kind(text: str) -> str:
     return next((k for k, keys in _KIND_WORDS.items() if words & keys), "text")
 
 
-def program_body(kind: str, prompt: str, rng: Random) -> tuple[str, str]:
-    """The functions of a program of `kind` and the assertion a test of them makes."""
+def program_body(kind: str, prompt: str, rng: Random, *, bug: bool = False) -> tuple[str, str]:
+    """The functions of a program of `kind` and the assertion a test of them makes; with
+    `bug`, one line of them is wrong (and says it is a simulated bug)."""
     body, check = _BODIES[kind]
+    if bug:
+        good, bad = _BUGS[kind]
+        body = body.replace(good, f"{bad}{BUG_MARK}\n", 1)
     for placeholder, value in (
         ("@NAME@", rng.choice(["GREETING", "MESSAGE", "TEXT_OUT"])),
         ("@ITEM@", rng.choice(["widget", "sprocket", "gizmo"])),
@@ -167,6 +199,21 @@ def program_body(kind: str, prompt: str, rng: Random) -> tuple[str, str]:
     ):
         body = body.replace(placeholder, value)
     return body, check
+
+
+def repaired(line: str) -> str | None:
+    """The right line for a line that carries a simulated bug (None: it carries none)."""
+    if BUG_MARK not in line:
+        return None
+    code = line.replace(BUG_MARK, "")
+    indent = code[: len(code) - len(code.lstrip())]
+    for good, bad in _BUGS.values():
+        pattern = re.escape(bad).replace("@NAME@", r"(\w+)")
+        found = re.fullmatch(pattern, code.strip())
+        if found is not None:
+            name = found.group(1) if found.groups() else ""
+            return indent + good.rstrip("\n").replace("@NAME@", name)
+    return None
 
 
 def python_program(prompt: str, rng: Random, level: int) -> str:

@@ -14,11 +14,21 @@ import re
 from random import Random
 
 from orchestrator.domain import TaskType
-from orchestrator.providers.sim_code import labelled, polished, program_body, program_kind, topic
+from orchestrator.providers.sim_code import (
+    labelled,
+    polished,
+    program_body,
+    program_kind,
+    repaired,
+    topic,
+)
 from orchestrator.providers.sim_content import markdown
 
-__all__ = ["files_answer", "files_of_prompt"]
+__all__ = ["FIX_HEADER", "files_answer", "files_of_prompt"]
 
+# How a fix round's prompt starts (engine/fix_round.py; a test checks they agree).
+FIX_HEADER = "Fix the project so that its tests pass."
+_SHOWN_FILE = re.compile(r'^<file path="([^"]+)">\n(.*?)\n</file>$', re.MULTILINE | re.DOTALL)
 _BUILTINS = frozenset({"len", "sum", "list", "dict", "set", "sorted", "str", "int", "float"})
 
 
@@ -28,15 +38,21 @@ def files_of_prompt(prompt: str) -> list[str]:
     return [p.strip() for p in named.split(",") if p.strip()]
 
 
-def files_answer(prompt: str, rng: Random, level: int) -> str:
-    """`{"files": [...]}` with every file the prompt names, whole."""
+def files_answer(
+    prompt: str, rng: Random, level: int, *, bug: bool = False, edits: bool = False
+) -> str:
+    """`{"files": [...]}` with every file the prompt names, whole; with `bug`, the code
+    files carry the simulated bug of their kind. A fix round's prompt gets its shown files
+    repaired (as SEARCH/REPLACE `edits`, else whole)."""
+    if FIX_HEADER in prompt:
+        return _fix_answer(prompt, edits=edits)
     project = (
         (labelled(prompt, ("project",)) or "")
         + " "
         + (labelled(prompt, ("key requirement",)) or "")
     )
     kind = program_kind(project)
-    body, check = program_body(kind, project, rng)
+    body, check = program_body(kind, project, rng, bug=bug)
     files = []
     for path in files_of_prompt(prompt):
         name = path.rsplit("/", 1)[-1]
@@ -52,8 +68,32 @@ def files_answer(prompt: str, rng: Random, level: int) -> str:
     return json.dumps({"files": files})
 
 
+def _fix_answer(prompt: str, *, edits: bool) -> str:
+    """Each file the fix round shows, its simulated bug repaired (a file without one is
+    given with no edits: as it is)."""
+    shown = dict(_SHOWN_FILE.findall(prompt))
+    files: list[dict[str, object]] = []
+    for path in files_of_prompt(prompt):
+        content = shown.get(path, "")
+        changes = [
+            {"search": line, "replace": good}
+            for line in content.splitlines()
+            if (good := repaired(line)) is not None
+        ]
+        if edits or not changes:
+            files.append({"path": path, "edits": changes})
+        else:
+            for change in changes:
+                content = content.replace(change["search"], change["replace"], 1)
+            files.append({"path": path, "content": content})
+    return json.dumps({"files": files})
+
+
 def _test_module(module: str, kind: str, check: str) -> str:
-    names = sorted({n for n in re.findall(r"([A-Za-z_]\w*)\(", check) if n not in _BUILTINS})
+    called = {n for n in re.findall(r"([A-Za-z_]\w*)\(", check) if n not in _BUILTINS}
+    code = re.sub(r"\"[^\"]*\"|'[^']*'", "", check)  # names, not words in strings
+    constants = set(re.findall(r"\b([A-Z][A-Z_]+)\b", code))  # the module's data: DATA
+    names = sorted(called | constants)
     return (
         f'"""Tests of {module}.py: run with pytest, or as a script."""\n\n'
         f"from {module} import {', '.join(names)}\n\n\n"

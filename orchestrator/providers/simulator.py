@@ -3,7 +3,8 @@
 It is what runs when no API key is set, in tests and in benchmarks, so it must look like the
 real thing to the engine: valid plans, runnable code, critiques, evaluation scores that rise
 with iterations, realistic token counts and latencies, and injected faults (429, 500,
-timeouts, malformed output) at configurable rates. Every answer says `simulated=True`.
+timeouts, malformed output) at configurable rates, and, for a share of projects, code with
+a bug its tests catch (which a fix round repairs). Every answer says `simulated=True`.
 
 Determinism: an answer's randomness comes from (seed, request hash, how many times this
 client has already seen that hash). The same request therefore always gets the same first
@@ -36,7 +37,7 @@ from orchestrator.errors import (
 from orchestrator.providers import sim_content
 from orchestrator.providers.base import LLMRequest, LLMResponse
 from orchestrator.providers.pricing import input_token_bound
-from orchestrator.providers.sim_code import python_program
+from orchestrator.providers.sim_code import labelled, python_program
 from orchestrator.providers.sim_files import files_answer
 
 __all__ = ["SimulatedClient"]
@@ -184,7 +185,9 @@ class SimulatedClient:
             return self._evaluation(request, info, rng)
         level = min(3, max(request.iteration, 1) + (request.role is Role.REVISE))
         if request.schema_name == "files":
-            return files_answer(request.prompt, rng, level)
+            bug = self._buggy(request.prompt)
+            edits = request.role is Role.GENERATE
+            return files_answer(request.prompt, rng, level, bug=bug, edits=edits)
         if request.json_schema is not None:
             return json.dumps(schema_instance(request.json_schema, rng))
         if request.role is Role.CRITIQUE:
@@ -192,6 +195,15 @@ class SimulatedClient:
         if request.task_type is TaskType.CODE_GENERATION:
             return python_program(request.prompt, rng, level)
         return sim_content.markdown(request.task_type, request.prompt, rng, level)
+
+    def _buggy(self, prompt: str) -> bool:
+        """Whether the project of `prompt` is one the simulator writes with a bug (fault
+        option `bug`): the same answer for every task of one project."""
+        if self._faults.bug <= 0:
+            return False
+        project = labelled(prompt, ("project",)) or ""
+        digest = hashlib.sha256(f"{self._seed}:bug:{project}".encode()).digest()
+        return int.from_bytes(digest[:8], "big") / 2**64 < self._faults.bug
 
     def _evaluation(self, request: LLMRequest, info: ModelInfo, rng: Random) -> str:
         """A score that rises with the iteration: a better evaluator model starts higher.

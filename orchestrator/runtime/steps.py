@@ -36,7 +36,7 @@ from orchestrator.events import CostEvent, DoneEvent, JobEvent, LogLevel, Status
 from orchestrator.money import usd, usd_exact
 from orchestrator.runtime.deliveries import BudgetWarnings
 from orchestrator.runtime.jobrun import JobRuns, RuntimeDeps, attempt_of, now
-from orchestrator.runtime.workspaces import commit_task, workspace_of
+from orchestrator.runtime.workspaces import commit_task, with_committed, workspace_of
 from orchestrator.workspace import has_manifest
 
 
@@ -298,6 +298,9 @@ class JobSteps:
         files = [
             (a.path, a.content) for a in build_artifacts(ended, await store.list_tasks(job_id))
         ]
+        # The tree as committed (fix rounds included) wins over the tasks' own outputs.
+        workspace = workspace_of(self.deps.settings, job_id)
+        files = await asyncio.to_thread(with_committed, files, workspace)
 
         def announce() -> list[JobEvent]:
             told: list[JobEvent] = [

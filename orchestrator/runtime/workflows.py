@@ -21,6 +21,7 @@ from orchestrator.domain import (
     ProjectStatus,
     TaskResult,
     TaskState,
+    TaskType,
 )
 from orchestrator.engine.acceptance import (
     acceptance_tests,
@@ -28,19 +29,22 @@ from orchestrator.engine.acceptance import (
     with_acceptance_tests,
 )
 from orchestrator.engine.calls_api import Caller, CallResult, CallSpec, CallStatus
+from orchestrator.engine.fix_round import fix_task
 from orchestrator.engine.loop import run_task
 from orchestrator.engine.outcome import final_status, halting_status
 from orchestrator.engine.planner import make_plan, plan_to_tasks
 from orchestrator.engine.sandbox import SandboxLimits
 from orchestrator.engine.scheduler import ReadyQueue
+from orchestrator.engine.tree_acceptance import accepted_status
 from orchestrator.errors import OrchestratorError, StaleRun
 from orchestrator.runtime.deliveries import BudgetWarnings, Deliveries
 from orchestrator.runtime.jobrun import JobRuns, RuntimeDeps
 from orchestrator.runtime.review import Reviews
 from orchestrator.runtime.steps import JobStart, JobSteps
+from orchestrator.runtime.tree_steps import Accepted, TreeSteps
 from orchestrator.store import is_transient
 from orchestrator.webhooks import events_of
-from orchestrator.workspace import starting_tree
+from orchestrator.workspace import has_manifest, starting_tree, task_files
 
 RUNNER_NAME = "job-runner"
 
@@ -80,6 +84,7 @@ class JobRunner(DBOSConfiguredInstance):
         self.deps = deps
         self.deliveries = deliveries
         self.steps = JobSteps(deps, runs, BudgetWarnings(deliveries))
+        self.tree_steps = TreeSteps(deps)
         self.reviews = Reviews(deps)
         super().__init__(RUNNER_NAME)
 
@@ -140,7 +145,52 @@ class JobRunner(DBOSConfiguredInstance):
             await self._stop_tasks(job_id, handles)
             raise
         status = final_status(queue.finished.values(), len(tasks))
+        if has_manifest(tasks):
+            status = await self._accept(job_id, start, status)
         return await self.finish_job(job_id, status)
+
+    async def _accept(self, job_id: str, start: JobStart, status: ProjectStatus) -> ProjectStatus:
+        """Run the tree's tests; while they fail, at most `fix_rounds` fix rounds (each a
+        code task, then one commit), each followed by the tests again. The final status
+        says whether they pass; a round that cannot be afforded ends the loop."""
+        if status not in (ProjectStatus.SUCCESS, ProjectStatus.PARTIAL_SUCCESS):
+            return status
+        tests = acceptance_tests(start.spec.success_criteria)
+        run: Accepted = await self.accept_tree(job_id, 0, tests, 0)
+        for round_no in range(1, self.deps.settings.fix_rounds + 1):
+            if not run.ran or run.passed or not run.affordable:
+                break
+            policy = self.deps.catalog.policy(TaskType.CODE_GENERATION)
+            task = fix_task(
+                job_id,
+                round_no,
+                project=start.spec.project_description,
+                run=run,
+                criteria_tests=tests,
+                threshold=policy.threshold,
+            )
+            result = await run_task(
+                task,
+                {},
+                policy=policy,
+                call=self._caller(job_id, start.deadline),
+                on_iteration=_unrecorded,  # a fix round is no planned task: its commit says it
+                sandbox=SandboxLimits(
+                    isolation=self.deps.settings.sandbox, bwrap=self.deps.settings.sandbox_bwrap
+                ),
+                base=run.tree,
+            )
+            failing = max(len(run.failing), 1)
+            given = task_files(task, result.output) if result.status.is_usable() else {}
+            changed = [p for p, c in given.items() if run.tree.get(p) != c]
+            await self.commit_fix(job_id, round_no, task, result, failing, changed)
+            halted = halting_status([result.stop_reason])
+            if halted is ProjectStatus.BUDGET_EXHAUSTED:
+                break  # the tree stays as the last round left it
+            if halted is not None:
+                return halted
+            run = await self.accept_tree(job_id, round_no, tests, failing)
+        return accepted_status(status, run, run.tasks_ok)
 
     async def _run_tasks(
         self,
@@ -277,6 +327,24 @@ class JobRunner(DBOSConfiguredInstance):
         return await self.steps.skip_tasks(job_id, task_ids, reasons)
 
     @retrying_step
+    async def accept_tree(
+        self, job_id: str, round_no: int, criteria_tests: str, failing_before: int
+    ) -> Accepted:
+        return await self.tree_steps.accept_tree(job_id, round_no, criteria_tests, failing_before)
+
+    @retrying_step
+    async def commit_fix(
+        self,
+        job_id: str,
+        round_no: int,
+        task: TaskState,
+        result: TaskResult,
+        failing: int,
+        changed: list[str],
+    ) -> None:
+        return await self.tree_steps.commit_fix(job_id, round_no, task, result, failing, changed)
+
+    @retrying_step
     async def finish_job(
         self, job_id: str, status: ProjectStatus, error: str = ""
     ) -> ProjectStatus:
@@ -302,6 +370,10 @@ async def first_to_end(handles: list[WorkflowHandleAsync[TaskResult]], poll_s: f
         for waiter in waiters:  # a handle's result is shielded: this cancels only the wait
             waiter.cancel()
     return done.pop().result()
+
+
+async def _unrecorded(record: IterationRecord) -> None:
+    return None
 
 
 def _reason(error: Exception) -> str:

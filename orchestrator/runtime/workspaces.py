@@ -20,7 +20,7 @@ from orchestrator.money import usd
 from orchestrator.workspace import Workspace, parse_files, task_files, tree_problem
 from orchestrator.workspace import answers_with_files as _answers_with_files
 
-__all__ = ["commit_task", "workspace_of"]
+__all__ = ["commit_task", "with_committed", "workspace_of"]
 
 Line = tuple[str, LogLevel]
 
@@ -33,6 +33,18 @@ def remove_workspace(workspace: Workspace) -> None:
     """Delete the job's tree, its history and its lock file (a deleted job's)."""
     shutil.rmtree(workspace.root, ignore_errors=True)
     workspace.root.with_name(f"{workspace.root.name}.lock").unlink(missing_ok=True)
+
+
+def with_committed(files: list[tuple[str, bytes]], workspace: Workspace) -> list[tuple[str, bytes]]:
+    """The result `files` (path, contents) with the workspace's committed tree over them: a
+    fix round's changes are in the tree, not in any task's output. Unchanged when this
+    machine has no workspace for the job."""
+    committed = workspace.read()
+    if not committed:
+        return files
+    merged = dict(files)
+    merged.update(committed)
+    return sorted(merged.items())
 
 
 def history_files(workspace: Workspace) -> list[tuple[str, bytes]]:
