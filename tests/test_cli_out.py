@@ -5,16 +5,16 @@ refused before the job starts, unless --force. Real subprocesses, real SQLite, r
 from __future__ import annotations
 
 import os
-import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from api_fixtures import ORCHESTRATOR, ApiServer, start_server
+from api_fixtures import ApiServer, start_server
 from dulwich import porcelain
 from dulwich.repo import Repo
+from test_cli import cli, job_count
 
 pytestmark = pytest.mark.slow
 
@@ -32,19 +32,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServer]:
 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
+    """The CLI's own data directory, the simulator at full speed."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith("ORCH_")}
-    return {
-        **clean,
-        "ORCH_DATA_DIR": str(tmp_path / "data"),
-        "ORCH_SIM_LATENCY_SCALE": "0",
-        "COLUMNS": "200",
-    }
-
-
-def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [ORCHESTRATOR, *args], env=env, capture_output=True, text=True, timeout=180
-    )
+    data = str(tmp_path / "data")
+    return {**clean, "ORCH_DATA_DIR": data, "ORCH_SIM_LATENCY_SCALE": "0", "COLUMNS": "200"}
 
 
 def run_in(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -60,14 +51,6 @@ def history(folder: Path) -> list[tuple[str, str]]:
             (e.commit.author.decode(), e.commit.message.decode().splitlines()[0])
             for e in repo.get_walker()
         ]
-
-
-def jobs_in(env: dict[str, str]) -> int:
-    db = Path(env["ORCH_DATA_DIR"]) / "orchestrator.db"
-    if not db.exists():
-        return 0
-    with sqlite3.connect(db) as conn:
-        return int(conn.execute("select count(*) from jobs").fetchone()[0])
 
 
 def assert_a_working_project(folder: Path) -> list[tuple[str, str]]:
@@ -97,13 +80,13 @@ def test_run_out_writes_the_project_with_its_history_and_refuses_a_full_folder(
         local_head = repo.head()
 
     # A folder that is not empty is refused before a job starts, locally and remotely.
-    jobs = jobs_in(env)
+    jobs = job_count(env)
     for remote in ([], ["--server", server.url]):
         refused = cli(env, *remote, "run", *HELLO, "--budget", "0.5", "--out", str(out))
         assert refused.returncode == 2, refused.stdout
         assert refused.stderr.count("\n") == 1 and "is not empty" in refused.stderr
         assert "--force" in refused.stderr
-    assert jobs_in(env) == jobs
+    assert job_count(env) == jobs
     with server.db() as db:
         assert db.execute("select count(*) from jobs").fetchone()[0] == 0
     (tmp_path / "a-file").write_text("x")

@@ -44,6 +44,14 @@ out = Console()
 err = Console(stderr=True, soft_wrap=True)  # a reason stays one line, whatever the width
 
 T = TypeVar("T")
+# `run`, `resume` and `approve` write the job's result into --out.
+OutDir = Annotated[
+    Path | None,
+    typer.Option("--out", help="Where the result goes: the project tree with its .git."),
+]
+Force = Annotated[
+    bool, typer.Option("--force", help="Write into an --out folder that is not empty.")
+]
 
 
 class Exit:
@@ -97,13 +105,8 @@ def run(
     time_limit: Annotated[float | None, typer.Option("--time-limit", help="Seconds.")] = None,
     concurrency: Annotated[int | None, typer.Option("--concurrency", help="1..10")] = None,
     file: Annotated[Path | None, typer.Option("--file", "-f", help="Project YAML.")] = None,
-    out_dir: Annotated[
-        Path | None,
-        typer.Option("--out", help="Where the result goes: the project tree with its .git."),
-    ] = None,
-    force: Annotated[
-        bool, typer.Option("--force", help="Write into an --out folder that is not empty.")
-    ] = False,
+    out_dir: OutDir = None,
+    force: Force = False,
     review: Annotated[
         bool, typer.Option("--review", help="Show the plan and its cost forecast; ask first.")
     ] = False,
@@ -179,13 +182,8 @@ def resume(
     time_limit: Annotated[
         float | None, typer.Option("--time-limit", help="New time limit of a run, seconds.")
     ] = None,
-    out_dir: Annotated[
-        Path | None,
-        typer.Option("--out", help="Where the result goes: the project tree with its .git."),
-    ] = None,
-    force: Annotated[
-        bool, typer.Option("--force", help="Write into an --out folder that is not empty.")
-    ] = False,
+    out_dir: OutDir = None,
+    force: Force = False,
 ) -> None:
     """Finish a job that stopped (crash, budget, time limit, cancel) without repaying calls."""
     settings = _settings()

@@ -24,6 +24,8 @@ from orchestrator.api.plan_schemas import PlanPublic, PlanTaskPublic
 from orchestrator.api.routes.review import plan_public
 from orchestrator.cli.app import (
     Exit,
+    Force,
+    OutDir,
     _check_out,
     _finish,
     _follow,
@@ -254,13 +256,8 @@ def approve(
     ctx: typer.Context,
     job_id: str,
     budget: Annotated[float | None, typer.Option("--budget", help="New budget, USD.")] = None,
-    out_dir: Annotated[
-        Path | None,
-        typer.Option("--out", help="Where the result goes: the project tree with its .git."),
-    ] = None,
-    force: Annotated[
-        bool, typer.Option("--force", help="Write into an --out folder that is not empty.")
-    ] = False,
+    out_dir: OutDir = None,
+    force: Force = False,
 ) -> None:
     """Run a job awaiting review with its plan as it stands, showing it live."""
     settings = _settings()
