@@ -4,9 +4,12 @@ Every worker (`orchestrator serve` or `orchestrator worker`) beats in the store 
 lives. DBOS recovers a worker's unfinished workflows only when a process with the same
 executor id starts again; a worker that never comes back would leave its jobs waiting
 forever. So each worker also watches the others: one not seen for `worker_dead_after_s`
-is claimed (exactly one survivor wins the claim) and its workflows are handed to the
-queue's recovery, where any live worker picks them up. Recorded calls are replayed, so
-the takeover repays nothing but the calls that were in flight when the worker died.
+is claimed (exactly one survivor wins the claim) and its unfinished workflows are handed to
+the claimant, the job workflows with their tasks, queued again for it alone
+(runtime/recovery.py). Recorded calls are replayed, so the takeover repays nothing but the
+calls that were in flight when the worker died; its first write makes it the jobs' owner
+(store/_fence.py), so a worker only presumed dead (stalled, or cut off from the database
+longer than the dead-after time) has its next write refused and stops.
 
 Unless ORCH_WORKER_JOBS fixes it, the most jobs one worker takes at once is its fair share,
 recomputed at every heartbeat: the jobs queued or running over the live workers, plus one, so
@@ -26,11 +29,12 @@ import os
 import socket
 import time
 
-from dbos import DBOS, Queue
+from dbos import Queue
 
 from orchestrator.config import Settings
 from orchestrator.errors import InvalidInput
 from orchestrator.runtime.events import EventLog
+from orchestrator.runtime.recovery import requeue_for
 from orchestrator.runtime.workflows import job_of_workflow
 from orchestrator.store import Store, WorkerBeat
 
@@ -158,16 +162,15 @@ class WorkerWatch:
 
     async def _recover(self, dead: WorkerBeat) -> None:
         silent = time.time() - dead.seen_at
-        handles = await asyncio.to_thread(DBOS._recover_pending_workflows, [dead.worker_id])
+        taken = await asyncio.to_thread(requeue_for, dead.worker_id, self.worker_id)
         log.warning(
-            "worker %s: worker %s silent for %.0f s; its %d unfinished workflow(s) are queued "
-            "for recovery",
+            "worker %s: worker %s silent for %.0f s; its %d unfinished workflow(s) continue here",
             self.worker_id,
             dead.worker_id,
             silent,
-            len(handles),
+            len(taken),
         )
-        for job_id in {j for h in handles if (j := job_of_workflow(h.workflow_id)) is not None}:
+        for job_id in {j for w in taken if (j := job_of_workflow(w)) is not None}:
             self._events.log(
                 job_id,
                 f"worker {dead.worker_id} stopped responding {silent:.0f} s ago; "
