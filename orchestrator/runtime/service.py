@@ -31,9 +31,9 @@ from orchestrator.providers import ClientSet, Pricing, build_clients
 from orchestrator.runtime.deliveries import DELIVERIES_NAME, Deliveries, hand_over
 from orchestrator.runtime.events import EventBus, EventLog
 from orchestrator.runtime.jobrun import JobRuns, RuntimeDeps
-from orchestrator.runtime.recovery import install as queue_recovered_work_here
 from orchestrator.runtime.rejects import REJECTER_NAME, Rejecter
 from orchestrator.runtime.removals import Removals
+from orchestrator.runtime.unstarted import UnstartedRuns
 from orchestrator.runtime.workers import WorkerWatch
 from orchestrator.runtime.workflows import RUNNER_NAME, JobRunner, workflow_id
 from orchestrator.store import EventListener, Store
@@ -98,6 +98,7 @@ class Runtime:
         self.listener = listener  # wake-ups for events stored by other processes
         self.reviews = runner.reviews
         self.removals = Removals(self)  # deleted jobs being removed
+        self.unstarted = UnstartedRuns(deps.store, self._start_attempt)
 
     @property
     def store(self) -> Store:
@@ -155,7 +156,6 @@ class Runtime:
         deliveries = Deliveries(deps)
         runner = JobRunner(deps, runs, deliveries)
         rejecter = Rejecter(deps, runner.steps, deliveries)
-        queue_recovered_work_here()  # and take no other process's (runtime/recovery.py)
         DBOS(
             config={
                 "name": "orchestrator",
@@ -182,7 +182,11 @@ class Runtime:
         if watch is not None:  # deletions a stopped process left half done
             for job_id in await store.hidden_jobs():
                 runtime.removals.later(job_id, STOP_WAIT_S)
-        await runtime._start_unstarted()
+        # Runs whose process died before starting them: now, and for a worker at every
+        # heartbeat interval (a live server picks up another process's approval).
+        await runtime.unstarted.start_all()
+        if watch is not None:
+            runtime.unstarted.watch(settings.worker_heartbeat_s)
         return runtime
 
     async def stop(self) -> None:
@@ -190,6 +194,7 @@ class Runtime:
             within = self.deps.settings.webhook_timeout_s + HAND_OVER_MARGIN_S
             await hand_over(self.store, DBOS.executor_id, within_s=within)
         await self.removals.stop(REMOVALS_AT_STOP_S)
+        await self.unstarted.stop()
         if self.watch is not None:
             await self.watch.stop()
         if self.listener is not None:
@@ -225,14 +230,6 @@ class Runtime:
         )
         await self._start_attempt(job_id, 0)
         return job_id
-
-    async def _start_unstarted(self) -> None:
-        """Start the run of every pending job that has none: its process died between
-        recording the job's start (a submit, a resume, an approval) and starting its run.
-        A run started meanwhile elsewhere is not started twice: its workflow id is taken."""
-        for job_id, attempt in await self.store.pending_runs():
-            if await DBOS.get_workflow_status_async(workflow_id(job_id, attempt)) is None:
-                await self._start_attempt(job_id, attempt)
 
     async def _check_notify_url(self, url: str) -> None:
         settings = self.deps.settings
@@ -350,7 +347,7 @@ class Runtime:
         line = f"plan approved: {job.task_count} task(s) to run{budget}"
         # One write: the approval, the forecast approved, the budget, the next run's number.
         # A process that dies before the run starts leaves a pending job with no run, which
-        # the next start of a runtime starts (_start_unstarted).
+        # a live worker or the next start of a runtime starts (runtime/unstarted.py).
         attempt = await self.reviews.approve(job_id, budget_usd=budget_usd, line=line)
         await self._start_attempt(job_id, attempt)
 
