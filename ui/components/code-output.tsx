@@ -37,6 +37,11 @@ const ALIASES: Record<string, LanguageName> = {
   dockerfile: "dockerfile",
 };
 
+/** The highlighter's language for a fence label or a file's extension (undefined: plain). */
+export function languageFor(label: string): LanguageName | undefined {
+  return ALIASES[label.toLowerCase()];
+}
+
 type Part =
   { kind: "text"; text: string } | { kind: "code"; lang?: LanguageName; label: string; code: string };
 

@@ -6,13 +6,13 @@ import dynamic from "next/dynamic";
 import { useMemo, useState } from "react";
 
 import { SimulatedBadge } from "@/components/app-sidebar";
-import { ArtifactList } from "@/components/artifact-list";
 import { BudgetBar } from "@/components/budget-bar";
 import { ElapsedTimer } from "@/components/elapsed-timer";
 import { ErrorState } from "@/components/error-state";
 import { JobActions } from "@/components/job-actions";
 import { LogStream } from "@/components/log-stream";
 import { PlanReview } from "@/components/plan-review";
+import { ResultFiles } from "@/components/result-files";
 import { RunTimeline } from "@/components/run-timeline";
 import { JobStatusBadge, TaskCounts } from "@/components/status-badge";
 import { StreamBanner } from "@/components/stream-banner";
@@ -219,7 +219,7 @@ export function JobView({ jobId }: { jobId: string }) {
         <h2 id="files-title" className="mb-2 font-semibold">
           Result files
         </h2>
-        <ArtifactList jobId={job.job_id} version={`${status}:${finished}`} />
+        <ResultFiles jobId={job.job_id} version={`${status}:${finished}`} />
       </section>
 
       <WebhookAttempts jobId={job.job_id} version={`${status}:${finished}`} />

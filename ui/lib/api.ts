@@ -24,6 +24,9 @@ export type TaskSummary = JobDetail["tasks"][string];
 export type TaskDetail = Ok<paths["/api/jobs/{job_id}/tasks/{task_id}"]["get"]>;
 export type IterationDetail = TaskDetail["history"][number];
 export type Artifact = Ok<paths["/api/jobs/{job_id}/artifacts"]["get"]>[number];
+export type FileHistory = Ok<paths["/api/jobs/{job_id}/files/{path}/history"]["get"]>;
+export type FileVersion = FileHistory["versions"][number];
+export type FileDiff = Ok<paths["/api/jobs/{job_id}/files/{path}/history/{commit}/diff"]["get"]>;
 export type ModelStat = Ok<paths["/api/models"]["get"]>[number];
 export type WebhookAttempt = Ok<paths["/api/jobs/{job_id}/webhooks"]["get"]>[number];
 export type JobPlan = Ok<paths["/api/jobs/{job_id}/plan"]["get"]>;
@@ -157,6 +160,12 @@ function query(params: Record<string, string | number | undefined>): string {
 }
 
 const id = encodeURIComponent;
+/** A file's path in a URL: each folder and name encoded, the slashes kept. */
+const filePath = (path: string) => path.split("/").map(encodeURIComponent).join("/");
+
+async function text(path: string): Promise<string> {
+  return (await request(path)).text();
+}
 
 export const api = {
   jobs: {
@@ -181,7 +190,16 @@ export const api = {
     artifacts: (jobId: string) => json<Artifact[]>(`/api/jobs/${id(jobId)}/artifacts`),
     artifactsZipUrl: (jobId: string) => apiUrl(`/api/jobs/${id(jobId)}/artifacts.zip`),
     artifactUrl: (jobId: string, path: string) =>
-      apiUrl(`/api/jobs/${id(jobId)}/artifacts/${path.split("/").map(encodeURIComponent).join("/")}`),
+      apiUrl(`/api/jobs/${id(jobId)}/artifacts/${filePath(path)}`),
+    artifactText: (jobId: string, path: string) => text(`/api/jobs/${id(jobId)}/artifacts/${filePath(path)}`),
+    /** A result file's versions in the job's git history, newest first. */
+    fileHistory: (jobId: string, path: string) =>
+      json<FileHistory>(`/api/jobs/${id(jobId)}/files/${filePath(path)}/history`),
+    fileVersion: (jobId: string, path: string, commit: string) =>
+      text(`/api/jobs/${id(jobId)}/files/${filePath(path)}/history/${id(commit)}`),
+    /** A version against the one before it, as a unified diff. */
+    fileDiff: (jobId: string, path: string, commit: string) =>
+      json<FileDiff>(`/api/jobs/${id(jobId)}/files/${filePath(path)}/history/${id(commit)}/diff`),
     streamUrl: (jobId: string) => apiUrl(`/api/jobs/${id(jobId)}/stream`),
     webhooks: (jobId: string) => json<WebhookAttempt[]>(`/api/jobs/${id(jobId)}/webhooks`),
     /** The plan with its cost forecast (any planned job; editable while awaiting review). */
