@@ -104,7 +104,6 @@ def assert_finished_once(database: str, streams: dict[str, list[Sse]]) -> None:
 def env_for(database: str, **extra: str) -> dict[str, str]:
     return {
         "ORCH_DATABASE_URL": database.replace("postgresql://", "postgresql+asyncpg://"),
-        "ORCH_WORKER_JOBS": "2",  # per worker: the queue must spread six jobs over both
         **extra,
     }
 
@@ -154,6 +153,11 @@ def test_the_jobs_of_a_killed_worker_continue_on_the_survivor(
                 break
             time.sleep(0.05)
         worker.kill()
+        left = query(
+            database,
+            "select workflow_uuid from dbos.workflow_status "
+            "where executor_id = 'worker-b' and status = 'PENDING'",
+        )
         unfinished = query(
             database,
             "select job_id from jobs where job_id = any(%s) and final_status is null",
@@ -170,6 +174,15 @@ def test_the_jobs_of_a_killed_worker_continue_on_the_survivor(
         notes = [e.data["msg"] for e in streams[job_id] if e.type == "log"]
         assert any("worker worker-b stopped responding" in n for n in notes), notes
         assert runners(database)[job_id] == "api-a"  # recovered onto the survivor
+    # Each workflow the killed worker left, a job's and its tasks', ran to its end on the
+    # survivor: none was left to another process, none waits.
+    ended = query(
+        database,
+        "select distinct executor_id, status from dbos.workflow_status "
+        "where workflow_uuid = any(%s)",
+        [w for (w,) in left],
+    )
+    assert ended == [("api-a", "SUCCESS")], ended
     billed = len(bills.read_text().splitlines())
     returned = "select count(*) from llm_calls where outcome not in ('in_flight', 'interrupted')"
     (recorded,) = query(database, returned)[0]
