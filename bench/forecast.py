@@ -7,7 +7,9 @@ concurrent batches, so later jobs are forecast from the calls of earlier ones ("
 first ones from priors ("cold"). The forecast covers the tasks (planning is paid before it is
 made); the actual cost is the job's spend after approval minus what planning cost. Once enough
 earlier jobs ran against forecasts made from a comparable history, the band comes from their
-errors (engine/calibration.py): those jobs are also counted apart.
+errors (engine/calibration.py): those jobs are also counted apart. Every job's plan is also
+forecast from no history at all, beside its real forecast, so the priors are measured on
+every job and not only on the few of each round that ran before any history.
 
     .venv/bin/python -m bench.forecast [--rounds N] [--jobs N] [--first R] [--save F]
     .venv/bin/python -m bench.forecast --load F [F ...]     # the tables of saved rounds
@@ -30,6 +32,7 @@ from bench import budget
 from bench.common import fresh_runtime, print_table, quiet_logs
 from orchestrator.config import DEFAULT_CATALOG, FaultRates, load_catalog
 from orchestrator.domain import JobSpec, ProjectStatus
+from orchestrator.engine.forecast import History
 from orchestrator.providers import ClientSet, SimulatedClient
 from orchestrator.runtime import Runtime
 
@@ -54,6 +57,22 @@ class Sample:
     high: float
     actual: float
     status: ProjectStatus
+    # The same plan forecast from no history (priors only), made beside the real one: every
+    # job measures the priors, not only the few that ran before any history.
+    cold_low: float = 0.0
+    cold_expected: float = 0.0
+    cold_high: float = 0.0
+
+    def as_cold(self) -> Sample:
+        return Sample(
+            warm=False,
+            calibrated=False,
+            low=self.cold_low,
+            expected=self.cold_expected,
+            high=self.cold_high,
+            actual=self.actual,
+            status=self.status,
+        )
 
     @property
     def inside(self) -> bool:
@@ -70,6 +89,7 @@ async def _one(rt: Runtime, spec: JobSpec) -> Sample | None:
     if await rt.wait(job_id) is not None:  # ended while planning (budget, fault): no forecast
         return None
     review = await rt.reviews.view(job_id)
+    cold = (await rt.reviews.forecast(review.tasks, History())).total
     await rt.approve(job_id)
     status = await rt.wait(job_id)
     assert status is not None
@@ -83,6 +103,9 @@ async def _one(rt: Runtime, spec: JobSpec) -> Sample | None:
         high=total.high,
         actual=actual,
         status=status,
+        cold_low=cold.low,
+        cold_expected=cold.expected,
+        cold_high=cold.high,
     )
 
 
@@ -176,6 +199,7 @@ def main() -> None:
         ("warm (history from earlier jobs of the round)", [s for s in samples if s.warm]),
         ("warm, band from past jobs' forecast errors", [s for s in samples if s.calibrated]),
         ("all jobs", samples),
+        ("every job forecast from priors only (no history)", [s.as_cold() for s in samples]),
     ):
         print_table(f"Forecast calibration: {label}", ["measure", "value"], _rows(chosen))
 

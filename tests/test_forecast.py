@@ -316,3 +316,54 @@ def test_the_band_always_holds_expected_and_priors_are_not_calibrated() -> None:
     prior = forecast([task()], cold)
     assert prior.basis == "no history: priors"
     assert prior.total == forecast([task()]).total
+
+
+def _recorded(role: Role, prompt: int, answer: int, model: str) -> list[CallSize]:
+    return [
+        CallSize(
+            task_type=TaskType.SUMMARIZATION,
+            role=role,
+            model=model,
+            input_tokens=prompt,
+            output_tokens=answer,
+        )
+        for _ in range(MIN_SAMPLES)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("answers", "iterations"),
+    [
+        # A terse provider (a few lines per answer, one iteration: what the simulator writes)...
+        ({Role.GENERATE: 250, Role.REVISE: 250, Role.CRITIQUE: 150, Role.EVALUATE: 60}, "fewest"),
+        # ...and a verbose one (pages per answer, every iteration the type allows).
+        (
+            {Role.GENERATE: 1800, Role.REVISE: 1800, Role.CRITIQUE: 900, Role.EVALUATE: 360},
+            "most",
+        ),
+    ],
+)
+def test_a_forecast_from_priors_holds_terse_and_verbose_providers(
+    answers: dict[Role, int], iterations: str
+) -> None:
+    """Priors are generic: the cold band holds what a task costs on a provider whose answers
+    are a few lines as well as on one whose answers are pages (each cost: the forecast of a
+    history made only of such calls, in which every size is the same)."""
+    t = task()
+    text = SYSTEM_TOKENS + round(len(t.prompt) / CHARS_PER_TOKEN)
+    out, critique = answers[Role.GENERATE], answers[Role.CRITIQUE]
+    most = CATALOG.policy(t.type).max_iterations
+    history = History(
+        _recorded(Role.GENERATE, text, out, "gpt-4o")
+        + _recorded(Role.CRITIQUE, text + out, critique, "deepseek-chat")
+        + _recorded(Role.REVISE, text + out + critique, answers[Role.REVISE], "gpt-4o")
+        + _recorded(Role.EVALUATE, text + out, answers[Role.EVALUATE], "claude-opus-4-6"),
+        [
+            TaskRun(task_type=t.type, iterations=1 if iterations == "fewest" else most)
+            for _ in range(MIN_SAMPLES)
+        ],
+    )
+    cost = forecast([t], history).total.expected
+    cold = forecast([t]).total
+    assert forecast([t]).basis == "no history: priors"
+    assert cold.low <= cost <= cold.high, (cold, cost)

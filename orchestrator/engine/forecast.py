@@ -53,17 +53,20 @@ CHARS_PER_TOKEN = 4.0
 SYSTEM_TOKENS = 400
 # Fewer recorded answers than this for a (role, type, model) and the wider group is used.
 MIN_SAMPLES = 5
-# Answer sizes (tokens) before any history: a generation or revision is the deliverable, a
-# critique a list of defects, an evaluation a score with a few lines of reasons.
+# Answer sizes (tokens) before any history: a generation or revision is one task's share of a
+# plan (a section, a function or two, a review's findings: some 450 words), a critique a list
+# of defects, an evaluation a score with a few lines of reasons. Generic guesses, not any
+# provider's: answers run from a few lines to pages, so the band around them is wide.
 PRIOR_ANSWER: dict[Role, int] = {
-    Role.GENERATE: 1200,
-    Role.REVISE: 1200,
-    Role.CRITIQUE: 500,
-    Role.EVALUATE: 150,
+    Role.GENERATE: 600,
+    Role.REVISE: 600,
+    Role.CRITIQUE: 300,
+    Role.EVALUATE: 120,
 }
-PRIOR_CODE_ANSWER = 1800  # code_generation writes whole modules
-# The band of a prior answer size: from 0.35× to 2.5× the prior.
-PRIOR_LOW, PRIOR_HIGH = 0.35, 2.5
+PRIOR_CODE_ANSWER = 900  # code_generation writes whole modules
+# The band of a prior answer size: from 0.15× to 3× the prior (a 90-token answer to a
+# 1,800-token one for a text task).
+PRIOR_LOW, PRIOR_HIGH = 0.15, 3.0
 TASK_ROLES = (Role.GENERATE, Role.CRITIQUE, Role.REVISE, Role.EVALUATE)
 
 
