@@ -4,11 +4,13 @@ runs and whose tests pass, with one git commit per task that wrote files, by its
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import subprocess
 import sys
 import time
 
+import pytest
 from conftest import StartRuntime
 
 from orchestrator.config import Settings
@@ -83,3 +85,53 @@ async def test_the_hello_job_leaves_a_project_that_runs_and_passes_its_tests(
     for _ in iter(lambda: workspace.root.exists() and time.monotonic() < deadline, False):
         await asyncio.sleep(0.05)  # the removal runs in the background: polled, with a deadline
     assert not workspace.root.exists()
+
+
+DEMOS = [
+    JobSpec(
+        project_description="Write a Python CLI that converts CSV to JSON, with tests",
+        budget_usd=0.5,
+    ),
+    JobSpec(
+        project_description=(
+            "Build a small Python library that parses ISO-8601 durations, "
+            "with unit tests and a README"
+        ),
+        budget_usd=0.5,
+    ),
+]
+
+
+@pytest.mark.parametrize("spec", DEMOS, ids=["csv-to-json-cli", "duration-library"])
+async def test_the_demo_jobs_leave_projects_whose_tests_pass(
+    spec: JobSpec, start_runtime: StartRuntime, settings: Settings
+) -> None:
+    runtime = await start_runtime()
+    job_id = await runtime.submit(spec)
+    assert await runtime.wait(job_id) is ProjectStatus.SUCCESS
+    workspace = workspace_of(settings, job_id)
+    tree = await asyncio.to_thread(workspace.read)
+    assert {"main.py", "test_main.py", "README.md"} <= set(tree)
+    root = str(workspace.root)
+    tested = await asyncio.to_thread(
+        _run, [sys.executable, "-B", "-m", "pytest", "-q", "-p", "no:cacheprovider"], root
+    )
+    assert tested.returncode == 0 and "passed" in tested.stdout, tested.stdout
+    history = await asyncio.to_thread(workspace.log)
+    tasks = await runtime.store.list_tasks(job_id)
+    assert len(history) == len([t for t in tasks if t.files])
+    assert {c.author.split(" <")[0] for c in history} <= {t.model for t in tasks}
+
+    if "CSV" in spec.project_description:
+        # The program converts a CSV file given on its command line to JSON.
+        (workspace.root / "in.csv").write_text("city,people\nLyon,522000\nNice,342000\n")
+        ran = await asyncio.to_thread(_run, [sys.executable, "main.py", "in.csv"], root)
+        assert ran.returncode == 0, ran.stderr
+        assert json.loads(ran.stdout) == [
+            {"city": "Lyon", "people": "522000"},
+            {"city": "Nice", "people": "342000"},
+        ]
+    else:
+        probe = "from main import parse_duration; print(parse_duration('P1DT1M'))"
+        ran = await asyncio.to_thread(_run, [sys.executable, "-c", probe], root)
+        assert ran.stdout.strip() == "86460", ran.stderr

@@ -131,6 +131,60 @@ _BODIES: dict[str, tuple[str, str]] = {
         """),
         'assert word_counts("a b a")["a"] == 2',
     ),
+    "csv_json": (
+        dedent("""\
+            import csv
+            import io
+            import json
+            import sys
+
+            SAMPLE = "name,quantity\\n@ITEM@,3\\nbolt,@COUNT@\\n"
+
+
+            def csv_to_records(text: str) -> list[dict[str, str]]:
+                return list(csv.DictReader(io.StringIO(text)))
+
+
+            def csv_to_json(text: str, indent: int | None = 2) -> str:
+                return json.dumps(csv_to_records(text), indent=indent)
+
+
+            def main(argv: list[str] | None = None) -> int:
+                args = sys.argv[1:] if argv is None else argv
+                if args:
+                    with open(args[0], encoding="utf-8", newline="") as source:
+                        text = source.read()
+                else:
+                    text = SAMPLE
+                print(csv_to_json(text))
+                return 0
+        """),
+        'assert csv_to_records("a,b\\n1,2\\n") == [{"a": "1", "b": "2"}] '
+        'and csv_to_json("a\\n1\\n", None) == \'[{"a": "1"}]\'',
+    ),
+    "duration": (
+        dedent("""\
+            import re
+
+            PATTERN = re.compile(r"^P(?:(\\d+)D)?(?:T(?:(\\d+)H)?(?:(\\d+)M)?(?:(\\d+)S)?)?$")
+
+
+            def parse_duration(text: str) -> int:
+                \"\"\"Seconds in an ISO-8601 duration such as P1DT2H3M4S.\"\"\"
+                found = PATTERN.match(text)
+                if found is None or text in ("P", "PT") or text.endswith("T"):
+                    raise ValueError(f"not an ISO-8601 duration: {text!r}")
+                days, hours, minutes, seconds = (int(g or 0) for g in found.groups())
+                return ((days * 24 + hours) * 60 + minutes) * 60 + seconds
+
+
+            def main() -> int:
+                for text in ("PT@COUNT@M", "P1DT2H", "PT90S"):
+                    print(text, parse_duration(text))
+                return 0
+        """),
+        'assert parse_duration("P1DT2H3M4S") == 93784 and parse_duration("PT90S") == 90',
+    ),
 }
 # The simulated bug of each kind (fault option `bug`): a line of its template, and what takes
 # its place; the test of the kind fails on it. The line says it is a simulated bug.
@@ -146,12 +200,21 @@ _BUGS: dict[str, tuple[str, str]] = {
         "return list(csv.DictReader(io.StringIO(text)))[1:]",
     ),
     "math": ("return values[:count]\n", "return values[: count - 1]"),
+    "csv_json": (
+        "return list(csv.DictReader(io.StringIO(text)))\n",
+        "return list(csv.DictReader(io.StringIO(text)))[1:]",
+    ),
+    "duration": (
+        "return ((days * 24 + hours) * 60 + minutes) * 60 + seconds\n",
+        "return ((days * 24 + hours) * 60 + minutes) * 60",
+    ),
     "text": (
         "return Counter(w for w in words if w)\n",
         "return Counter(set(w for w in words if w))",
     ),
 }
 _KIND_WORDS = {
+    "duration": {"duration", "durations", "8601"},
     "api": {"api", "endpoint", "http", "rest", "server", "route", "web"},
     "data": {"csv", "data", "parse", "extract", "records", "table", "json"},
     "math": {"prime", "primes", "fibonacci", "math", "calculator", "number", "sort"},
@@ -181,6 +244,8 @@ def program_kind(text: str) -> str:
     words = set(re.findall(r"[a-z0-9]+", lowered))
     if "hello world" in lowered:
         return "hello"
+    if {"csv", "json"} <= words:
+        return "csv_json"
     return next((k for k, keys in _KIND_WORDS.items() if words & keys), "text")
 
 
