@@ -1,4 +1,4 @@
-"""`python -m bench [scheduler|budget|overhead ...] [--quick]`: run benchmarks, print tables."""
+"""`python -m bench [scheduler|budget|overhead|fix_loop ...] [--quick]`: benchmarks as tables."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ import platform
 import time
 from datetime import UTC, datetime
 
-from bench import budget, overhead, scheduler
+from bench import budget, fix_loop, overhead, scheduler
 from bench.common import quiet_logs
 
-NAMES = ("scheduler", "budget", "overhead")
+NAMES = ("scheduler", "budget", "overhead", "fix_loop")
 
 
 def _machine() -> str:
@@ -50,6 +50,8 @@ def main() -> None:
             asyncio.run(scheduler.main(args.quick))
         elif name == "budget":
             budget.main(args.quick)
+        elif name == "fix_loop":
+            asyncio.run(fix_loop.main(args.quick))
         else:
             asyncio.run(overhead.main(args.quick))
         print(f"\n({name}: {time.perf_counter() - started:.0f} s)", flush=True)
