@@ -18,12 +18,13 @@ from collections import Counter
 from pathlib import Path
 
 from orchestrator.config import FaultRates, Settings
-from orchestrator.domain import JobSpec, ProjectStatus
+from orchestrator.domain import CallOutcome, JobSpec, ProjectStatus, Role
 from orchestrator.events import LogEvent
 from orchestrator.runtime import Runtime
 from orchestrator.runtime.workspaces import workspace_of
 from orchestrator.workspace import STEP_TRAILER
 
+FIX_CALL = 60  # the occurrence of llm_call.answered that is fix round 1's generation
 # (point, which time it is reached): every point of runtime/tree_steps.py.
 FIX_FAULTS = [
     ("accept_tree.start", 1),  # the first acceptance
@@ -33,6 +34,9 @@ FIX_FAULTS = [
     ("commit_fix.end", 1),
     ("accept_tree.start", 2),  # the acceptance after the fix round
     ("accept_tree.end", 2),
+    # Inside the fix round: its first call (the 60th of this job, run one task at a time)
+    # answered and billed, not recorded; the recovered job checks it was a fix_1 call.
+    ("llm_call.answered", FIX_CALL),
 ]
 SPEC = JobSpec(
     project_description="Write a hello world Python script, with tests",
@@ -63,7 +67,10 @@ def child_main(data_dir: Path, job_id: str, point: str, n: int) -> None:
     asyncio.run(run(fix_settings(data_dir), job_id, SPEC))
 
 
-async def check_fixed_job(runtime: Runtime, job_id: str, data_dir: Path) -> None:
+async def check_fixed_job(
+    runtime: Runtime, job_id: str, data_dir: Path, lost: list[tuple[str, Role]]
+) -> None:
+    """`lost`: the calls whose answer the crash lost (task, role)."""
     store = runtime.store
     job = await store.get_job(job_id)
     assert job.final_status is ProjectStatus.SUCCESS
@@ -83,10 +90,13 @@ async def check_fixed_job(runtime: Runtime, job_id: str, data_dir: Path) -> None
     steps = [c.message.split(STEP_TRAILER, 1)[1] for c in history]
     assert len(set(steps)) == len(steps)
 
-    # Every simulated call started (in either process) was recorded, once.
+    # Every simulated call started (in either process) was recorded, once; an answer lost
+    # to the crash is an interrupted attempt, asked again as the next one.
     billed = (data_dir / "billing.log").read_text().splitlines()
     calls = await store.list_calls(job_id=job_id)
     keys = Counter((c.task_id, c.iteration, c.role, c.slot, c.attempt) for c in calls)
     assert max(keys.values()) == 1
     assert len(billed) == len(calls), (len(billed), len(calls))
     assert [c for c in calls if c.task_id == "fix_1"]
+    interrupted = [c for c in calls if c.outcome is CallOutcome.INTERRUPTED]
+    assert [(c.task_id, c.role) for c in interrupted] == lost
