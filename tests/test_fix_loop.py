@@ -22,6 +22,7 @@ from orchestrator.events import LogEvent
 from orchestrator.providers.sim_code import BUG_MARK
 from orchestrator.providers.sim_files import FIX_HEADER as SIM_FIX_HEADER
 from orchestrator.runtime import Runtime
+from orchestrator.runtime.tree_steps import ACCEPTANCE_PATH
 from orchestrator.runtime.workspaces import workspace_of
 
 BUG = FaultRates(bug=1.0)
@@ -59,6 +60,8 @@ async def test_a_bug_the_tests_catch_is_repaired_by_a_fix_round(
     tree = await asyncio.to_thread(workspace.read)
     assert BUG_MARK.encode() not in tree["main.py"]
     assert await runtime.store.read_artifact(job_id, "main.py") == tree["main.py"]
+    report = (await runtime.store.read_artifact(job_id, ACCEPTANCE_PATH)).decode()
+    assert "after fix round 1: tests pass" in report
     root = str(workspace.root)
     tested = await asyncio.to_thread(
         _run, [sys.executable, "-B", "-m", "pytest", "-q", "-p", "no:cacheprovider"], root
@@ -75,6 +78,8 @@ async def test_without_a_fix_round_the_job_is_partial_and_names_the_failing_test
     log = await _log(runtime, job_id)
     assert f"acceptance: 1 failing test: {FAILING}" in log
     assert not [m for m in log if m.startswith("fix round")]
+    report = (await runtime.store.read_artifact(job_id, ACCEPTANCE_PATH)).decode()
+    assert f"- `{FAILING}`" in report and "1 failed" in report
     history = await asyncio.to_thread(workspace_of(settings, job_id).log)
     assert not [c for c in history if c.message.startswith("fix_")]
 

@@ -29,7 +29,9 @@ from orchestrator.runtime.steps import _step_key as step_key
 from orchestrator.runtime.workspaces import workspace_of
 from orchestrator.workspace import task_files
 
-__all__ = ["Accepted", "TreeSteps"]
+__all__ = ["ACCEPTANCE_PATH", "Accepted", "TreeSteps"]
+
+ACCEPTANCE_PATH = ".orchestrator/acceptance.md"  # beside the summary, outside the tree
 
 
 class Accepted(AcceptanceRun):
@@ -72,6 +74,10 @@ class TreeSteps:
             line = f"fix round {round_no}: {plural(failing_before)} → {run.said()}"
         if run.ran and not run.passed and round_no < settings.fix_rounds and not affordable:
             line += f"; no fix round: about {usd(needed)} needed, {usd(left)} left"
+        if run.ran and (not run.passed or round_no > 0):
+            # The result names the failing tests (and says when a fix round made them pass).
+            report = _report(run, round_no).encode("utf-8")
+            await store.save_artifact(job_id, ACCEPTANCE_PATH, report, now=now())
         level: LogLevel = "INFO" if run.passed or not run.ran else "WARNING"
         await self.deps.events.store_once(
             job_id, step_key(), [self.deps.events.line(job_id, line, level)]
@@ -127,3 +133,13 @@ class TreeSteps:
             line = f"{head} by {result.model}: {said}, score {score}, {cost}"
         told: list[JobEvent] = [self.deps.events.line(job_id, line, level)]
         await self.deps.events.store_once(job_id, key, told)
+
+
+def _report(run: AcceptanceRun, round_no: int) -> str:
+    when = f"after fix round {round_no}" if round_no else "after the last task"
+    lines = ["# The project's tests", "", f"Run on the assembled tree {when}: {run.said()}."]
+    if run.failing:
+        lines += ["", "Failing tests:", *[f"- `{t}`" for t in run.failing]]
+    if not run.passed:
+        lines += ["", "```", run.output.rstrip(), "```"]
+    return "\n".join(lines) + "\n"
