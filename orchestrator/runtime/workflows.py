@@ -95,8 +95,9 @@ class JobRunner(DBOSConfiguredInstance):
         """The job's outcome, or None when it stopped after planning to await review."""
         try:
             outcome = await self._run_job(job_id)
-        except StaleRun:
-            raise  # another process runs the job now: this run stops, and tells nothing
+        except StaleRun as e:  # another process runs the job now: this run stops, silently
+            logger.warning("%s; its run in this process stops", e)
+            raise
         except Exception as e:
             # Any error that got this far (an engine error, a database that stayed
             # unreachable through a step's retries) ends the job visibly, never "running".
