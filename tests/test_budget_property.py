@@ -12,6 +12,8 @@ from decimal import Decimal
 from pathlib import Path
 
 import yaml
+from fake_llm_servers import Answer, FakeLLMServer, WireRequest, echo
+from fakes import plan_task
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -19,6 +21,7 @@ from orchestrator.config import FaultRates, Settings
 from orchestrator.domain import JobSpec, ProjectStatus, Role, TaskType
 from orchestrator.runtime import Runtime
 
+KEY = "sk-budget-test-5a6b7c8d"
 PROVIDERS = {"m-a1": "alpha", "m-a2": "alpha", "m-b1": "beta", "m-c1": "gamma"}
 
 prices = st.fixed_dictionaries(
@@ -172,3 +175,100 @@ def test_a_job_that_runs_out_has_used_its_budget(tmp_path: Path) -> None:
     for spent, budget in ran_out:
         assert budget * Decimal("0.9") <= spent <= budget, (spent, budget)
     assert len(bills.read_text().splitlines()) == recorded  # every billed call is recorded
+
+
+# The last calls: the second opinion's own candidate (of a third provider) is dear, and stops
+# fitting long before the budget is used; the first reviewer's provider is cheap. Prices are
+# the catalog's (the names are unknown to genai-prices), the bill is the wire server's.
+LAST_CALLS_MODELS = {
+    "gen-o": ("openai", 0.90, 0.15, 0.6),
+    "review-g": ("google", 0.95, 0.10, 0.4),
+    "review-a": ("anthropic", 0.80, 15.0, 75.0),
+}
+
+
+def write_last_calls_catalog(path: Path) -> None:
+    reviewers = ["review-g", "review-a"]
+    catalog = {
+        "models": {
+            name: {
+                "provider": provider,
+                "quality": quality,
+                "max_output_tokens": 1024,
+                "price": {"input_per_mtok": price_in, "output_per_mtok": price_out},
+            }
+            for name, (provider, quality, price_in, price_out) in LAST_CALLS_MODELS.items()
+        },
+        "task_types": {
+            t.value: {"threshold": 0.9, "max_iterations": 2, "models": ["gen-o"]} for t in TaskType
+        },
+        "roles": {"decompose": ["gen-o"], "critique": reviewers, "evaluate": reviewers},
+    }
+    path.write_text(yaml.safe_dump(catalog))
+
+
+def three_summaries(request: WireRequest) -> Answer:
+    """A plan of three independent tasks; short text answers (an eighth of their cap); other
+    structured answers (evaluations) a small instance of their schema."""
+    if request.schema is not None:
+        if "tasks" in request.schema.get("properties", {}):
+            return {"tasks": [plan_task(f"t{i}") for i in range(1, 4)]}
+        return echo(request)
+    return " ".join(["word"] * (request.max_tokens // 8))
+
+
+async def run_alone(
+    settings_: Settings, server: FakeLLMServer, budgets: list[float]
+) -> list[tuple[ProjectStatus, Decimal, Decimal, Decimal]]:
+    """Each job alone against the server: (how it ended, budget, recorded total, bill)."""
+    runtime = await Runtime.start(settings_)
+    pricing = runtime.deps.pricing
+    ended = []
+    try:
+        for budget in budgets:
+            server.bill.clear()
+            job_id = await runtime.submit(
+                JobSpec(project_description="Summarise three topics", budget_usd=budget)
+            )
+            status = await runtime.wait(job_id)
+            assert isinstance(status, ProjectStatus)
+            bill = sum(
+                (pricing.cost(b.model, b.input_tokens, b.output_tokens) for b in server.bill),
+                Decimal(0),
+            )
+            money = await runtime.store.job_budget(job_id)
+            ended.append((status, money.budget_usd, money.spent_usd, bill))
+    finally:
+        await runtime.stop()
+    return ended
+
+
+def test_a_job_goes_on_with_cheaper_calls_when_a_dear_one_no_longer_fits(
+    tmp_path: Path,
+) -> None:
+    """The second opinion's only candidate (review-a, of a third provider) costs more than
+    these budgets at any answer cap, while the first reviewer's provider (review-g) is cheap:
+    the job goes on with review-g's second opinions instead of stopping at the first one. A
+    job stops only when nothing fits (then with ≥ 90 % of its budget billed); the bill never
+    passes the budget and is what the job recorded. Stopping at the dear call, these jobs ran
+    out having used 50-75 % of their budgets.
+    """
+    write_last_calls_catalog(tmp_path / "catalog.yaml")
+    with FakeLLMServer(three_summaries, api_key=KEY, latency_s=(0.005, 0.02)) as server:
+        settings_ = Settings(
+            _env_file=None,  # type: ignore[call-arg]
+            data_dir=tmp_path / "data",
+            catalog_path=tmp_path / "catalog.yaml",
+            openai_api_key=KEY,
+            openai_base_url=f"{server.url}/v1",
+            anthropic_api_key=KEY,
+            anthropic_base_url=server.url,
+            gemini_api_key=KEY,
+            gemini_base_url=server.url,
+            queue_poll_interval_s=0.02,
+        )
+        ended = asyncio.run(run_alone(settings_, server, [0.002, 0.003]))
+    for status, budget, recorded, bill in ended:
+        assert recorded == bill <= budget, ended
+        if status is ProjectStatus.BUDGET_EXHAUSTED:
+            assert bill >= budget * Decimal("0.9"), ended

@@ -145,9 +145,13 @@ class CallExecutor:
             result = await self._try_model(call, model)
             if result is not None:
                 return result
-        if call.budget_blocked and not call.called:
-            # No model fits with its full answer cap: a shorter answer beats none.
-            for model in candidates:
+        if call.budget_blocked:
+            # Nothing fits with its full answer cap: a shorter answer beats none, from the
+            # cheapest model that can still give one (not one that failed this call).
+            failed = {name for name, _one, _many in call.failures.counts}
+            for model in self.router.last_resort(spec, exclude=self._unavailable):
+                if model.name in failed:
+                    continue
                 result = await self._try_model(call, model, shorten=True)
                 if result is not None:
                     return result

@@ -322,6 +322,7 @@ async def run_task(
     best: IterationRecord | None = None
     stop: StopReason | None = None
     generator: CallResult | None = None
+    first_draft = ""  # the generated output, before any review
     count = 0
     try:
         gen = await s.ask(
@@ -336,6 +337,7 @@ async def run_task(
             stop = StopReason.NO_MODEL
         else:
             generator = s.generator = gen
+            first_draft = output
             draft = _Draft(output, gen.model or "", await s.validate(output))
             previous: float | None = None
             for i in range(1, policy.max_iterations + 1):
@@ -358,12 +360,17 @@ async def run_task(
     if s.self_evaluated:
         s.notes.append(f"{SELF_EVALUATED}: no model of another provider could review it")
     status, reason = _verdict(task, best, stop, s.notes)
+    output = best.output if best else ""
+    if best is None and first_draft and stop is StopReason.BUDGET:
+        # Paid for, and what dependents can build on with the budget that is left.
+        status, output = TaskStatus.DEGRADED, first_draft
+        reason += "; the first draft is kept, unreviewed"
     return TaskResult(
         task_id=task.task_id,
         status=status,
         score=best.score if best else None,
         model=generator.model if generator else None,
-        output=best.output if best else "",
+        output=output,
         cost_usd=round(s.total_cost, 10),
         iterations=count,
         stop_reason=stop,

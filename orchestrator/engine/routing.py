@@ -20,6 +20,13 @@ Fallback order. After ranking, providers are interleaved: each next model is the
 one of a provider other than the previous one's (when there is such a model), so a provider
 that is rate-limiting or down is not tried twice in a row.
 
+Last resort. Near the end of a budget, when no candidate fits with its full answer cap, the
+candidates, and models of avoided providers other than the author's, are tried again with a
+shortened answer from the cheapest for the call (its input and a short answer at the model's
+prices): a cheap model's answer beats none, and spends what a dearer one could not. A review
+by the author's own provider is never bought this way: it stays the fallback for when no
+other provider can answer at all, so a job near its end does not grade itself.
+
 Retired models. A model past its provider's retirement date (providers/retirement.py) is never
 routed: its catalog stand-in (the model the provider now answers the old name with, else the
 recommended replacement) takes its place in the preference list, or nothing does.
@@ -29,6 +36,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Collection, Sequence
+from decimal import Decimal
 
 from orchestrator.config import Catalog, ModelInfo
 from orchestrator.domain import Role
@@ -37,7 +45,13 @@ from orchestrator.engine.health import HealthBook
 from orchestrator.providers.pricing import Pricing
 from orchestrator.providers.retirement import Retirements
 
-__all__ = ["COST_EXPONENT", "QUALITY_EXPONENT", "Router", "interleave_providers"]
+__all__ = [
+    "COST_EXPONENT",
+    "LAST_RESORT_TOKENS",
+    "QUALITY_EXPONENT",
+    "Router",
+    "interleave_providers",
+]
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +59,8 @@ QUALITY_EXPONENT = 10.0
 COST_EXPONENT = 0.3
 OUTPUT_WEIGHT = 3.0  # output tokens per input token in the blended price
 MIN_BLENDED_COST = 0.01  # USD per 1M tokens; keeps free (local) models finite
+# The answer length the last resort prices a call at (the shortest answer worth a call).
+LAST_RESORT_TOKENS = 256
 
 
 class Router:
@@ -84,6 +100,33 @@ class Router:
         return interleave_providers(self.rank(other_models)) + self.rank(
             [m for m in usable if m.name in same]
         )
+
+    def last_resort(self, spec: CallSpec, *, exclude: Collection[str] = ()) -> list[ModelInfo]:
+        """Who may still answer `spec` near the end of a budget, cheapest for this call first
+        (its input and a LAST_RESORT_TOKENS answer at the model's prices): the `candidates`,
+        and models of `spec.avoid_providers` other than the author's (a second opinion from
+        the first reviewer's provider beats none; a review by the author's own stays a
+        fallback for when no other provider can answer at all)."""
+        authors = {
+            self._catalog.models[m].provider for m in spec.avoid_models if m in self._catalog.models
+        }
+        usable = [
+            m
+            for m in self.preferred(spec)
+            if m.name not in exclude and self._health.available(m.name)
+        ]
+        chosen = {m.name: m for m in self.candidates(spec, exclude=exclude)}
+        for model in usable:
+            if model.provider not in authors:
+                chosen.setdefault(model.name, model)
+
+        def price(model: ModelInfo) -> Decimal:
+            tokens = min(LAST_RESORT_TOKENS, spec.max_tokens or model.max_output_tokens)
+            return self._pricing.worst_case(
+                model.name, spec.system, spec.prompt, tokens, json_schema=spec.json_schema
+            )
+
+        return sorted(chosen.values(), key=price)
 
     def rank(self, models: Sequence[ModelInfo]) -> list[ModelInfo]:
         """`models` sorted by score, best first; ties keep their given order."""

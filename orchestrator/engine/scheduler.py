@@ -26,6 +26,8 @@ class ReadyQueue:
     finished: dict[str, TaskResult] = field(default_factory=dict)
     started: set[str] = field(default_factory=set)
     halted: bool = False
+    # Tasks stopped because their next call no longer fit the budget (see `run_out`).
+    ran_out: set[str] = field(default_factory=set)
     _rank: dict[str, int] = field(default_factory=dict, init=False)
 
     def __post_init__(self) -> None:
@@ -73,6 +75,15 @@ class ReadyQueue:
         self.finished[result.task_id] = result
         self.halted = True
 
+    def run_out(self, result: TaskResult) -> None:
+        """Record a task stopped because its next call did not fit what is left of the budget.
+
+        Unlike `halt`, the other tasks go on: their calls may be smaller (a short prompt, a
+        cheaper model), and a budget is there to be used. Dependents of an unusable output
+        stay pending rather than skipped, so a resume with more budget can run them."""
+        self.finished[result.task_id] = result
+        self.ran_out.add(result.task_id)
+
     def blocked_reason(self, task_id: str) -> str:
         bad = [
             d
@@ -90,7 +101,10 @@ class ReadyQueue:
                 if tid in self.finished or tid in self.started:
                     continue
                 if any(
-                    d in self.finished and not self.finished[d].status.is_usable() for d in deps
+                    d in self.finished
+                    and d not in self.ran_out
+                    and not self.finished[d].status.is_usable()
+                    for d in deps
                 ):
                     reason = self.blocked_reason(tid)
                     self.finished[tid] = TaskResult(

@@ -19,6 +19,7 @@ from dbos import DBOS, DBOSConfiguredInstance, SetWorkflowID, WorkflowHandleAsyn
 from orchestrator.domain import (
     IterationRecord,
     ProjectStatus,
+    StopReason,
     TaskResult,
     TaskState,
     TaskType,
@@ -222,6 +223,10 @@ class JobRunner(DBOSConfiguredInstance):
             if not handles:
                 return
             result: TaskResult = await (await self._take_ended(handles)).get_result()
+            if result.stop_reason is StopReason.BUDGET:
+                # Its next call did not fit what is left: others' smaller calls still may.
+                queue.run_out(result)
+                continue
             if halting_status([result.stop_reason]) is not None:
                 queue.halt(result)
                 continue
