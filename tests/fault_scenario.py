@@ -23,7 +23,7 @@ from fake_llm_servers import Answer, FakeLLMServer, WireRequest, echo
 from fakes import plan_task
 
 from orchestrator.domain import CallOutcome, JobStatus, ProjectStatus, TaskStatus
-from orchestrator.events import DoneEvent, LogEvent, StatusEvent, TaskEvent
+from orchestrator.events import DoneEvent, LogEvent, StatusEvent, StoredEvent, TaskEvent
 from orchestrator.runtime import Runtime
 
 PLAN = {"tasks": [plan_task("a"), plan_task("b", ["a"]), plan_task("c"), plan_task("d", ["c"])]}
@@ -184,3 +184,19 @@ async def check_bill(
     assert abs(spent - (answers_usd + charged)) <= Decimal("1e-9")
     keys = Counter((c.job_id, c.task_id, c.iteration, c.role, c.slot) for c in answered)
     assert not keys or max(keys.values()) == 1  # no logical call answered twice
+
+
+def check_approved_run(stored: list[StoredEvent]) -> None:
+    """The history of a job planned for review, then approved and run: its ids with no gap;
+    planned, stopped for review once, approved once, ran once to its end, one `done`."""
+    assert [e.id for e in stored] == list(range(1, len(stored) + 1))
+    events = [e.event for e in stored]
+    statuses = [e.status for e in events if isinstance(e, StatusEvent)]
+    assert statuses[:4] == [
+        JobStatus.PENDING,
+        JobStatus.RUNNING,
+        JobStatus.AWAITING_REVIEW,
+        JobStatus.PENDING,
+    ]
+    assert statuses[4:-1] == [JobStatus.RUNNING] and statuses[-1].is_terminal()
+    assert [type(e) for e in events].count(DoneEvent) == 1

@@ -18,7 +18,7 @@ import asyncio
 import json
 import multiprocessing
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import crash_child
@@ -35,6 +35,7 @@ from fault_scenario import (
     WARNING_FAULTS,
     Expect,
     answer,
+    check_approved_run,
     check_bill,
     check_job,
 )
@@ -107,9 +108,15 @@ def run_child(
     approve: bool = False,
 ) -> None:
     """Run the job in a child process that dies at the n-th `point`."""
-    child = CHILDREN.Process(
-        target=crash_child.main, args=(tmp_path, server.url, "job1", point, n, review, approve)
+    die_in_child(
+        tmp_path, crash_child.main, tmp_path, server.url, "job1", point, n, review, approve
     )
+
+
+def die_in_child(tmp_path: Path, target: Callable[..., None], *args: object) -> None:
+    """Run `target(*args)` in a child process, which must die at its crash point (its log,
+    which it writes to tmp_path/child.log, tells why not)."""
+    child = CHILDREN.Process(target=target, args=args)
     child.start()
     child.join(timeout=120)
     if child.exitcode is None:
@@ -199,18 +206,7 @@ def test_a_crash_while_approving_leaves_the_job_awaiting_review_or_runs_it(
         finally:
             await runtime.stop()
         assert tasks == ENDED_WELL
-        assert [e.id for e in stored] == list(range(1, len(stored) + 1))
-        events = [e.event for e in stored]
-        statuses = [e.status for e in events if isinstance(e, StatusEvent)]
-        # Planned, stopped for review once, approved once, ran once to its end.
-        assert statuses[:4] == [
-            JobStatus.PENDING,
-            JobStatus.RUNNING,
-            JobStatus.AWAITING_REVIEW,
-            JobStatus.PENDING,
-        ]
-        assert statuses[4:-1] == [JobStatus.RUNNING] and statuses[-1].is_terminal()
-        assert [type(e) for e in events].count(DoneEvent) == 1
+        check_approved_run(stored)
 
     asyncio.run(recover())
 
@@ -224,14 +220,9 @@ def test_a_crash_while_rejecting_ends_the_job_cancelled_once(
     `status` and one `done`, `job.finished` sent once, the planning the only spend."""
     server.bill.clear()
     with receiver() as hook:
-        args = (tmp_path, server.url, hook.url, point, occurrence)
-        child = CHILDREN.Process(target=crash_child.reject_main, args=args)
-        child.start()
-        child.join(timeout=120)
-        if child.exitcode is None:
-            child.kill()
-        log = (tmp_path / "child.log").read_text(errors="replace")
-        assert child.exitcode == -9, f"the point was never reached:\n{log[-3000:]}"
+        die_in_child(
+            tmp_path, crash_child.reject_main, tmp_path, server.url, hook.url, point, occurrence
+        )
 
         async def recover() -> None:
             settings = crash_child.hooked_settings(tmp_path, server.url, hook.url)

@@ -19,10 +19,8 @@ import crash_child
 import pytest
 from dbos import DBOS
 from fake_llm_servers import FakeLLMServer
-from fault_scenario import ENDED_WELL, Expect, answer, check_bill
+from fault_scenario import ENDED_WELL, Expect, answer, check_approved_run, check_bill
 
-from orchestrator.domain import JobStatus
-from orchestrator.events import DoneEvent, StatusEvent
 from orchestrator.runtime import Runtime
 from orchestrator.runtime.workflows import workflow_id
 
@@ -72,17 +70,7 @@ def test_a_live_worker_starts_the_run_of_an_approval_whose_process_died(
         finally:
             await worker.stop()
         assert tasks == ENDED_WELL
-        assert [e.id for e in stored] == list(range(1, len(stored) + 1))
-        events = [e.event for e in stored]
-        statuses = [e.status for e in events if isinstance(e, StatusEvent)]
-        assert statuses[:4] == [
-            JobStatus.PENDING,
-            JobStatus.RUNNING,
-            JobStatus.AWAITING_REVIEW,
-            JobStatus.PENDING,
-        ]
-        assert statuses[4:-1] == [JobStatus.RUNNING] and statuses[-1].is_terminal()
-        assert [type(e) for e in events].count(DoneEvent) == 1
+        check_approved_run(stored)
 
     server.bill.clear()
     asyncio.run(scenario())
