@@ -31,6 +31,7 @@ from orchestrator.providers import ClientSet, Pricing, build_clients
 from orchestrator.runtime.deliveries import DELIVERIES_NAME, Deliveries, hand_over
 from orchestrator.runtime.events import EventBus, EventLog
 from orchestrator.runtime.jobrun import JobRuns, RuntimeDeps
+from orchestrator.runtime.recovery import install as queue_recovered_work_here
 from orchestrator.runtime.rejects import REJECTER_NAME, Rejecter
 from orchestrator.runtime.removals import Removals
 from orchestrator.runtime.unstarted import UnstartedRuns
@@ -156,6 +157,7 @@ class Runtime:
         deliveries = Deliveries(deps)
         runner = JobRunner(deps, runs, deliveries)
         rejecter = Rejecter(deps, runner.steps, deliveries)
+        queue_recovered_work_here()  # and take no other process's (runtime/recovery.py)
         DBOS(
             config={
                 "name": "orchestrator",
