@@ -88,6 +88,10 @@ async def test_a_files_versions_contents_and_diffs(
 
     history = (await client.get(f"{base}/main.py/history")).json()["versions"]
     assert [v["commit"] for v in history] == [c2, v1["commit"]]  # newest first
+    # The list of result files names the fix as main.py's last writer; the others keep theirs.
+    listed = (await client.get(f"/api/jobs/{job_id}/artifacts")).json()
+    now = {a["path"]: a["task_id"] for a in listed}
+    assert now["main.py"] == "fix_001" and now["test_main.py"] == writers["test_main.py"]
     new = history[0]
     assert new["model"] == FIXER and new["task_id"] == "fix_001"
     assert new["previous"] == v1["commit"] and new["size"] == len(fixed.encode())

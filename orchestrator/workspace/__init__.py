@@ -7,7 +7,7 @@ from orchestrator.workspace._answer import (
     answers_with_files,
     parse_files,
 )
-from orchestrator.workspace._history import FileVersion, file_history, unified_diff
+from orchestrator.workspace._history import FileVersion, file_history, last_writers, unified_diff
 from orchestrator.workspace._repo import STEP_TRAILER, CommitInfo, Workspace
 from orchestrator.workspace._tree import (
     MAX_TREE_BYTES,
@@ -33,6 +33,7 @@ __all__ = [
     "answers_with_files",
     "file_history",
     "has_manifest",
+    "last_writers",
     "legacy_path",
     "parse_files",
     "starting_tree",

@@ -16,9 +16,9 @@ from dulwich.object_store import tree_lookup_path
 from dulwich.objects import Blob, Commit, ObjectID
 from dulwich.repo import Repo
 
-from orchestrator.workspace._repo import BRANCH, STEP_TRAILER
+from orchestrator.workspace._repo import BRANCH, STEP_TRAILER, Workspace
 
-__all__ = ["FileVersion", "file_history", "unified_diff"]
+__all__ = ["FileVersion", "file_history", "last_writers", "unified_diff"]
 
 _TASK_ID = re.compile(r"^([\w.-]+): ")
 
@@ -75,6 +75,18 @@ def file_history(root: Path, path: str) -> list[FileVersion]:
                 )
             )
         return versions
+
+
+def last_writers(workspace: Workspace) -> dict[str, str]:
+    """Each path of the history -> the task whose commit added or changed it last (a fix
+    round's, once one changed it); paths written by a commit naming no task are left out."""
+    writers: dict[str, str] = {}
+    for info in workspace.log():  # newest first
+        task = _TASK_ID.match(info.message.split("\n", 1)[0])
+        for path in info.files:
+            if task is not None:
+                writers.setdefault(path, task.group(1))
+    return writers
 
 
 def unified_diff(path: str, before: bytes | None, after: bytes, *, context: int = 3) -> str:

@@ -19,7 +19,7 @@ from orchestrator.api.errors import ArtifactNotFound, errors
 from orchestrator.api.schemas import ArtifactPublic
 from orchestrator.runtime.workspaces import history_files, workspace_of
 from orchestrator.store import check_artifact_path
-from orchestrator.workspace import tree_of
+from orchestrator.workspace import last_writers, tree_of
 
 router = APIRouter(prefix="/api/jobs/{job_id}", tags=["artifacts"])
 
@@ -32,10 +32,14 @@ _ZIP: dict[int | str, dict[str, Any]] = {
 
 
 @router.get("/artifacts", responses=errors(404))
-async def list_artifacts(job_id: str, store: StoreDep) -> list[ArtifactPublic]:
-    """Each file with its size and the task that wrote it last."""
+async def list_artifacts(job_id: str, store: StoreDep, runtime: RuntimeDep) -> list[ArtifactPublic]:
+    """Each file with its size and the task that wrote it last (a fix round's id, e.g.
+    `fix_1`, once one changed it)."""
     await store.get_job(job_id)
     writers = {path: f.task_id for path, f in tree_of(await store.list_tasks(job_id)).items()}
+    # The history knows who changed a file after its task: a fix round; the plan does not.
+    workspace = workspace_of(runtime.deps.settings, job_id)
+    writers |= await asyncio.to_thread(last_writers, workspace)
     return [
         ArtifactPublic(path=p, size=s, task_id=writers.get(p))
         for p, s in await store.list_artifacts(job_id)
