@@ -51,6 +51,8 @@ async def test_a_failing_edit_is_the_critique_and_a_good_one_fixes_the_tree() ->
         sandbox=SandboxLimits(timeout_s=30),  # pytest's start-up on a busy machine
         base={"test_main.py": TEST},  # an ancestor's tests, run on the tree
     )
+    # The first answer sees the tree it starts from: the ancestor's tests, whole.
+    assert f'<file path="test_main.py">\n{TEST}\n</file>' in caller.of(Role.GENERATE)[0].prompt
     first, second = recorder.records
     files_check = next(v for v in first.validators if v.name == "files")
     assert not files_check.passed and "edit 1 does not apply" in files_check.detail

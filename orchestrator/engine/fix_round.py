@@ -14,7 +14,7 @@ from collections.abc import Mapping
 
 from orchestrator.domain import TaskState, TaskType
 from orchestrator.engine.acceptance import with_acceptance_tests
-from orchestrator.engine.prompts import truncate
+from orchestrator.engine.prompts import shown_files, truncate
 from orchestrator.engine.tree_acceptance import AcceptanceRun, named
 from orchestrator.engine.tree_checks import GIVEN_TESTS, is_test_file
 
@@ -22,7 +22,7 @@ __all__ = ["FIX_HEADER", "fix_task", "fix_task_id", "involved_files"]
 
 FIX_HEADER = "Fix the project so that its tests pass."
 MAX_FILES = 8
-SHOWN_CHARS = 60_000  # the files' contents shown, in all (each file whole or not at all)
+SHOWN_CHARS = 60_000  # the files shown, in all: whole, the largest outlined past it
 REPORT_CHARS = 6_000
 
 
@@ -63,14 +63,7 @@ def fix_task(
 ) -> TaskState:
     """The code task of fix round `round_no` for the failing acceptance `run`."""
     files = involved_files(run.tree, run, criteria_tests)
-    shown, left = [], SHOWN_CHARS
-    for path in files:
-        content = run.tree[path]
-        if len(content) <= left:
-            shown.append(f'<file path="{path}">\n{content}\n</file>')
-            left -= len(content)
-        else:
-            shown.append(f'<file path="{path}">(not shown: {len(content)} characters)</file>')
+    shown = shown_files({path: run.tree[path] for path in files}, SHOWN_CHARS)
     prompt = (
         f"{FIX_HEADER} Fix round {round_no}: the project's tests fail on the assembled tree. "
         "Find the cause in the files below and change what is wrong (the code under test, or "
@@ -79,7 +72,7 @@ def fix_task(
         f"Project: {project}\n"
         f"Failing tests: {named(run.failing)}\n\n"
         f"<pytest_report>\n{truncate(run.output, REPORT_CHARS)}\n</pytest_report>\n\n"
-        "Current contents of the files involved:\n" + "\n".join(shown)
+        f"Current contents of the files involved:\n{shown}"
     )
     task = TaskState(
         job_id=job_id,

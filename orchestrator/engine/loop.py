@@ -327,7 +327,7 @@ async def run_task(
     try:
         gen = await s.ask(
             Role.GENERATE,
-            prompts.generate(task, deps),
+            prompts.generate(task, deps, s.base),
             iteration=1,
             prefer=_generators(task, policy),
         )

@@ -16,6 +16,7 @@ from orchestrator.workspace import answers_with_files
 # Budgets in characters (~4 characters a token): a dependency's output is context, the
 # candidate output is what is judged, so it gets more room.
 DEPENDENCY_CHARS = 8_000
+PROJECT_CHARS = 24_000  # the project's files a task that writes files starts from
 CANDIDATE_CHARS = 24_000
 CRITIQUE_CHARS = 8_000
 
@@ -138,13 +139,53 @@ def decompose_retry(base: Prompt, *, previous: str, error: str) -> Prompt:
     return Prompt(base.system, user)
 
 
-def _dependencies(deps: Mapping[str, TaskResult]) -> str:
+def shown_files(files: Mapping[str, str], limit: int = PROJECT_CHARS) -> str:
+    """`files` as `<file path="...">` blocks in path order, whole while they fit in about
+    `limit` characters; past it the largest are shown first as an outline (their size and
+    top-level lines, whole lines only), never cut mid-line."""
+    whole = dict(files)
+    outlines: dict[str, str] = {}
+
+    def size() -> int:
+        return sum(map(len, whole.values())) + sum(map(len, outlines.values()))
+
+    while whole and size() > limit:
+        path = max(whole, key=lambda p: (len(whole[p]), p))
+        outlines[path] = _outline(whole.pop(path))
+    blocks = []
+    for path in sorted(files):
+        if path in whole:
+            blocks.append(f'<file path="{path}">\n{whole[path]}\n</file>')
+        else:
+            blocks.append(f'<file path="{path}" shown="outline">\n{outlines[path]}\n</file>')
+    return "\n".join(blocks)
+
+
+def _outline(text: str, *, max_lines: int = 40) -> str:
+    """A file too large to show: its size, then its unindented lines (imports, definitions,
+    top-level statements), at most `max_lines` of them."""
+    lines = text.splitlines()
+    top = [ln for ln in lines if ln.strip() and not ln[0].isspace()]
+    kept = top[:max_lines]
+    more = f"\n[... {len(top) - len(kept)} more top-level lines]" if len(top) > len(kept) else ""
+    head = f"[{len(lines)} lines, {len(text)} characters: its top-level lines only]"
+    return "\n".join([head, *kept]) + more
+
+
+def _dependencies(deps: Mapping[str, TaskResult], *, files_shown: bool) -> str:
     blocks = []
     for dep_id in sorted(deps):
         dep = deps[dep_id]
-        body = truncate(dep.output, DEPENDENCY_CHARS) if dep.output else "(no output)"
+        if files_shown and _is_files_answer(dep.output):
+            body = "(its files are among the project's files above)"
+        else:
+            body = truncate(dep.output, DEPENDENCY_CHARS) if dep.output else "(no output)"
         blocks.append(f'<dependency id="{dep_id}" status="{dep.status}">\n{body}\n</dependency>')
     return "\n".join(blocks)
+
+
+def _is_files_answer(output: str) -> bool:
+    return output.lstrip().startswith("{") and '"files"' in output[:200]
 
 
 def _task_block(task: TaskState) -> str:
@@ -153,15 +194,22 @@ def _task_block(task: TaskState) -> str:
     return f'<task id="{task.task_id}" type="{task.type}">\n{task.prompt}{files}\n</task>'
 
 
-def generate(task: TaskState, deps: Mapping[str, TaskResult]) -> Prompt:
+def generate(
+    task: TaskState, deps: Mapping[str, TaskResult], tree: Mapping[str, str] | None = None
+) -> Prompt:
+    """The first answer's prompt. `tree`: the project's files the task starts from (a task
+    answering with files), shown as they are now rather than as each dependency wrote them."""
     system = (
         f"You are an expert assigned one task of a larger project ({task.type}). "
         "Deliver exactly what the task asks for, complete and correct, building on the "
         f"outputs of the tasks it depends on.\n{_task_format(task)}"
     )
     parts = [_task_block(task)]
+    if tree:
+        parts.append(f"The project's files so far, as they are now:\n{shown_files(tree)}")
     if deps:
-        parts.append(f"Outputs of the tasks this one depends on:\n{_dependencies(deps)}")
+        listed = _dependencies(deps, files_shown=bool(tree))
+        parts.append(f"Outputs of the tasks this one depends on:\n{listed}")
     return Prompt(system, "\n\n".join(parts))
 
 
