@@ -22,7 +22,12 @@ AUTH = {"Authorization": f"Bearer {TOKEN}"}
 # Reachable without credentials: the load balancers' probe and the login itself.
 OPEN = {("get", "/healthz"), ("get", "/api/session"), ("post", "/api/session")}
 OPEN |= {("delete", "/api/session")}
-PARAMS = {"job_id": "nope1234", "task_id": "task_001", "path": "README.md"}
+PARAMS = {
+    "job_id": "nope1234",
+    "task_id": "task_001",
+    "path": "README.md",
+    "commit": "0" * 40,
+}
 
 
 @pytest.fixture(scope="module")

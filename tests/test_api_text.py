@@ -28,7 +28,13 @@ KEY = "sk-text-test-1618"
 # NUL, and a lone surrogate (a URL cannot carry one: UTF-8 has no encoding for it).
 REFUSED = ("a\x00b", "a\ud800b")
 # A value each parameter accepts, so that only the one under test is wrong.
-FINE = {"task_id": "task_001", "path": "README.md", "q": "heating", "status": "done"}
+FINE = {
+    "task_id": "task_001",
+    "path": "README.md",
+    "commit": "0" * 40,
+    "q": "heating",
+    "status": "done",
+}
 PLAN = {"tasks": [{"id": "t1", "type": "summarization", "prompt": "Summarise it.", "title": "x"}]}
 
 
