@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from test_loop import FakeCaller, Recorder, make_task, script
+from loop_fakes import FakeCaller, Recorder, make_task, script
 
 from orchestrator.config import TaskTypePolicy
 from orchestrator.domain import Role, TaskType

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import re
 
-from test_loop import make_task
+from loop_fakes import make_task
 
 from orchestrator.domain import TaskResult, TaskStatus, TaskType
 from orchestrator.engine.prompts import generate, shown_files
