@@ -26,7 +26,7 @@ from orchestrator.events import JobEvent, LogLevel
 from orchestrator.money import usd
 from orchestrator.runtime.jobrun import RuntimeDeps, now
 from orchestrator.runtime.steps import _step_key as step_key
-from orchestrator.runtime.workspaces import workspace_of
+from orchestrator.runtime.workspaces import restore_missing, workspace_of
 from orchestrator.workspace import task_files
 
 __all__ = ["ACCEPTANCE_PATH", "Accepted", "TreeSteps"]
@@ -54,11 +54,13 @@ class TreeSteps:
         and say the verdict."""
         settings, store = self.deps.settings, self.deps.store
         workspace = workspace_of(settings, job_id)
+        tasks = await store.list_tasks(job_id)
+        # A takeover may have left earlier tasks' commits on another machine's disk.
+        restored = await asyncio.to_thread(restore_missing, workspace, tasks, now=now())
         raw = await asyncio.to_thread(workspace.read)
         tree = {p: c.decode("utf-8", "replace") for p, c in raw.items()}
         limits = SandboxLimits(isolation=settings.sandbox, bwrap=settings.sandbox_bwrap)
         run = await run_acceptance(tree, criteria_tests, limits)
-        tasks = await store.list_tasks(job_id)
         tasks_ok = True
         for task in tasks:
             iterations = await store.list_iterations(job_id, task.task_id)
@@ -79,9 +81,9 @@ class TreeSteps:
             report = _report(run, round_no).encode("utf-8")
             await store.save_artifact(job_id, ACCEPTANCE_PATH, report, now=now())
         level: LogLevel = "INFO" if run.passed or not run.ran else "WARNING"
-        await self.deps.events.store_once(
-            job_id, step_key(), [self.deps.events.line(job_id, line, level)]
-        )
+        said: list[JobEvent] = [self.deps.events.line(job_id, r, "WARNING") for r in restored]
+        said.append(self.deps.events.line(job_id, line, level))
+        await self.deps.events.store_once(job_id, step_key(), said)
         return Accepted(**run.model_dump(), tasks_ok=tasks_ok, affordable=affordable)
 
     @crashpoints.step

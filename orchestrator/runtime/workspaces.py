@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 
 from orchestrator.config import Settings
@@ -17,10 +18,10 @@ from orchestrator.domain import TaskResult, TaskState
 from orchestrator.errors import InvalidInput
 from orchestrator.events import LogLevel
 from orchestrator.money import usd
-from orchestrator.workspace import Workspace, parse_files, task_files, tree_problem
+from orchestrator.workspace import Workspace, parse_files, task_files, tree_of, tree_problem
 from orchestrator.workspace import answers_with_files as _answers_with_files
 
-__all__ = ["commit_task", "with_committed", "workspace_of"]
+__all__ = ["commit_task", "restore_missing", "with_committed", "workspace_of"]
 
 Line = tuple[str, LogLevel]
 
@@ -104,3 +105,41 @@ async def commit_task(
     if commit is not None:
         lines.append((f"{task.task_id} committed {', '.join(files)} ({commit[:8]})", "INFO"))
     return lines
+
+
+def restore_missing(workspace: Workspace, tasks: Sequence[TaskState], *, now: float) -> list[str]:
+    """Commit the files the job's finished tasks wrote that this machine's tree lacks: they
+    were committed on another machine before a takeover. Each writer's files are one commit,
+    authored by its model, in the order the tree applies them; a file the tree could not take
+    (too large, a refused path) is left out as it was there. The lines saying what was restored.
+    Blocking: call it from a thread."""
+    present = workspace.read()
+    missing: dict[str, dict[str, str]] = {}
+    for path, written in tree_of(tasks).items():
+        if path not in present:
+            missing.setdefault(written.task_id, {})[path] = written.content
+    by_id = {t.task_id: t for t in tasks}
+    tree = {p: c.decode("utf-8", "replace") for p, c in present.items()}
+    said = []
+    for task_id, files in missing.items():
+        task = by_id[task_id]
+        if tree_problem({**tree, **files}):
+            continue
+        score = f"{task.score:.2f}" if task.score is not None else "-"
+        message = (
+            f"{task_id}: score {score}, cost {usd(task.cost_usd)}\n\n{task.title}\n\n"
+            "Restored from the job's stored results: first committed on another machine."
+        )
+        try:
+            workspace.commit(
+                files,
+                author=task.model or "unknown model",
+                message=message,
+                step=f"restore:{task.job_id}:{task_id}",
+                now=now,
+            )
+        except InvalidInput:
+            continue
+        tree.update(files)
+        said.append(f"{task_id}'s files restored from its stored result: {', '.join(files)}")
+    return said
