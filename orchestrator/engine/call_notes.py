@@ -63,7 +63,14 @@ class JobNotes:
             )
         if spec.role not in _REVIEW_ROLES or model.provider not in spec.avoid_providers:
             return
-        if model.name in spec.avoid_models:
+        # The generator's provider is avoided first; the others gave an earlier opinion.
+        if model.provider != spec.avoid_providers[0]:
+            self.once(
+                f"again:{spec.role.value}:{model.provider}",
+                f"no model of a third provider can {spec.role.value}: {model.name}, of "
+                f"{model.provider}, which gave the first opinion, gives the second too",
+            )
+        elif model.name in spec.avoid_models:
             self.once(
                 "self:model",
                 f"no other model can {spec.role.value}: {model.name} reviews and scores its "
