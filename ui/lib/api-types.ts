@@ -80,7 +80,8 @@ export interface paths {
         };
         /**
          * List Artifacts
-         * @description Each file with its size and the task that wrote it last.
+         * @description Each file with its size and the task that wrote it last (a fix round's id, e.g.
+         *     `fix_1`, once one changed it).
          */
         get: operations["artifacts-list_artifacts"];
         put?: never;
