@@ -26,7 +26,12 @@ from orchestrator.events import JobEvent, LogLevel
 from orchestrator.money import usd
 from orchestrator.runtime.jobrun import RuntimeDeps, now
 from orchestrator.runtime.steps import _step_key as step_key
-from orchestrator.runtime.workspaces import restore_missing, workspace_of
+from orchestrator.runtime.workspaces import (
+    commit_message,
+    restore_missing,
+    score_text,
+    workspace_of,
+)
 from orchestrator.workspace import task_files
 
 __all__ = ["ACCEPTANCE_PATH", "Accepted", "TreeSteps"]
@@ -112,10 +117,11 @@ class TreeSteps:
             line = f"{head}: no usable answer ({result.reason or result.status}), {cost}"
             level = "WARNING"
         else:
-            score = f"{result.score:.2f}" if result.score is not None else "-"
-            message = (
-                f"{task.task_id}: score {score}, cost {cost}\n\n"
-                f"Fix round {round_no}: {failing} failing tests"
+            message = commit_message(
+                task.task_id,
+                result.score,
+                result.cost_usd,
+                f"Fix round {round_no}: {failing} failing tests",
             )
             try:
                 commit = await asyncio.to_thread(
@@ -132,7 +138,7 @@ class TreeSteps:
             else:
                 said = f"committed {', '.join(files)} ({commit[:8]})" if commit else "no change"
             crashpoints.reach("committed")
-            line = f"{head} by {result.model}: {said}, score {score}, {cost}"
+            line = f"{head} by {result.model}: {said}, score {score_text(result.score)}, {cost}"
         told: list[JobEvent] = [self.deps.events.line(job_id, line, level)]
         await self.deps.events.store_once(job_id, key, told)
 

@@ -21,7 +21,14 @@ from orchestrator.money import usd
 from orchestrator.workspace import Workspace, parse_files, task_files, tree_of, tree_problem
 from orchestrator.workspace import answers_with_files as _answers_with_files
 
-__all__ = ["commit_task", "restore_missing", "with_committed", "workspace_of"]
+__all__ = [
+    "commit_message",
+    "commit_task",
+    "restore_missing",
+    "score_text",
+    "with_committed",
+    "workspace_of",
+]
 
 Line = tuple[str, LogLevel]
 
@@ -61,6 +68,16 @@ def history_files(workspace: Workspace) -> list[tuple[str, bytes]]:
     return found
 
 
+def commit_message(task_id: str, score: float | None, cost_usd: float, body: str) -> str:
+    """A commit's message: the task (or fix round) that wrote it, its score and cost, then
+    `body`; the history API reads the task id back from its first line."""
+    return f"{task_id}: score {score_text(score)}, cost {usd(cost_usd)}\n\n{body}"
+
+
+def score_text(score: float | None) -> str:
+    return f"{score:.2f}" if score is not None else "-"
+
+
 async def commit_task(
     workspace: Workspace,
     task: TaskState,
@@ -89,8 +106,7 @@ async def commit_task(
     )
     if too_big:
         return [*lines, (f"{task.task_id} files not kept: {too_big}", "WARNING")]
-    score = f"{result.score:.2f}" if result.score is not None else "-"
-    message = f"{task.task_id}: score {score}, cost {usd(result.cost_usd)}\n\n{task.title}"
+    message = commit_message(task.task_id, result.score, result.cost_usd, task.title)
     try:
         commit = await asyncio.to_thread(
             workspace.commit,
@@ -125,10 +141,12 @@ def restore_missing(workspace: Workspace, tasks: Sequence[TaskState], *, now: fl
         task = by_id[task_id]
         if tree_problem({**tree, **files}):
             continue
-        score = f"{task.score:.2f}" if task.score is not None else "-"
-        message = (
-            f"{task_id}: score {score}, cost {usd(task.cost_usd)}\n\n{task.title}\n\n"
-            "Restored from the job's stored results: first committed on another machine."
+        message = commit_message(
+            task_id,
+            task.score,
+            task.cost_usd,
+            f"{task.title}\n\nRestored from the job's stored results: first committed on "
+            "another machine.",
         )
         try:
             workspace.commit(
