@@ -25,6 +25,7 @@ from random import Random
 
 import yaml
 
+from bench import budget_why
 from bench.common import fresh_runtime, print_table, quiet_logs
 from orchestrator.config import DEFAULT_CATALOG, Catalog, FaultRates, load_catalog
 from orchestrator.domain import JobSpec, ProjectStatus
@@ -55,6 +56,9 @@ class JobOutcome:
     calls: int
     output_tokens: int  # what the calls wrote
     output_cap: int  # the max_tokens their reservations assumed (the model's cap)
+    # With --why: the calls that came back BUDGET_EXHAUSTED, and tasks left pending.
+    blocked: tuple[budget_why.Blocked, ...] = ()
+    pending: int = 0
 
 
 def random_catalog(rng: Random) -> Catalog:
@@ -111,7 +115,9 @@ def genai_prices_overrides_catalog() -> bool:
     return Pricing(catalog).per_mtok("gpt-4o").input_per_mtok != 123.0
 
 
-async def _run_round(number: int, jobs: int, batch: int) -> list[JobOutcome]:
+async def _run_round(number: int, jobs: int, batch: int, why: bool) -> list[JobOutcome]:
+    if why:
+        budget_why.install()
     rng = Random(f"budget-round-{number}")
     catalog = random_catalog(rng)
     check_catalog_prices(catalog)
@@ -153,6 +159,7 @@ async def _run_round(number: int, jobs: int, batch: int) -> list[JobOutcome]:
                 statuses = await asyncio.gather(*(rt.wait(job_id) for job_id in ids))
                 for spec, job_id, status in zip(chunk, ids, statuses, strict=True):
                     calls = await rt.store.list_calls(job_id=job_id)
+                    tasks = await rt.store.list_tasks(job_id)
                     outcomes.append(
                         JobOutcome(
                             round=number,
@@ -163,15 +170,17 @@ async def _run_round(number: int, jobs: int, batch: int) -> list[JobOutcome]:
                             calls=len(calls),
                             output_tokens=sum(c.output_tokens for c in calls),
                             output_cap=sum(catalog.model(c.model).max_output_tokens for c in calls),
+                            blocked=tuple(budget_why.blocked_calls(job_id)),
+                            pending=sum(not t.status.is_terminal() for t in tasks),
                         )
                     )
     return outcomes
 
 
-def run_round(number: int, jobs: int, batch: int) -> list[JobOutcome]:
+def run_round(number: int, jobs: int, batch: int, why: bool = False) -> list[JobOutcome]:
     """One round in this process (the entry point of a worker process)."""
     quiet_logs()
-    return asyncio.run(_run_round(number, jobs, batch))
+    return asyncio.run(_run_round(number, jobs, batch, why))
 
 
 def _percent(part: float, whole: float) -> str:
@@ -213,13 +222,45 @@ def _table(outcomes: list[JobOutcome], overrides: bool) -> str:
     )
 
 
-def main(quick: bool = False, *, rounds: int = 10, jobs: int = 100) -> list[str]:
+def _why_tables(outcomes: list[JobOutcome]) -> str:
+    """Jobs that ran out below 90 %: why their next call did not fit, grouped, then each."""
+    short = [
+        o
+        for o in outcomes
+        if o.status is ProjectStatus.BUDGET_EXHAUSTED and o.spend < o.budget * NINETY
+    ]
+    rows = [
+        (budget_why.classify(list(o.blocked), o.pending), float(o.spend / o.budget), o.calls,
+         o.pending, list(o.blocked))
+        for o in short
+    ]  # fmt: skip
+    text = print_table(
+        "Budget: why jobs that ran out stopped below 90 %",
+        ["reason (the call closest to fitting)", "jobs", "mean use", "calls made", "with pending"],
+        budget_why.why_table(rows),
+    )
+    for o, row in zip(short, rows, strict=True):
+        print(
+            f"- round {o.round} budget {o.budget} used {row[1] * 100:.1f} % calls {o.calls}"
+            f" pending {o.pending}: {row[0]}",
+            flush=True,
+        )
+        for b in o.blocked:
+            print(f"    {budget_why.describe(b)}", flush=True)
+    return text
+
+
+def main(
+    quick: bool = False, *, rounds: int = 10, jobs: int = 100, first: int = 0, why: bool = False
+) -> list[str]:
     if quick:  # one small round in this process: no worker start-up to pay for
         return [_table(run_round(0, jobs=4, batch=4), genai_prices_overrides_catalog())]
     batch = 25
     outcomes: list[JobOutcome] = []
     with ProcessPoolExecutor(max_workers=2, mp_context=get_context("spawn")) as pool:
-        futures = [pool.submit(run_round, n, jobs, batch) for n in range(rounds)]
+        futures = [
+            pool.submit(run_round, n, jobs, batch, why) for n in range(first, first + rounds)
+        ]
         for future in as_completed(futures):
             part = future.result()
             outcomes += part
@@ -230,13 +271,20 @@ def main(quick: bool = False, *, rounds: int = 10, jobs: int = 100) -> list[str]
                 file=sys.stderr,
                 flush=True,
             )
-    return [_table(outcomes, genai_prices_overrides_catalog())]
+    tables = [_table(outcomes, genai_prices_overrides_catalog())]
+    if why:
+        tables.append(_why_tables(outcomes))
+    return tables
 
 
 if __name__ == "__main__":  # python -m bench.budget [--rounds N] [--jobs M]
     parser = argparse.ArgumentParser(prog="python -m bench.budget", description=__doc__)
     parser.add_argument("--rounds", type=int, default=10, help="rounds (random catalogs)")
     parser.add_argument("--jobs", type=int, default=100, help="jobs per round")
+    parser.add_argument("--first", type=int, default=0, help="number of the first round")
+    parser.add_argument(
+        "--why", action="store_true", help="say why jobs that ran out stopped below 90 %%"
+    )
     args = parser.parse_args()
     quiet_logs()
-    main(rounds=args.rounds, jobs=args.jobs)  # prints its table
+    main(rounds=args.rounds, jobs=args.jobs, first=args.first, why=args.why)  # prints its table
