@@ -9,6 +9,7 @@ from datetime import date
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import quote
 
 import yaml
 from pydantic import (
@@ -21,6 +22,8 @@ from pydantic import (
     model_validator,
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from orchestrator.domain import Role, TaskType
 from orchestrator.errors import CatalogError, InvalidInput
@@ -144,6 +147,17 @@ class Settings(BaseSettings):
     # presumed dead and the others take over its unfinished jobs.
     worker_heartbeat_s: float = Field(default=5.0, gt=0)
     worker_dead_after_s: float = Field(default=30.0, gt=0)
+    pg_idle_in_transaction_timeout_s: float = Field(
+        default=10.0,
+        ge=0,
+        description=(
+            "PostgreSQL ends a session of ours (the store's and DBOS's) left idle inside an "
+            "open transaction this long, releasing its row locks. A process frozen mid-"
+            "transaction (a long pause, a stopped VM) would otherwise hold a job's row until "
+            "it wakes, and the worker that takes its jobs over would wait on that lock: keep it "
+            "well below ORCH_WORKER_DEAD_AFTER_S. 0: the server's own setting."
+        ),
+    )
 
     # Webhooks: every job's events go to ORCH_WEBHOOK_URLS (comma-separated) and to its own
     # notify_url, signed with ORCH_WEBHOOK_SECRET (Standard Webhooks: "whsec_" + base64; none
@@ -171,15 +185,34 @@ class Settings(BaseSettings):
     def store_url(self) -> str:
         """SQLAlchemy async URL of the orchestrator's own tables."""
         if self.database_url:
-            return self.database_url
+            return self._with_session_settings(self.database_url)
         return f"sqlite+aiosqlite:///{(self.data_dir / 'orchestrator.db').resolve()}"
 
     @property
     def dbos_url(self) -> str:
         """DBOS system database URL (sync driver)."""
         if self.database_url:
-            return self.database_url.replace("+asyncpg", "").replace("+psycopg", "")
+            url = self.database_url.replace("+asyncpg", "").replace("+psycopg", "")
+            return self._with_session_settings(url)
         return f"sqlite:///{(self.data_dir / 'dbos.sqlite').resolve()}"
+
+    def _with_session_settings(self, url: str) -> str:
+        """A PostgreSQL `url` with the session settings every connection of ours gets, as
+        libpq's `options` (DBOS's driver reads it; store/_engine.py hands it to asyncpg)."""
+        timeout_ms = round(self.pg_idle_in_transaction_timeout_s * 1000)
+        try:
+            parsed = make_url(url)
+        except ArgumentError:
+            return url  # opening the store says what is wrong with it
+        if parsed.get_backend_name() not in ("postgresql", "postgres") or timeout_ms == 0:
+            return url
+        options = str(parsed.query.get("options", ""))
+        if "idle_in_transaction_session_timeout" in options:
+            return url  # the URL's own choice
+        options = f"{options} -c idle_in_transaction_session_timeout={timeout_ms}".strip()
+        rest = parsed.difference_update_query(["options"]).render_as_string(False)
+        # %20, not "+": libpq reads a URI's query percent-decoded only.
+        return f"{rest}{'&' if '?' in rest else '?'}options={quote(options, safe='')}"
 
     @property
     def artifacts_dir(self) -> Path:

@@ -3,6 +3,10 @@
 SQLite is the default: one file that a CLI process and a server process may open at the
 same time, so every connection runs in WAL mode (readers never block the one writer) with
 a generous busy timeout (a writer waits for the other process instead of failing).
+
+PostgreSQL: the URL's libpq `options` (session settings such as
+idle_in_transaction_session_timeout, which ends the session of a process frozen inside a
+transaction and so frees the rows it locked) reach the server with every connection.
 """
 
 from __future__ import annotations
@@ -65,7 +69,10 @@ def _is_sqlite_memory(url: URL) -> bool:
 def create_engine(url: URL) -> AsyncEngine:
     """One engine per Store. The caller disposes of it."""
     if url.get_backend_name() != "sqlite":
-        return create_async_engine(url, pool_pre_ping=True)
+        url, server_settings = _startup_options(url)
+        return create_async_engine(
+            url, pool_pre_ping=True, connect_args={"server_settings": server_settings}
+        )
     if _is_sqlite_memory(url):
         # Every new connection to ":memory:" would be a new, empty database.
         engine = create_async_engine(url, poolclass=StaticPool)
@@ -74,6 +81,16 @@ def create_engine(url: URL) -> AsyncEngine:
         engine = create_async_engine(url)
     event.listen(engine.sync_engine, "connect", _set_sqlite_pragmas)
     return engine
+
+
+def _startup_options(url: URL) -> tuple[URL, dict[str, str]]:
+    """The URL without libpq's `options` query parameter (asyncpg takes no such argument),
+    and the startup parameters that send it to the server as libpq would: its `-c name=value`
+    settings (e.g. the idle-in-transaction timeout config.py adds) apply to every session."""
+    options = url.query.get("options")
+    if not options:
+        return url, {}
+    return url.difference_update_query(["options"]), {"options": str(options)}
 
 
 def _set_sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
