@@ -1,0 +1,287 @@
+"""Scale-out on PostgreSQL: simulated jobs at latency 0 completed per minute by two
+`orchestrator worker` processes ÷ one (the CPU-bound case: a second process should use the
+second core). `PYTHONPATH=. .venv/bin/python -m bench.scaleout [--jobs 60] [--reps 3]`.
+
+Each run gets a scratch PostgreSQL database and fresh workers (the simulator, latency 0,
+default queue settings but a 1 s heartbeat). Once every worker is ready, this process writes
+the same N job rows as `Runtime.submit` would, without starting their runs: the workers'
+look for runs never started (runtime/unstarted.py, every heartbeat) puts them on the shared
+queue, so the only processes measured are the workers and PostgreSQL, not a submitter.
+The clock runs from the first job written to the last job finished.
+
+CPU is read from /proc: the workers' (and their children's), the PostgreSQL backends
+connected to the run's database (sampled every second, so a backend that exits between two
+samples loses its last second), and the whole machine's, whose rest is the other engineers'
+load, given beside the load average.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from statistics import median
+from tempfile import TemporaryDirectory
+
+import psycopg
+
+from bench.common import print_table
+from bench.scaleout_probe import Sampler, Workers, cpu_of, loop_sched_s, scratch_database
+from orchestrator.domain import JobSpec, JobStatus
+from orchestrator.events import JobEvent, LogEvent, StatusEvent
+from orchestrator.runtime.service import new_job_id
+from orchestrator.store import Store
+
+__all__ = ["main"]
+
+# Analysis and writing projects: no generated code to test, so the work is the engine's
+# (the sandboxes' pytest runs of code projects would be child processes' CPU).
+PROJECTS = (
+    "Write a short blog post about keeping houseplants alive in winter",
+    "Compare three ways to back up a home server and recommend one",
+    "Analyse the risks of migrating a small shop's website to a new host",
+    "Summarise the arguments for and against a four-day work week",
+    "Weigh the options for heating a small house",
+)
+GOAL = 1.8
+IDLE_S = 5.0  # how long the workers' CPU is read before any job is written
+
+
+def job_specs(count: int) -> list[JobSpec]:
+    """The same jobs in every run: a numbered description seeds the simulator's answers."""
+    return [
+        JobSpec(
+            project_description=f"{PROJECTS[i % len(PROJECTS)]} (#{i})",
+            success_criteria="Complete and correct.",
+            budget_usd=1.0,
+        )
+        for i in range(count)
+    ]
+
+
+@dataclass(frozen=True)
+class Run:
+    workers: int
+    jobs: int
+    finals: Counter[str]
+    wall_s: float
+    by_worker: list[int]  # jobs each worker ran, most first
+    calls: int  # llm_calls rows
+    worker_cpu_s: float
+    pg_cpu_s: float
+    others_cpu_s: float  # the machine's busy CPU that was neither ours nor PostgreSQL's
+    loop_on_cpu_s: float  # the workers' event-loop threads, summed: on a core
+    loop_waiting_s: float  # ... runnable, waiting for a core
+    idle_core: float  # share of a core one worker uses with no job (queue polls, heartbeats)
+    load_start: float
+    load_mean: float
+    load_max: float
+
+    @property
+    def per_min(self) -> float:
+        return self.jobs / self.wall_s * 60
+
+
+async def submit(store_url: str, specs: list[JobSpec]) -> None:
+    """The jobs' rows and their first events, as `Runtime.submit` writes them."""
+    store = await Store.open(store_url)
+    try:
+        for spec in specs:
+            job_id, now = new_job_id(), time.time()
+
+            def announce(job_id: str = job_id, now: float = now) -> list[JobEvent]:
+                return [
+                    StatusEvent(status=JobStatus.PENDING, ts=now),
+                    LogEvent(level="INFO", msg="job created", ts=now),
+                ]
+
+            await store.create_job(
+                job_id=job_id, spec=spec, simulated=True, now=now, announce=announce
+            )
+    finally:
+        await store.close()
+
+
+def _one(dsn: str, sql: str) -> int:
+    with psycopg.connect(dsn) as conn:
+        row = conn.execute(sql).fetchone()
+    return int(row[0]) if row else 0
+
+
+def wait_finished(dsn: str, jobs: int, deadline_s: float) -> None:
+    deadline = time.monotonic() + deadline_s
+    while _one(dsn, "select count(*) from jobs where final_status is not null") < jobs:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"jobs still unfinished after {deadline_s:.0f} s")
+        time.sleep(0.25)
+
+
+def outcome(dsn: str) -> tuple[Counter[str], list[int], int]:
+    with psycopg.connect(dsn) as conn:
+        finals = conn.execute("select final_status, count(*) from jobs group by 1").fetchall()
+        # Job workflows only: a task's workflow id is its job's, a colon and the task's.
+        runners = conn.execute(
+            "select executor_id, count(*) from dbos.workflow_status "
+            "where workflow_uuid not like '%:%' group by 1 order by 2 desc"
+        ).fetchall()
+        row = conn.execute("select count(*) from llm_calls").fetchone()
+    return (
+        Counter({str(s): int(n) for s, n in finals}),
+        [n for _, n in runners],
+        row[0] if row else 0,
+    )
+
+
+def run_once(workers: int, specs: list[JobSpec], tmp: Path, deadline_s: float) -> Run:
+    with scratch_database() as dsn:
+        store_url = dsn.replace("postgresql://", "postgresql+asyncpg://")
+        with Workers(workers, store_url, tmp) as procs:
+            idle = cpu_of(procs.pids)
+            time.sleep(IDLE_S)
+            idle = (cpu_of(procs.pids) - idle) / IDLE_S / workers
+            sampler = Sampler(dsn)
+            with sampler:
+                before, sched_before = cpu_of(procs.pids), _sched(procs.pids)
+                started = time.perf_counter()
+                asyncio.run(submit(store_url, specs))
+                wait_finished(dsn, len(specs), deadline_s)
+                wall = time.perf_counter() - started
+                worker_cpu = cpu_of(procs.pids) - before
+                on_cpu, waiting = (
+                    b - a for a, b in zip(sched_before, _sched(procs.pids), strict=True)
+                )
+        finals, by_worker, calls = outcome(dsn)
+    usage = sampler.usage()
+    return Run(
+        workers=workers,
+        jobs=len(specs),
+        finals=finals,
+        wall_s=wall,
+        by_worker=by_worker,
+        calls=calls,
+        worker_cpu_s=worker_cpu,
+        pg_cpu_s=usage.pg_cpu_s,
+        others_cpu_s=max(0.0, usage.busy_cpu_s - worker_cpu - usage.pg_cpu_s - usage.own_cpu_s),
+        loop_on_cpu_s=on_cpu,
+        loop_waiting_s=waiting,
+        idle_core=idle,
+        load_start=usage.load_start,
+        load_mean=usage.load_mean,
+        load_max=usage.load_max,
+    )
+
+
+def _sched(pids: list[int]) -> tuple[float, float]:
+    pairs = [loop_sched_s(pid) for pid in pids]
+    return sum(p[0] for p in pairs), sum(p[1] for p in pairs)
+
+
+def _row(rep: int, r: Run) -> list[str]:
+    per_job = r.worker_cpu_s / r.jobs
+    per_call = f"{r.worker_cpu_s / r.calls * 1000:.0f}" if r.calls else "-"
+    return [
+        str(rep),
+        str(r.workers),
+        ", ".join(f"{s} {n}" for s, n in sorted(r.finals.items())),
+        "/".join(str(n) for n in r.by_worker),
+        f"{r.wall_s:.1f}",
+        f"{r.per_min:.1f}",
+        f"{per_job:.2f} ({per_call})",
+        f"{r.pg_cpu_s / r.jobs:.2f}",
+        f"{r.worker_cpu_s / r.wall_s:.2f} / {r.pg_cpu_s / r.wall_s:.2f} / "
+        f"{r.others_cpu_s / r.wall_s:.2f}",
+        f"{r.loop_on_cpu_s / r.wall_s / r.workers:.0%} + "
+        f"{r.loop_waiting_s / r.wall_s / r.workers:.0%}",
+        f"{r.idle_core:.1%}",
+        f"{r.load_start:.1f} / {r.load_mean:.1f} / {r.load_max:.1f}",
+    ]
+
+
+RUN_HEADER = [
+    "rep",
+    "workers",
+    "final status",
+    "jobs per worker",
+    "wall s",
+    "jobs/min",
+    "worker CPU s/job (ms/call)",
+    "PG CPU s/job",
+    "cores used: workers / PG / others",
+    "event loop on a core + waiting for one",
+    "idle worker's CPU",
+    "load 1-min start / mean / max",
+]
+
+
+def report(runs: list[tuple[int, Run]]) -> None:
+    print_table("Each run (the same jobs in every run)", RUN_HEADER, [_row(i, r) for i, r in runs])
+    one = {rep: r for rep, r in runs if r.workers == 1}
+    two = {rep: r for rep, r in runs if r.workers == 2}
+    pairs = [(one[rep], two[rep]) for rep in sorted(one.keys() & two.keys())]
+    if not pairs:
+        return
+    ratios = [b.per_min / a.per_min for a, b in pairs]
+    rows = []
+    for label, group in (("1", [a for a, _ in pairs]), ("2", [b for _, b in pairs])):
+        rows.append(
+            [
+                label,
+                str(len(group)),
+                f"{median(r.per_min for r in group):.1f}",
+                f"{median(r.worker_cpu_s / r.jobs for r in group):.2f}",
+                f"{median(r.pg_cpu_s / r.jobs for r in group):.2f}",
+                f"{median(r.others_cpu_s / r.wall_s for r in group):.2f}",
+                f"{median(r.load_mean for r in group):.1f}",
+            ]
+        )
+    print_table(
+        "Median per configuration",
+        [
+            "workers",
+            "runs",
+            "jobs/min",
+            "worker CPU s/job",
+            "PG CPU s/job",
+            "others' cores used",
+            "load 1-min (mean over the run)",
+        ],
+        rows,
+    )
+    worker_1 = median(a.worker_cpu_s / a.jobs for a, _ in pairs)
+    worker_2 = median(b.worker_cpu_s / b.jobs for _, b in pairs)
+    pg_2 = median(b.pg_cpu_s / b.jobs for _, b in pairs)
+    shown = ", ".join(f"{x:.2f}" for x in ratios)
+    print(
+        f"\n2 workers ÷ 1, jobs per minute, per repetition: {shown}; median "
+        f"{median(ratios):.2f}× (goal ≥ {GOAL}×)\n"
+        f"On an idle 2-core machine, from the CPU per job above: one worker does at most one "
+        f"core's worth ({60 / worker_1:.1f} jobs/min), two workers and PostgreSQL share two "
+        f"cores ({120 / (worker_2 + pg_2):.1f} jobs/min): at most "
+        f"{2 * worker_1 / (worker_2 + pg_2):.2f}×",
+        flush=True,
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.scaleout", description=__doc__)
+    parser.add_argument("--jobs", type=int, default=60, help="jobs per run")
+    parser.add_argument("--reps", type=int, default=3, help="repetitions of each configuration")
+    parser.add_argument("--deadline", type=float, default=900, help="seconds to wait per run")
+    args = parser.parse_args()
+    specs = job_specs(args.jobs)
+    runs: list[tuple[int, Run]] = []
+    with TemporaryDirectory(prefix="orch-bench-scaleout-") as tmp:
+        for rep in range(1, args.reps + 1):
+            # Alternate which goes first, so a load that drifts falls on both alike.
+            for workers in (1, 2) if rep % 2 else (2, 1):
+                run = run_once(workers, specs, Path(tmp) / f"r{rep}w{workers}", args.deadline)
+                print(" | ".join(_row(rep, run)), flush=True)
+                runs.append((rep, run))
+    report(runs)
+
+
+if __name__ == "__main__":
+    main()
