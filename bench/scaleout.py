@@ -76,6 +76,8 @@ class Run:
     loop_on_cpu_s: float  # the workers' event-loop threads, summed: on a core
     loop_waiting_s: float  # ... runnable, waiting for a core
     idle_core: float  # share of a core one worker uses with no job (queue polls, heartbeats)
+    pg_active: float  # the run's PostgreSQL backends running a query, on average
+    pg_lock_waits: Counter[str]  # ... waiting on a lock, on average, by kind
     load_start: float
     load_mean: float
     load_max: float
@@ -168,6 +170,8 @@ def run_once(workers: int, specs: list[JobSpec], tmp: Path, deadline_s: float) -
         loop_on_cpu_s=on_cpu,
         loop_waiting_s=waiting,
         idle_core=idle,
+        pg_active=usage.pg_active,
+        pg_lock_waits=usage.pg_lock_waits,
         load_start=usage.load_start,
         load_mean=usage.load_mean,
         load_max=usage.load_max,
@@ -196,6 +200,8 @@ def _row(rep: int, r: Run) -> list[str]:
         f"{r.loop_on_cpu_s / r.wall_s / r.workers:.0%} + "
         f"{r.loop_waiting_s / r.wall_s / r.workers:.0%}",
         f"{r.idle_core:.1%}",
+        f"{r.pg_active:.2f} / {sum(r.pg_lock_waits.values()):.2f}"
+        + "".join(f", {k} {n:.2f}" for k, n in r.pg_lock_waits.most_common(2)),
         f"{r.load_start:.1f} / {r.load_mean:.1f} / {r.load_max:.1f}",
     ]
 
@@ -212,6 +218,7 @@ RUN_HEADER = [
     "cores used: workers / PG / others",
     "event loop on a core + waiting for one",
     "idle worker's CPU",
+    "PG backends running a query / waiting on a lock (mean)",
     "load 1-min start / mean / max",
 ]
 

@@ -8,14 +8,17 @@ import re
 import subprocess
 import threading
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 import psycopg
 
+import orchestrator
 from bench.api_server import KEYS, ORCHESTRATOR
 
 __all__ = ["Sampler", "Usage", "Workers", "cpu_of", "loop_sched_s", "scratch_database"]
@@ -80,6 +83,9 @@ class Workers:
         }
         self._env = {
             **clean,
+            # The workers run the code this process imported (a checkout on PYTHONPATH, else
+            # the installed one), wherever their working directory is.
+            "PYTHONPATH": str(Path(orchestrator.__file__).resolve().parent.parent),
             "ORCH_DATABASE_URL": store_url,
             "ORCH_SIM_LATENCY_SCALE": "0",
             "ORCH_WORKER_HEARTBEAT_S": "1",
@@ -167,12 +173,15 @@ class Usage:
     load_start: float
     load_mean: float
     load_max: float
+    pg_active: float  # backends of the run's database running a query, on average
+    pg_lock_waits: Counter[str]  # ... waiting on a lock, on average, by kind of lock
 
 
 class Sampler:
-    """Once a second while entered: the 1-minute load average, and the CPU of every
-    PostgreSQL backend of the run's database (a backend seen at the first sample counts
-    from there; one that connects later, from its start)."""
+    """Once a second while entered: the 1-minute load average, and the CPU and state of every
+    PostgreSQL backend of the run's database (CPU: a backend seen at the first sample counts
+    from there; one that connects later, from its start; state: running a query, or waiting
+    on a lock, e.g. a row another transaction holds)."""
 
     def __init__(self, dsn: str, every_s: float = 1.0) -> None:
         self._dsn = dsn
@@ -182,8 +191,10 @@ class Sampler:
         self._first: dict[int, float] = {}
         self._last: dict[int, float] = {}
         self._loads: list[float] = []
+        self._samples = self._active = 0
+        self._locks: Counter[str] = Counter()  # backends seen waiting on a lock, by kind
         self._busy = self._own = 0.0
-        self._conn: psycopg.Connection[tuple[int]] | None = None
+        self._conn: psycopg.Connection[tuple[Any, ...]] | None = None
 
     def __enter__(self) -> Sampler:
         self._conn = psycopg.connect(self._dsn, autocommit=True)
@@ -214,6 +225,8 @@ class Sampler:
             load_start=self._loads[0],
             load_mean=sum(self._loads) / len(self._loads),
             load_max=max(self._loads),
+            pg_active=self._active / self._samples,
+            pg_lock_waits=Counter({k: n / self._samples for k, n in self._locks.items()}),
         )
 
     def _run(self) -> None:
@@ -224,10 +237,15 @@ class Sampler:
         self._loads.append(os.getloadavg()[0])
         assert self._conn is not None
         rows = self._conn.execute(
-            "select pid from pg_stat_activity "
+            "select pid, state, wait_event_type, wait_event from pg_stat_activity "
             "where datname = current_database() and pid <> pg_backend_pid()"
         ).fetchall()
-        for (pid,) in rows:
+        self._samples += 1
+        for pid, state, wait_type, wait in rows:
+            if state == "active" and wait_type is None:
+                self._active += 1
+            elif wait_type == "Lock":
+                self._locks[str(wait)] += 1
             used = cpu_s(pid)
             if used is None:
                 continue
