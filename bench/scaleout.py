@@ -78,6 +78,7 @@ class Run:
     idle_core: float  # share of a core one worker uses with no job (queue polls, heartbeats)
     pg_active: float  # the run's PostgreSQL backends running a query, on average
     pg_lock_waits: Counter[str]  # ... waiting on a lock, on average, by kind
+    waiting_queries: Counter[str]  # samples of a backend waiting on a lock, by lock and query
     load_start: float
     load_mean: float
     load_max: float
@@ -137,10 +138,12 @@ def outcome(dsn: str) -> tuple[Counter[str], list[int], int]:
     )
 
 
-def run_once(workers: int, specs: list[JobSpec], tmp: Path, deadline_s: float) -> Run:
+def run_once(
+    workers: int, specs: list[JobSpec], tmp: Path, deadline_s: float, *, own_sessions: bool
+) -> Run:
     with scratch_database() as dsn:
         store_url = dsn.replace("postgresql://", "postgresql+asyncpg://")
-        with Workers(workers, store_url, tmp) as procs:
+        with Workers(workers, store_url, tmp, own_sessions=own_sessions) as procs:
             idle = cpu_of(procs.pids)
             time.sleep(IDLE_S)
             idle = (cpu_of(procs.pids) - idle) / IDLE_S / workers
@@ -172,6 +175,7 @@ def run_once(workers: int, specs: list[JobSpec], tmp: Path, deadline_s: float) -
         idle_core=idle,
         pg_active=usage.pg_active,
         pg_lock_waits=usage.pg_lock_waits,
+        waiting_queries=usage.waiting_queries,
         load_start=usage.load_start,
         load_mean=usage.load_mean,
         load_max=usage.load_max,
@@ -225,6 +229,15 @@ RUN_HEADER = [
 
 def report(runs: list[tuple[int, Run]]) -> None:
     print_table("Each run (the same jobs in every run)", RUN_HEADER, [_row(i, r) for i, r in runs])
+    for workers in (1, 2):
+        waits: Counter[str] = sum(
+            (r.waiting_queries for _, r in runs if r.workers == workers), Counter()
+        )
+        print_table(
+            f"Queries seen waiting on a lock, {workers} worker(s), all runs (1 sample/s)",
+            ["samples", "lock: query"],
+            [[str(n), q] for q, n in waits.most_common(8)],
+        )
     one = {rep: r for rep, r in runs if r.workers == 1}
     two = {rep: r for rep, r in runs if r.workers == 2}
     pairs = [(one[rep], two[rep]) for rep in sorted(one.keys() & two.keys())]
@@ -272,19 +285,44 @@ def report(runs: list[tuple[int, Run]]) -> None:
     )
 
 
+def autogroup() -> bool:
+    try:
+        return Path("/proc/sys/kernel/sched_autogroup_enabled").read_text().strip() == "1"
+    except OSError:
+        return False
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.scaleout", description=__doc__)
     parser.add_argument("--jobs", type=int, default=60, help="jobs per run")
     parser.add_argument("--reps", type=int, default=3, help="repetitions of each configuration")
     parser.add_argument("--deadline", type=float, default=900, help="seconds to wait per run")
+    parser.add_argument(
+        "--one-session",
+        action="store_true",
+        help="start the workers in this process's session (one CPU share under Linux "
+        "autogroup scheduling) instead of one session each",
+    )
     args = parser.parse_args()
+    print(
+        f"{args.jobs} jobs per run, {args.reps} repetitions; workers in "
+        f"{'one session' if args.one_session else 'a session each'}; "
+        f"autogroup scheduling {'on' if autogroup() else 'off'}",
+        flush=True,
+    )
     specs = job_specs(args.jobs)
     runs: list[tuple[int, Run]] = []
     with TemporaryDirectory(prefix="orch-bench-scaleout-") as tmp:
         for rep in range(1, args.reps + 1):
             # Alternate which goes first, so a load that drifts falls on both alike.
             for workers in (1, 2) if rep % 2 else (2, 1):
-                run = run_once(workers, specs, Path(tmp) / f"r{rep}w{workers}", args.deadline)
+                run = run_once(
+                    workers,
+                    specs,
+                    Path(tmp) / f"r{rep}w{workers}",
+                    args.deadline,
+                    own_sessions=not args.one_session,
+                )
                 print(" | ".join(_row(rep, run)), flush=True)
                 runs.append((rep, run))
     report(runs)

@@ -75,9 +75,15 @@ def machine_busy_s() -> float:
 class Workers:
     """`count` `orchestrator worker` processes on the database, ready on enter, SIGTERM on
     exit. The simulator at latency 0; a 1 s heartbeat, so jobs written to the store are put
-    on the queue, and the fair share follows them, within a second."""
+    on the queue, and the fair share follows them, within a second.
 
-    def __init__(self, count: int, store_url: str, tmp: Path) -> None:
+    `own_sessions`: each worker in a session of its own, as separate services are. With
+    Linux's autogroup scheduling (/proc/sys/kernel/sched_autogroup_enabled) the scheduler
+    shares the cores fairly between sessions first: workers left in this process's session
+    share one session's CPU, so on a machine busy with other sessions a second worker
+    gets no more CPU than the first had alone."""
+
+    def __init__(self, count: int, store_url: str, tmp: Path, *, own_sessions: bool) -> None:
         clean = {
             k: v for k, v in os.environ.items() if not k.startswith("ORCH_") and not KEYS.match(k)
         }
@@ -91,6 +97,7 @@ class Workers:
             "ORCH_WORKER_HEARTBEAT_S": "1",
         }
         self._count = count
+        self._own_sessions = own_sessions
         self._tmp = tmp
         self._procs: list[subprocess.Popen[str]] = []
         self.output: list[list[str]] = []
@@ -111,6 +118,7 @@ class Workers:
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
                 text=True,
+                start_new_session=self._own_sessions,
             )
             self._procs.append(proc)
             lines: list[str] = []
@@ -175,6 +183,7 @@ class Usage:
     load_max: float
     pg_active: float  # backends of the run's database running a query, on average
     pg_lock_waits: Counter[str]  # ... waiting on a lock, on average, by kind of lock
+    waiting_queries: Counter[str]  # samples of a backend waiting on a lock, by lock and query
 
 
 class Sampler:
@@ -193,6 +202,7 @@ class Sampler:
         self._loads: list[float] = []
         self._samples = self._active = 0
         self._locks: Counter[str] = Counter()  # backends seen waiting on a lock, by kind
+        self._waiting: Counter[str] = Counter()  # ... by kind and query
         self._busy = self._own = 0.0
         self._conn: psycopg.Connection[tuple[Any, ...]] | None = None
 
@@ -227,6 +237,7 @@ class Sampler:
             load_max=max(self._loads),
             pg_active=self._active / self._samples,
             pg_lock_waits=Counter({k: n / self._samples for k, n in self._locks.items()}),
+            waiting_queries=self._waiting,
         )
 
     def _run(self) -> None:
@@ -237,15 +248,17 @@ class Sampler:
         self._loads.append(os.getloadavg()[0])
         assert self._conn is not None
         rows = self._conn.execute(
-            "select pid, state, wait_event_type, wait_event from pg_stat_activity "
+            "select pid, state, wait_event_type, wait_event, left(query, 100) "
+            "from pg_stat_activity "
             "where datname = current_database() and pid <> pg_backend_pid()"
         ).fetchall()
         self._samples += 1
-        for pid, state, wait_type, wait in rows:
+        for pid, state, wait_type, wait, query in rows:
             if state == "active" and wait_type is None:
                 self._active += 1
             elif wait_type == "Lock":
                 self._locks[str(wait)] += 1
+                self._waiting[f"{wait}: {' '.join(str(query).split())}"] += 1
             used = cpu_s(pid)
             if used is None:
                 continue
