@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Connection
+from sqlalchemy import text as sql
 from sqlalchemy.ext.asyncio import create_async_engine
 from store_fixtures import T0, call, new_job, pg_database, plan, spec, store, store_url
 
@@ -21,10 +24,16 @@ from orchestrator.domain import (
     TaskStatus,
     ValidatorResult,
 )
-from orchestrator.errors import InvalidInput, JobConflict, JobNotFound, TaskNotFound
+from orchestrator.errors import (
+    BudgetExceeded,
+    InvalidInput,
+    JobConflict,
+    JobNotFound,
+    TaskNotFound,
+)
 from orchestrator.events import LogEvent
 from orchestrator.store import Store, metadata
-from orchestrator.store._engine import async_url
+from orchestrator.store._engine import alembic_config, async_url
 from orchestrator.store._jobs import list_query
 
 __all__ = ["pg_database", "store", "store_url"]  # fixtures, used by name
@@ -83,6 +92,34 @@ async def test_migrations_match_tables(store_url: str) -> None:
             assert await conn.run_sync(_schema_diff) == []
     finally:
         await engine.dispose()
+
+
+async def test_migration_0012_counts_the_money_of_existing_jobs_in_units(store_url: str) -> None:
+    store = await Store.open(store_url)
+    try:
+        job = await new_job(store, budget_usd=1.0)
+        await store.reserve_call(call(job, attempt=0), Decimal("0.3"))
+    finally:
+        await store.close()
+    # Back to the schema before the units, with a spend of 10 places written in dollars.
+    engine = create_async_engine(store_url)
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(lambda c: command.downgrade(alembic_config(c), "0011"))
+            await conn.execute(sql("UPDATE jobs SET total_cost = 0.1234567891"))
+            await conn.run_sync(lambda c: command.upgrade(alembic_config(c), "head"))
+    finally:
+        await engine.dispose()
+    store = await Store.open(store_url)
+    try:
+        money = await store.job_budget(job)
+        assert (money.spent_usd, money.reserved_usd) == (Decimal("0.1234567891"), Decimal("0.3"))
+        rest = Decimal("0.5765432109")  # exactly what is left: it fits, a unit more does not
+        with pytest.raises(BudgetExceeded):
+            await store.reserve_call(call(job, attempt=1), rest + Decimal("1e-10"))
+        assert (await store.reserve_call(call(job, attempt=1), rest)).available_usd == 0
+    finally:
+        await store.close()
 
 
 async def test_list_query_uses_created_at_index(tmp_path: Path) -> None:

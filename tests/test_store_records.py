@@ -48,6 +48,26 @@ async def test_events_ids_and_replay(store: Store) -> None:
     assert [e.id for e in await store.read_events(other)] == [1]
 
 
+async def test_events_of_a_step_are_told_once_however_often_it_runs(store_url: str) -> None:
+    # Two stores (two pools) at once, then a third time: the step ran again after a crash.
+    stores = [await Store.open(store_url) for _ in range(2)]
+    try:
+        job = await new_job(stores[0])
+        told = [LogEvent(msg="answered", ts=T0), LogEvent(msg="cost", ts=T0)]
+        firsts = await asyncio.gather(*(s.append_events_once(job, "wf#3", told) for s in stores))
+        assert sorted(len(f) for f in firsts) == [0, 2]
+        assert await stores[0].append_events_once(job, "wf#3", told) == []
+        assert await stores[0].last_event_id(job) == 2  # the refused append took no ids
+        other = await stores[1].append_events_once(job, "wf#4", told[:1])
+        assert [(e.id, e.event) for e in other] == [(3, told[0])]
+        assert [e.event for e in await stores[0].read_events(job)] == [*told, told[0]]
+        with pytest.raises(JobNotFound):
+            await stores[0].append_events_once("job0nope", "wf#3", told)
+    finally:
+        for s in stores:
+            await s.close()
+
+
 async def test_concurrent_appenders_get_gap_free_ids(store_url: str) -> None:
     # Several stores (several pools) so that writers really overlap on PostgreSQL.
     stores = [await Store.open(store_url) for _ in range(4)]

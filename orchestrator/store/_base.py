@@ -29,6 +29,16 @@ def to_money(value: float | Decimal) -> Decimal:
     return Decimal(repr(value) if isinstance(value, float) else value).quantize(_MONEY_QUANTUM)
 
 
+def to_units(value: float | Decimal) -> int:
+    """An amount in whole units of 1e-10 USD (the ledger's integer columns), exactly."""
+    return int(to_money(value).scaleb(10))
+
+
+def from_units(units: int) -> Decimal:
+    """Units of 1e-10 USD as the exact dollar amount (10 places, as `to_money`)."""
+    return Decimal(int(units)).scaleb(-10).quantize(_MONEY_QUANTUM)
+
+
 class StoreBase:
     """Holds the single AsyncEngine of a Store; the resource mixins build on it."""
 

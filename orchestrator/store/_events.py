@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from orchestrator.errors import JobNotFound
 from orchestrator.events import JobEvent, StoredEvent, job_event_adapter
@@ -42,14 +43,20 @@ class EventsRepo(StoreBase):
         then store nothing and return []."""
         if not events:
             return []
-        told = select(event_table.c.id).where(
-            event_table.c.job_id == job_id, event_table.c.step_key == step_key
-        )
-        async with self._write() as conn:
-            # The unique index on (job_id, step_key) refuses the second of two at once.
-            if (await conn.execute(told.limit(1))).first() is not None:
-                return []
-            stored = await self._append_events(conn, job_id, events, step_key=step_key)
+        try:
+            async with self._write() as conn:
+                stored = await self._append_events(conn, job_id, events, step_key=step_key)
+        except IntegrityError:
+            # The unique index on (job_id, step_key) refused them (the transaction rolled
+            # back, id counter included): told already. Asked only then, not before each
+            # append, so the usual append is two statements.
+            told = select(event_table.c.id).where(
+                event_table.c.job_id == job_id, event_table.c.step_key == step_key
+            )
+            async with self._engine.connect() as conn:
+                if (await conn.execute(told.limit(1))).first() is not None:
+                    return []
+            raise
         self._announce(stored)
         return stored
 

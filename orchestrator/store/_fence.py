@@ -10,7 +10,7 @@ it reserves no more budget, so it starts no more calls.
 
 from __future__ import annotations
 
-from sqlalchemy import update
+from sqlalchemy import ColumnElement, true, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from orchestrator.errors import JobNotFound, StaleRun
@@ -32,7 +32,16 @@ async def hold_run(conn: AsyncConnection, job_id: str, run: int | None) -> None:
     ).first()
     if row is None:
         raise JobNotFound(job_id)
-    if row.run_token != run:
-        raise StaleRun(
-            job_id, f"its run was taken over: it holds token {run}, the job {row.run_token}"
-        )
+    check_run(job_id, run, row.run_token)
+
+
+def run_is(run: int | None) -> ColumnElement[bool]:
+    """The fencing check as a condition on the job's row, for a write that locks the row
+    with its own UPDATE (a reservation): no row matches once `run` is stale."""
+    return true() if run is None else jobs.c.run_token == run
+
+
+def check_run(job_id: str, run: int | None, token: int) -> None:
+    """StaleRun when `run` (None: a write no run makes) is not the job's token any more."""
+    if run is not None and token != run:
+        raise StaleRun(job_id, f"its run was taken over: it holds token {run}, the job {token}")

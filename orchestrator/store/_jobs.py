@@ -15,7 +15,7 @@ from orchestrator.domain import JobRecord, JobSpec, JobStatus, ProjectStatus
 from orchestrator.errors import InvalidInput, JobConflict, JobNotFound, StaleRun
 from orchestrator.events import JobEvent
 from orchestrator.store._artifacts import upsert_artifact
-from orchestrator.store._base import StoreBase, to_money
+from orchestrator.store._base import StoreBase, to_money, to_units
 from orchestrator.store._fence import hold_run
 from orchestrator.store.tables import CHILD_TABLES, JOB_ID, jobs
 
@@ -265,6 +265,7 @@ class JobsRepo(StoreBase):
         values: dict[str, object] = {"updated_at": now}
         if total_cost is not None:
             values["total_cost"] = to_money(total_cost)
+            values["spent_units"] = to_units(total_cost)  # the ledger's copy (store/_ledger.py)
         if task_count is not None:
             values["task_count"] = task_count
         if budget_usd is not None:

@@ -1,35 +1,46 @@
 """The job's budget, shared by every process: reservations and settlements in the database.
 
-A call attempt is *reserved* before its request goes out: in one transaction the job's row is
-locked, `spent + reserved + amount <= budget` is checked, `jobs.reserved_usd` grows by the
-amount and the attempt's `llm_calls` row is stored `in_flight` holding it. When the attempt
-returns it is *settled*, again in one transaction: the row gets its outcome, answer and what
-the provider billed, and the job's reservation turns into spending. So the budget holds
-whichever processes run the job's calls, and a paid answer is stored in the same commit that
-charges it.
+A call attempt is *reserved* before its request goes out: in one transaction, one conditional
+UPDATE of the job's row grows its reservation by the amount only if `spent + reserved + amount
+<= budget` and the run's fencing token is still the job's, and the attempt's `llm_calls` row
+is stored `in_flight` holding it. When the attempt returns it is *settled*, again in one
+transaction: the job's reservation turns into spending, and the row gets its outcome, answer
+and what the provider billed. So the budget holds whichever processes run the job's calls,
+and a paid answer is stored in the same commit that charges it.
 
 An attempt whose process died in flight stays `in_flight`; whoever next runs that logical
 call (or ends the job) closes it as `interrupted`, charged its reservation: the provider may
 have billed it, and the reservation is the most it could have cost.
 
-Money is computed here with Decimal, not in SQL: SQLite keeps NUMERIC as binary floating
-point, and the cap must hold to the last 1e-10 dollar. The row lock taken first serialises
-writers of one job on both databases (the row lock on PostgreSQL, the write lock on SQLite).
+The job's live money is kept in whole units of 1e-10 USD (`spent_units`, `reserved_units`),
+so SQL adds it exactly on both databases (SQLite keeps NUMERIC as binary floating point); the
+dollar columns are written from the units in the same statement. Every transaction here
+writes the job's row first: that row lock serialises writers of one job (the row lock on
+PostgreSQL, the write lock on SQLite) in one order, so two of them never deadlock.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, select, update
+from sqlalchemy import ColumnElement, Row, and_, func, literal_column, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from orchestrator.domain import CallOutcome, CallRecord, JobBudget
 from orchestrator.errors import BudgetExceeded, JobConflict, JobNotFound
-from orchestrator.store._base import StoreBase, to_money
+from orchestrator.store._base import StoreBase, from_units, to_money, to_units
 from orchestrator.store._calls import call_from_row
-from orchestrator.store._fence import hold_run
+from orchestrator.store._fence import check_run, hold_run, run_is
 from orchestrator.store.tables import jobs, llm_calls
+
+# The job's money as the ledger reads it back: what `_budget` takes.
+_MONEY = (jobs.c.budget_usd, jobs.c.spent_units, jobs.c.reserved_units)
+# The budget in units, in SQL: the column holds at most 10 places, so ×1e10 rounds to the
+# exact integer (on SQLite the float is within far less than half a unit of it).
+_BUDGET_UNITS = func.round(jobs.c.budget_usd * literal_column("10000000000"))
+# A reservation refused, then found to fit (others settled in between), is tried again.
+_RESERVE_TRIES = 3
 
 
 def _attempt_of(call: CallRecord) -> ColumnElement[bool]:
@@ -44,16 +55,18 @@ def _attempt_of(call: CallRecord) -> ColumnElement[bool]:
     )
 
 
+class _NotAsHeld(Exception):
+    """The attempt is not in flight holding what its record says (rolls the fast settle back)."""
+
+
 class LedgerRepo(StoreBase):
     async def job_budget(self, job_id: str) -> JobBudget:
-        query = select(jobs.c.budget_usd, jobs.c.total_cost, jobs.c.reserved_usd).where(
-            jobs.c.job_id == job_id
-        )
+        query = select(*_MONEY).where(jobs.c.job_id == job_id)
         async with self._engine.connect() as conn:
             row = (await conn.execute(query)).first()
         if row is None:
             raise JobNotFound(job_id)
-        return _budget(row.budget_usd, row.total_cost, row.reserved_usd)
+        return _budget(row)
 
     async def reserve_call(
         self, call: CallRecord, amount: Decimal, *, run: int | None = None
@@ -64,21 +77,28 @@ class LedgerRepo(StoreBase):
         amount = to_money(amount)
         if amount < 0:
             raise ValueError(f"cannot reserve a negative amount: {amount}")
+        units = to_units(amount)
         row = {
             **call.model_dump(mode="json", exclude={"cost_usd", "reserved_usd"}),
             "outcome": CallOutcome.IN_FLIGHT.value,
             "cost_usd": to_money(0.0),
             "reserved_usd": amount,
         }
+        c = jobs.c
+        reserved = c.reserved_units + units
+        hold = (
+            update(jobs)
+            .where(c.job_id == call.job_id, run_is(run), c.spent_units + reserved <= _BUDGET_UNITS)
+            .values(reserved_units=reserved, reserved_usd=self._dollars(reserved))
+            .returning(*_MONEY)
+        )
         async with self._write() as conn:
-            await hold_run(conn, call.job_id, run)
-            before = await lock_budget(conn, call.job_id)
-            if amount > before.available_usd:
-                raise BudgetExceeded(float(amount), float(before.available_usd))
-            reserved = before.reserved_usd + amount
-            await conn.execute(
-                update(jobs).where(jobs.c.job_id == call.job_id).values(reserved_usd=reserved)
-            )
+            for tries_left in reversed(range(_RESERVE_TRIES)):
+                held = (await conn.execute(hold)).first()
+                if held is not None:
+                    break
+                await self._refused(conn, call.job_id, amount, run, again=tries_left > 0)
+            assert held is not None  # `_refused` raised on the last try
             inserted = await conn.execute(
                 self._insert(llm_calls).values(row).on_conflict_do_nothing()
             )
@@ -88,7 +108,22 @@ class LedgerRepo(StoreBase):
                     call.job_id,
                     f"call attempt {call.attempt} of {call.task_id or 'plan'} is already recorded",
                 )
-        return before.model_copy(update={"reserved_usd": reserved})
+        return _budget(held)
+
+    async def _refused(
+        self, conn: AsyncConnection, job_id: str, amount: Decimal, run: int | None, *, again: bool
+    ) -> None:
+        """Why the conditional reservation matched no row: raises JobNotFound, StaleRun or
+        BudgetExceeded. Returns, with `again`, when the amount fits after all (other calls
+        settled between the two statements, on PostgreSQL): it is then tried again."""
+        query = select(jobs.c.run_token, *_MONEY).where(jobs.c.job_id == job_id)
+        row = (await conn.execute(query)).first()
+        if row is None:
+            raise JobNotFound(job_id)
+        check_run(job_id, run, row.run_token)
+        available = _budget(row).available_usd
+        if amount > available or not again:
+            raise BudgetExceeded(float(amount), float(available))
 
     async def settle_call(self, call: CallRecord) -> JobBudget:
         """Store what the attempt returned and charge `call.cost_usd` (what the provider
@@ -104,39 +139,91 @@ class LedgerRepo(StoreBase):
             "error": call.error,
             "response_text": call.response_text,
         }
+        try:
+            async with self._write() as conn:
+                return await self._settle_as_held(conn, call, values, cost)
+        except _NotAsHeld:
+            pass  # settled or closed already, or its record does not say what it holds
         async with self._write() as conn:
-            before = await lock_budget(conn, call.job_id)
-            in_flight = (
-                await conn.execute(
-                    update(llm_calls)
-                    .where(_attempt_of(call), llm_calls.c.outcome == CallOutcome.IN_FLIGHT)
-                    .values(values)
-                    .returning(llm_calls.c.reserved_usd)
+            return await self._settle_looked_up(conn, call, values, cost)
+
+    async def _settle_as_held(
+        self, conn: AsyncConnection, call: CallRecord, values: dict[str, Any], cost: Decimal
+    ) -> JobBudget:
+        """The usual settlement, two statements: the reservation the attempt's record says
+        it holds becomes its cost, then the attempt is stored, only if it is still in flight
+        holding exactly that (else _NotAsHeld, and the transaction rolls back)."""
+        held, c = to_units(call.reserved_usd), jobs.c
+        spent, reserved = c.spent_units + to_units(cost), c.reserved_units - held
+        money = (
+            await conn.execute(
+                update(jobs)
+                .where(c.job_id == call.job_id)
+                .values(
+                    spent_units=spent,
+                    reserved_units=reserved,
+                    total_cost=self._dollars(spent),
+                    reserved_usd=self._dollars(reserved),
                 )
-            ).scalar_one_or_none()
-            if in_flight is not None:  # the usual case: its reservation becomes spending
-                change = {
-                    "spent_usd": before.spent_usd + cost,
-                    "reserved_usd": before.reserved_usd - to_money(in_flight),
-                }
-            else:
-                held = (
-                    await conn.execute(
-                        select(llm_calls.c.outcome, llm_calls.c.cost_usd).where(_attempt_of(call))
-                    )
-                ).first()
-                if held is None:
-                    raise JobConflict(
-                        call.job_id, f"call attempt {call.attempt} was never reserved"
-                    )
-                if held.outcome != CallOutcome.INTERRUPTED:
-                    return before  # settled already (a step that ran again): nothing changes
-                # Closed as interrupted meanwhile (its process was only slow): the bill wins.
-                await conn.execute(update(llm_calls).where(_attempt_of(call)).values(values))
-                change = {"spent_usd": before.spent_usd - to_money(held.cost_usd) + cost}
-            after = before.model_copy(update=change)
-            await write_budget(conn, call.job_id, after)
+                .returning(*_MONEY)
+            )
+        ).first()
+        if money is None:
+            raise JobNotFound(call.job_id)
+        stored = (
+            await conn.execute(
+                update(llm_calls)
+                .where(_attempt_of(call), llm_calls.c.outcome == CallOutcome.IN_FLIGHT)
+                .values(values)
+                .returning(llm_calls.c.reserved_usd)
+            )
+        ).scalar_one_or_none()
+        if stored is None or to_units(_decimal(stored)) != held:
+            raise _NotAsHeld
+        return _budget(money)
+
+    async def _settle_looked_up(
+        self, conn: AsyncConnection, call: CallRecord, values: dict[str, Any], cost: Decimal
+    ) -> JobBudget:
+        """A settlement that reads what the attempt holds, and whether it is in flight."""
+        before = await lock_budget(conn, call.job_id)
+        in_flight = (
+            await conn.execute(
+                update(llm_calls)
+                .where(_attempt_of(call), llm_calls.c.outcome == CallOutcome.IN_FLIGHT)
+                .values(values)
+                .returning(llm_calls.c.reserved_usd)
+            )
+        ).scalar_one_or_none()
+        if in_flight is not None:  # its reservation becomes spending
+            change = {
+                "spent_usd": before.spent_usd + cost,
+                "reserved_usd": before.reserved_usd - to_money(_decimal(in_flight)),
+            }
+        else:
+            held = (
+                await conn.execute(
+                    select(llm_calls.c.outcome, llm_calls.c.cost_usd).where(_attempt_of(call))
+                )
+            ).first()
+            if held is None:
+                raise JobConflict(call.job_id, f"call attempt {call.attempt} was never reserved")
+            if held.outcome != CallOutcome.INTERRUPTED:
+                return before  # settled already (a step that ran again): nothing changes
+            # Closed as interrupted meanwhile (its process was only slow): the bill wins.
+            await conn.execute(update(llm_calls).where(_attempt_of(call)).values(values))
+            change = {"spent_usd": before.spent_usd - to_money(_decimal(held.cost_usd)) + cost}
+        after = before.model_copy(update=change)
+        await write_budget(conn, call.job_id, after)
         return after
+
+    def _dollars(self, units: ColumnElement[Any]) -> ColumnElement[Any]:
+        """Units of 1e-10 USD as the dollars the money columns hold, in SQL: exact numeric
+        on PostgreSQL; on SQLite the float nearest to them, which is what a bound Decimal
+        becomes there too."""
+        if self.dialect == "postgresql":
+            return units * literal_column("0.0000000001")
+        return units / literal_column("10000000000.0")
 
     async def close_interrupted(
         self, job_id: str, calls: list[CallRecord], *, run: int | None = None
@@ -203,27 +290,34 @@ async def lock_budget(conn: AsyncConnection, job_id: str) -> JobBudget:
             update(jobs)
             .where(jobs.c.job_id == job_id)
             .values(updated_at=jobs.c.updated_at)
-            .returning(jobs.c.budget_usd, jobs.c.total_cost, jobs.c.reserved_usd)
+            .returning(*_MONEY)
         )
     ).first()
     if row is None:
         raise JobNotFound(job_id)
-    return _budget(row.budget_usd, row.total_cost, row.reserved_usd)
+    return _budget(row)
 
 
 async def write_budget(conn: AsyncConnection, job_id: str, budget: JobBudget) -> None:
+    reserved = max(budget.reserved_usd, Decimal(0))
     await conn.execute(
         update(jobs)
         .where(jobs.c.job_id == job_id)
-        .values(total_cost=budget.spent_usd, reserved_usd=max(budget.reserved_usd, Decimal(0)))
+        .values(
+            total_cost=budget.spent_usd,
+            reserved_usd=reserved,
+            spent_units=to_units(budget.spent_usd),
+            reserved_units=to_units(reserved),
+        )
     )
 
 
-def _budget(budget: object, spent: object, reserved: object) -> JobBudget:
+def _budget(row: Row[*tuple[Any, ...]]) -> JobBudget:
+    """A row holding `_MONEY` as the job's budget."""
     return JobBudget(
-        budget_usd=to_money(_decimal(budget)),
-        spent_usd=to_money(_decimal(spent)),
-        reserved_usd=to_money(_decimal(reserved)),
+        budget_usd=to_money(_decimal(row.budget_usd)),
+        spent_usd=from_units(row.spent_units),
+        reserved_usd=from_units(row.reserved_units),
     )
 
 

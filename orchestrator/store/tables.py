@@ -11,6 +11,7 @@ from decimal import Decimal
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     Double,
@@ -75,6 +76,11 @@ jobs = Table(
     # The job's budget, shared by every process: the worst cases of calls in flight (their
     # llm_calls rows are `in_flight`), reserved by one conditional update; see store/_ledger.py.
     Column("reserved_usd", money(), nullable=False, server_default="0"),
+    # The ledger's own copy of `total_cost` and `reserved_usd` in units of 1e-10 USD
+    # (migration 0012): SQL adds integers exactly on both databases, so a reservation and a
+    # settlement are one conditional UPDATE each. The dollar columns are written with them.
+    Column("spent_units", BigInteger, nullable=False, server_default="0"),
+    Column("reserved_units", BigInteger, nullable=False, server_default="0"),
     # The live run of the job: bumped by each start, resume or takeover (a fencing token that
     # a stale run's writes are checked against) and the worker that holds it.
     Column("run_token", Integer, nullable=False, server_default="0"),
