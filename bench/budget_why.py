@@ -19,7 +19,7 @@ from orchestrator.config import ModelInfo
 from orchestrator.domain import Role
 from orchestrator.engine.calls_api import CallResult, CallSpec, CallStatus
 from orchestrator.engine.executor import CallExecutor
-from orchestrator.engine.spending import MIN_FITTED_TOKENS
+from orchestrator.engine.spending import shortest_answer
 
 __all__ = ["Blocked", "JobWhy", "blocked_calls", "classify", "install", "why_table"]
 
@@ -84,7 +84,7 @@ async def _blocked(ex: CallExecutor, spec: CallSpec) -> Blocked:
         client = ex.clients.for_model(model.name)
         request = ex._request(spec, model)
         spending = ex._spending
-        short = min(MIN_FITTED_TOKENS, request.max_tokens)
+        short = min(shortest_answer(spec.role), request.max_tokens)
         return Price(
             model=model.name,
             provider=model.provider,
@@ -127,7 +127,7 @@ def classify(blocked: list[Blocked], pending: int) -> str:
         return f"{b.role.value}: a model outside the role's list would fit"
     if b.allowed.input_usd > b.left:
         return f"{b.role.value}: the prompt alone costs more than is left"
-    return f"{b.role.value}: the prompt + {MIN_FITTED_TOKENS}-token answer costs more than is left"
+    return f"{b.role.value}: the prompt + the shortest answer cost more than is left"
 
 
 def why_table(rows: list[tuple[str, float, int, int, list[Blocked]]]) -> list[list[object]]:

@@ -87,3 +87,77 @@ def test_the_last_resort_is_cheapest_first_and_never_the_authors_provider() -> N
     # Near the end of the budget the first reviewer's provider may give it too, cheapest
     # first; the author's provider never (that would be the job grading itself).
     assert [m.name for m in router.last_resort(spec)] == ["first-reviewer-cheap", "mid", "dear"]
+
+
+def test_the_last_resort_ends_with_the_models_outside_the_lists_cheapest_first() -> None:
+    catalog = make_catalog(
+        {
+            "author": ("alpha", 0.9, 1.0),
+            "listed": ("beta", 0.9, 5.0),
+            "outside-dear": ("gamma", 0.9, 3.0),
+            "outside-cheap": ("delta", 0.8, 0.1),
+            "outside-authors": ("alpha", 0.8, 0.01),
+        }
+    )
+    catalog.roles[Role.CRITIQUE] = ["listed"]
+    catalog.task_types[TaskType.SUMMARIZATION].models = ["author"]
+    router = make_router(catalog)
+    critique = CallSpec(
+        role=Role.CRITIQUE,
+        task_id="t",
+        iteration=1,
+        system="",
+        prompt="Review this.",
+        avoid_providers=["alpha"],
+        avoid_models=["author"],
+    )
+    # The role's own models first (they fit more often than not), then the rest of the
+    # catalog cheapest first; the author's provider never reviews, not even this way.
+    assert [m.name for m in router.last_resort(critique)] == [
+        "listed",
+        "outside-cheap",
+        "outside-dear",
+    ]
+    generate = CallSpec(
+        role=Role.GENERATE,
+        task_id="t",
+        task_type=TaskType.SUMMARIZATION,
+        iteration=1,
+        system="",
+        prompt="Write it.",
+        prefer=["author"],
+    )
+    assert [m.name for m in router.last_resort(generate)] == [
+        "author",
+        "outside-authors",
+        "outside-cheap",
+        "outside-dear",
+        "listed",
+    ]
+    # A model a reviewer pinned is kept to the end.
+    pinned = generate.model_copy(update={"pinned": True})
+    assert [m.name for m in router.last_resort(pinned)] == ["author"]
+
+
+async def test_a_pinned_task_asks_for_its_model_only() -> None:
+    seen: list[CallSpec] = []
+
+    async def call(spec: CallSpec) -> CallResult:
+        seen.append(spec)
+        return CallResult(status=CallStatus.BUDGET_EXHAUSTED, error="a call needs more")
+
+    async def on_iteration(_record: object) -> None:
+        raise AssertionError("no iteration ends")
+
+    task = TaskState(
+        job_id="j",
+        task_id="t",
+        type=TaskType.SUMMARIZATION,
+        prompt="Summarise it.",
+        acceptance_threshold=0.8,
+        pinned_model="m",
+    )
+    policy = TaskTypePolicy(threshold=0.8, max_iterations=2, models=["m", "n"])
+    await run_task(task, {}, policy=policy, call=call, on_iteration=on_iteration)
+    [generation] = seen
+    assert generation.pinned and generation.prefer == ["m"]

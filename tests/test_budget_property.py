@@ -272,3 +272,61 @@ def test_a_job_goes_on_with_cheaper_calls_when_a_dear_one_no_longer_fits(
         assert recorded == bill <= budget, ended
         if status is ProjectStatus.BUDGET_EXHAUSTED:
             assert bill >= budget * Decimal("0.9"), ended
+
+
+# The last calls outside the lists: the task types' only model (gen-o) is dear, the reviewers
+# (review-g) cheap, and a cheap model of a third provider (spare-a) is in no list at all.
+OUTSIDE_MODELS = {
+    "gen-o": ("openai", 0.95, 0.01, 0.4),
+    "review-g": ("google", 0.90, 0.001, 0.1),
+    "spare-a": ("anthropic", 0.80, 0.001, 0.05),
+}
+
+
+def write_outside_catalog(path: Path) -> None:
+    catalog = {
+        "models": {
+            name: {
+                "provider": provider,
+                "quality": quality,
+                "max_output_tokens": 1024,
+                "price": {"input_per_mtok": price_in, "output_per_mtok": price_out},
+            }
+            for name, (provider, quality, price_in, price_out) in OUTSIDE_MODELS.items()
+        },
+        "task_types": {
+            t.value: {"threshold": 0.9, "max_iterations": 2, "models": ["gen-o"]} for t in TaskType
+        },
+        "roles": {"decompose": ["gen-o"], "critique": ["review-g"], "evaluate": ["review-g"]},
+    }
+    path.write_text(yaml.safe_dump(catalog))
+
+
+def test_a_last_call_goes_outside_its_models_when_none_of_them_fits(tmp_path: Path) -> None:
+    """No call of gen-o (the only model of the plan's and the task types' lists) fits these
+    budgets, even with a short answer, while spare-a, in no list at all, does: the plan, the
+    generations and the revisions go to spare-a, the reviews to review-g, and a job runs out
+    only at its last calls; the bill never passes the budget and is what the job recorded.
+    With the last resort kept to the lists, these jobs spent nothing (no plan fitted). At
+    these budgets one last review (input counted a token per byte, as without a tokenizer,
+    and a 128-token answer) is 15-20 % of the budget: the jobs run out at 75-85 %."""
+    write_outside_catalog(tmp_path / "catalog.yaml")
+    with FakeLLMServer(three_summaries, api_key=KEY, latency_s=(0.005, 0.02)) as server:
+        settings_ = Settings(
+            _env_file=None,  # type: ignore[call-arg]
+            data_dir=tmp_path / "data",
+            catalog_path=tmp_path / "catalog.yaml",
+            openai_api_key=KEY,
+            openai_base_url=f"{server.url}/v1",
+            anthropic_api_key=KEY,
+            anthropic_base_url=server.url,
+            gemini_api_key=KEY,
+            gemini_base_url=server.url,
+            queue_poll_interval_s=0.02,
+        )
+        ended = asyncio.run(run_alone(settings_, server, [0.00005, 0.00008]))
+        answered_by_spare = any(b.model == "spare-a" for b in server.bill)
+    assert any(status is ProjectStatus.BUDGET_EXHAUSTED for status, *_ in ended), ended
+    for _status, budget, recorded, bill in ended:
+        assert budget * Decimal("0.6") <= recorded == bill <= budget, ended
+    assert answered_by_spare

@@ -7,7 +7,8 @@ from decimal import Decimal
 
 from test_executor import Rig, ScriptedClient, gen, sim
 
-from orchestrator.engine.calls_api import CallStatus
+from orchestrator.domain import Role, TaskType
+from orchestrator.engine.calls_api import CallSpec, CallStatus
 from orchestrator.providers import LLMRequest, LLMResponse
 
 
@@ -70,3 +71,41 @@ async def test_an_answer_is_not_shortened_below_the_smallest_useful_cap() -> Non
     result = await rig.executor(spec)
     assert result.status is CallStatus.BUDGET_EXHAUSTED
     assert client.caps == [] and rig.ledger.spent == 0
+
+
+def review(role: Role) -> CallSpec:
+    return CallSpec(
+        role=role,
+        task_id="t1",
+        task_type=TaskType.SUMMARIZATION,
+        iteration=1,
+        system="You are a strict reviewer.",
+        prompt="Review the summary of the design document.",
+        max_tokens=600,
+        avoid_providers=["alpha"],
+    )
+
+
+async def test_a_review_is_still_made_with_a_shorter_answer_than_a_generation() -> None:
+    """An evaluation (a score and a few sentences) or a critique (its first problems) is
+    useful at 128 tokens, where a generation needs 256: with money for 200 tokens the
+    reviews are made and the generation is not."""
+    probe = Rig()
+    for role in (Role.EVALUATE, Role.CRITIQUE):
+        spec = review(role)
+        model = probe.executor.router.candidates(spec)[0].name
+        budget = probe.pricing.worst_case(model, spec.system, spec.prompt, 200)
+        client = RecordingCaps()
+        rig = Rig(budget=str(budget), client=client)
+        rig.catalog.roles[role] = [model]  # the cheapest outside would fit a longer answer
+        rig.catalog.models = {model: rig.catalog.models[model]}
+        result = await rig.executor(spec)
+        assert result.status is CallStatus.OK, (role, result.error)
+        assert client.caps and 128 <= client.caps[0] <= 200
+        assert rig.ledger.spent <= budget
+    spec = gen()
+    budget = probe.pricing.worst_case("gamma-small", spec.system, spec.prompt, 200)
+    client = RecordingCaps()
+    rig = Rig(budget=str(budget), client=client)
+    assert (await rig.executor(spec)).status is CallStatus.BUDGET_EXHAUSTED
+    assert client.caps == []

@@ -37,6 +37,8 @@ class CallSpec(BaseModel):
     # provider); when only they can, another of their models is preferred to `avoid_models`.
     avoid_providers: list[str] = Field(default_factory=list)
     avoid_models: list[str] = Field(default_factory=list)
+    # `prefer` is a reviewer's pin: near the end of a budget no model outside it answers.
+    pinned: bool = False
 
 
 class CallStatus(StrEnum):

@@ -86,6 +86,7 @@ class CallExecutor:
     # Models that answered 401/403/404 in this job. Kept here, not in the health book,
     # which the runtime shares between jobs: a key may be fixed before the next job.
     _unavailable: dict[str, str] = field(default_factory=dict, init=False)
+    _outside_noted: bool = field(default=False, init=False)  # said once in the job's log
     _spending: Spending = field(init=False)
     _attempts: Attempts = field(init=False)
 
@@ -149,11 +150,14 @@ class CallExecutor:
             # Nothing fits with its full answer cap: a shorter answer beats none, from the
             # cheapest model that can still give one (not one that failed this call).
             failed = {name for name, _one, _many in call.failures.counts}
+            listed = {m.name for m in self.router.preferred(spec)}
             for model in self.router.last_resort(spec, exclude=self._unavailable):
-                if model.name in failed:
+                if model.name in failed or not self.clients.serves(model.name):
                     continue
                 result = await self._try_model(call, model, shorten=True)
                 if result is not None:
+                    if result.ok and model.name not in listed:
+                        self._note_outside(spec, model)
                     return result
         # Out of budget for what could still have answered (after attempts that failed and
         # were billed, too): the budget, not the models, ends the call.
@@ -263,7 +267,8 @@ class CallExecutor:
                 answered.setdefault(row.request_hash, row)
         if not answered:
             return None
-        for model in self.router.preferred(spec):
+        # The outside models too: a last resort may have answered it (never pay twice).
+        for model in [*self.router.preferred(spec), *self.router.outside(spec)]:
             found = answered.get(self._request(spec, model).request_hash())
             if found is not None:
                 return answer_result(found, cost_usd=found.cost_usd)  # already in `spent`
@@ -298,6 +303,14 @@ class CallExecutor:
             if model.name not in self._unavailable and not self.clients.serves(model.name):
                 log.debug("%s is not configured: no client serves it", model.name)
                 self._unavailable[model.name] = f"no configured client serves model {model.name!r}"
+
+    def _note_outside(self, spec: CallSpec, model: ModelInfo) -> None:
+        if not self._outside_noted:
+            self._outside_noted = True
+            self.note(
+                f"the budget is nearly spent: a {spec.role.value} call went to {model.name}, "
+                "outside its models, the cheapest that still fitted"
+            )
 
     def _take_out(self, call: LogicalCall, model: ModelInfo, error: ProviderError) -> None:
         log.warning("%s is unavailable for job %s: %s", model.name, self.job_id, error)

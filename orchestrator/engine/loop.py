@@ -134,6 +134,7 @@ class _Session:
             prefer=[m for m in dict.fromkeys(prefer) if m],
             avoid_providers=[p for p in dict.fromkeys(avoid) if p],
             avoid_models=[author] if author else [],
+            pinned=role in (Role.GENERATE, Role.REVISE) and bool(self.task.pinned_model),
         )
         result = await self.call(spec)
         self.total_cost += result.cost_usd

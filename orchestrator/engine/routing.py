@@ -23,9 +23,13 @@ that is rate-limiting or down is not tried twice in a row.
 Last resort. Near the end of a budget, when no candidate fits with its full answer cap, the
 candidates, and models of avoided providers other than the author's, are tried again with a
 shortened answer from the cheapest for the call (its input and a short answer at the model's
-prices): a cheap model's answer beats none, and spends what a dearer one could not. A review
-by the author's own provider is never bought this way: it stays the fallback for when no
-other provider can answer at all, so a job near its end does not grade itself.
+prices): a cheap model's answer beats none, and spends what a dearer one could not. When
+none of them fits, the other catalog models follow, cheapest first: a task type's or role's
+list says who answers best, not who alone can, and in bench/budget.py most jobs that ran out
+below 90 % of their budget had a last call that fitted on a model outside its list (unless
+a reviewer pinned the task's model: a pin is kept). A review by the author's own provider is
+never bought this way: it stays the fallback for when no other provider can answer at all,
+so a job near its end does not grade itself.
 
 Retired models. A model past its provider's retirement date (providers/retirement.py) is never
 routed: its catalog stand-in (the model the provider now answers the old name with, else the
@@ -42,6 +46,7 @@ from orchestrator.config import Catalog, ModelInfo
 from orchestrator.domain import Role
 from orchestrator.engine.calls_api import CallSpec
 from orchestrator.engine.health import HealthBook
+from orchestrator.engine.spending import MIN_FITTED_TOKENS, shortest_answer
 from orchestrator.providers.pricing import Pricing
 from orchestrator.providers.retirement import Retirements
 
@@ -59,8 +64,8 @@ QUALITY_EXPONENT = 10.0
 COST_EXPONENT = 0.3
 OUTPUT_WEIGHT = 3.0  # output tokens per input token in the blended price
 MIN_BLENDED_COST = 0.01  # USD per 1M tokens; keeps free (local) models finite
-# The answer length the last resort prices a call at (the shortest answer worth a call).
-LAST_RESORT_TOKENS = 256
+# The answer length the last resort prices a call at: `shortest_answer` (spending.py).
+LAST_RESORT_TOKENS = MIN_FITTED_TOKENS
 
 
 class Router:
@@ -103,30 +108,42 @@ class Router:
 
     def last_resort(self, spec: CallSpec, *, exclude: Collection[str] = ()) -> list[ModelInfo]:
         """Who may still answer `spec` near the end of a budget, cheapest for this call first
-        (its input and a LAST_RESORT_TOKENS answer at the model's prices): the `candidates`,
-        and models of `spec.avoid_providers` other than the author's (a second opinion from
-        the first reviewer's provider beats none; a review by the author's own stays a
-        fallback for when no other provider can answer at all)."""
+        (its input and its shortest answer, as `Spending` fits it, at the model's prices): the
+        `candidates`, and models of `spec.avoid_providers` other than the author's (a second
+        opinion from the first reviewer's provider beats none; a review by the author's own
+        stays a fallback for when no other provider can answer at all); then, unless
+        `spec.pinned`, the `outside` models not of the author's provider, cheapest first."""
         authors = {
             self._catalog.models[m].provider for m in spec.avoid_models if m in self._catalog.models
         }
-        usable = [
-            m
-            for m in self.preferred(spec)
-            if m.name not in exclude and self._health.available(m.name)
-        ]
         chosen = {m.name: m for m in self.candidates(spec, exclude=exclude)}
-        for model in usable:
+        for model in self._usable(self.preferred(spec), exclude):
             if model.provider not in authors:
                 chosen.setdefault(model.name, model)
+        others = [] if spec.pinned else self._usable(self.outside(spec), exclude)
 
         def price(model: ModelInfo) -> Decimal:
-            tokens = min(LAST_RESORT_TOKENS, spec.max_tokens or model.max_output_tokens)
+            tokens = min(shortest_answer(spec.role), spec.max_tokens or model.max_output_tokens)
             return self._pricing.worst_case(
                 model.name, spec.system, spec.prompt, tokens, json_schema=spec.json_schema
             )
 
-        return sorted(chosen.values(), key=price)
+        listed = sorted(chosen.values(), key=price)
+        return listed + sorted((m for m in others if m.provider not in authors), key=price)
+
+    def outside(self, spec: CallSpec) -> list[ModelInfo]:
+        """The catalog's models in service that are not among `preferred(spec)`, in catalog
+        order: who may answer `spec` only as a last resort."""
+        listed = {m.name for m in self.preferred(spec)}
+        found: dict[str, ModelInfo] = {}
+        for info in self._catalog.models.values():
+            current = self._retirements.in_service(info)
+            if current is not None and current.name not in listed:
+                found.setdefault(current.name, current)
+        return list(found.values())
+
+    def _usable(self, models: Sequence[ModelInfo], exclude: Collection[str]) -> list[ModelInfo]:
+        return [m for m in models if m.name not in exclude and self._health.available(m.name)]
 
     def rank(self, models: Sequence[ModelInfo]) -> list[ModelInfo]:
         """`models` sorted by score, best first; ties keep their given order."""

@@ -26,7 +26,7 @@ from orchestrator.errors import BudgetExceeded, ProviderError
 from orchestrator.providers.base import CountsTokens, LLMClient, LLMRequest
 from orchestrator.providers.pricing import Pricing
 
-__all__ = ["MIN_FITTED_TOKENS", "RESERVATION_POLL_S", "Spending"]
+__all__ = ["MIN_FITTED_TOKENS", "RESERVATION_POLL_S", "Spending", "shortest_answer"]
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +35,11 @@ log = logging.getLogger(__name__)
 # Near the end of a budget this is what lets a job use it: a quarter of the cap as the floor
 # left BUDGET_EXHAUSTED jobs at 42 % of their budget in bench/budget.py, 256 at 49 %.
 MIN_FITTED_TOKENS = 256
+# Roles whose answer is useful short: an evaluation is a score and two or three sentences
+# of JSON (60-100 tokens), and a critique cut at its cap still lists its first problems
+# (plain text, nothing to parse). 256 tokens held back the last reviews of jobs that had
+# the money for one (bench/budget.py --why).
+MIN_FITTED_BY_ROLE: dict[Role, int] = {Role.EVALUATE: 128, Role.CRITIQUE: 128}
 # How often a call that waits for other calls' reservations looks at the budget again (the
 # budget is in the database, shared by every process running the job).
 RESERVATION_POLL_S = 0.1
@@ -162,9 +167,9 @@ class Spending:
         self, model: ModelInfo, request: LLMRequest, client: LLMClient | None, unspent: Decimal
     ) -> tuple[LLMRequest, Decimal] | None:
         """The request with the largest `max_tokens` whose worst case fits `unspent`, if that
-        is still a useful answer (at least MIN_FITTED_TOKENS); else None. The reservation
+        is still a useful answer (at least `shortest_answer`); else None. The reservation
         stays a true upper bound."""
-        floor = min(request.max_tokens, MIN_FITTED_TOKENS)
+        floor = min(request.max_tokens, shortest_answer(request.role))
 
         def worst(max_tokens: int) -> Decimal:
             capped = request.model_copy(update={"max_tokens": max_tokens})
@@ -186,3 +191,8 @@ class Spending:
                 " tokens so that calls still fit"
             )
         return request.model_copy(update={"max_tokens": low}), worst(low)
+
+
+def shortest_answer(role: Role) -> int:
+    """The fewest answer tokens a call of `role` is made with near the end of a budget."""
+    return MIN_FITTED_BY_ROLE.get(role, MIN_FITTED_TOKENS)
