@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from store_fixtures import T0, call, new_job, pg_database, spec, store, store_url
 
 from orchestrator.domain import CallOutcome, CallRecord, JobStatus
-from orchestrator.errors import BudgetExceeded, InvalidInput, JobConflict
+from orchestrator.errors import BudgetExceeded, InvalidInput, JobConflict, JobNotFound, StaleRun
 from orchestrator.events import JobEvent, StatusEvent
 from orchestrator.store import Store
 
@@ -47,6 +47,43 @@ async def test_a_reservation_holds_budget_until_it_is_settled_with_the_bill(stor
     assert (rows[1].outcome, rows[1].reserved_usd) == (CallOutcome.IN_FLIGHT, 0.4)
     assert (await store.get_job(job)).total_cost == 0.1  # the job's spend is live
     assert await store.job_spend(job) == Decimal("0.10")
+
+
+async def test_a_settlement_charges_what_the_attempt_holds_whatever_its_record_says(
+    store: Store,
+) -> None:
+    job = await new_job(store, budget_usd=1.0)
+    held = attempt(job, 0, Decimal("0.1")).model_copy(update={"reserved_usd": 0.3})
+    await store.reserve_call(held, Decimal("0.3"))
+    await store.reserve_call(attempt(job, 1), Decimal("0.2"))
+    settled = await store.settle_call(held)  # its record holds its reservation: the usual
+    assert (settled.spent_usd, settled.reserved_usd) == (Decimal("0.1"), Decimal("0.2"))
+    assert await store.settle_call(held) == settled  # a step that ran again: nothing changes
+    misstated = attempt(job, 1, Decimal("0.05")).model_copy(update={"reserved_usd": 0.25})
+    settled = await store.settle_call(misstated)  # charged what its row holds, not 0.25
+    assert (settled.spent_usd, settled.reserved_usd) == (Decimal("0.15"), Decimal(0))
+    assert await store.job_budget(job) == settled
+    assert (await store.get_job(job)).total_cost == 0.15
+    rows = {c.attempt: c for c in await store.list_calls(job_id=job)}
+    assert [(r.outcome, r.cost_usd, r.reserved_usd) for r in rows.values()] == [
+        (CallOutcome.OK, 0.1, 0.3),
+        (CallOutcome.OK, 0.05, 0.2),
+    ]
+
+
+async def test_a_stale_run_reserves_nothing_even_where_the_budget_refuses_too(
+    store: Store,
+) -> None:
+    job = await new_job(store, budget_usd=1.0)
+    token = await store.claim_run(job, 0, owner="old")
+    await store.claim_run(job, 0, owner="new")
+    for amount in (Decimal("0.1"), Decimal("2")):  # fits / does not: the run decides first
+        with pytest.raises(StaleRun):
+            await store.reserve_call(attempt(job, 0), amount, run=token)
+    assert await store.list_calls(job_id=job) == []
+    assert (await store.job_budget(job)).reserved_usd == 0
+    with pytest.raises(JobNotFound):
+        await store.reserve_call(attempt("job0nope", 0), Decimal("0.1"), run=token)
 
 
 async def test_an_attempt_is_reserved_once(store: Store) -> None:
@@ -192,11 +229,15 @@ def test_calls_from_two_processes_never_spend_past_the_budget(
                     await asyncio.sleep(0)
                 bill = (worst * part).quantize(Decimal("1e-10"))
                 billed.append(bill)
-                await store.settle_call(attempt(job, n, bill))
+                settled = attempt(job, n, bill)
+                if n % 2:  # the executor's record says what it holds; a bare one does not
+                    settled.reserved_usd = float(worst)
+                await store.settle_call(settled)
 
             await asyncio.gather(*(one(n, *c) for n, c in enumerate(calls)))
             money = await first.job_budget(job)
             assert all(total <= cap for total in committed)
+            assert money.reserved_usd == 0  # every reservation became spending
             return cap, money.spent_usd, billed
         finally:
             await first.close()
