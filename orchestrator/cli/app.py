@@ -37,6 +37,7 @@ from orchestrator.errors import (
 )
 from orchestrator.projectfile import parse_spec, read_project_file
 from orchestrator.runtime import Runtime, new_job_id, request_cancel
+from orchestrator.runtime.workers import cli_executor_id
 from orchestrator.store import Store
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
@@ -131,7 +132,7 @@ def run(
         _finish(_run_async(lambda: remote.run(spec, out_dir, assume_yes=yes)))
 
     async def go() -> ProjectStatus:
-        runtime = await Runtime.start(settings, executor_id=f"cli-{job_id}")
+        runtime = await Runtime.start(settings, executor_id=cli_executor_id(job_id))
         try:
             await runtime.submit(spec, job_id=job_id)
             return await _follow(runtime, job_id, out_dir, assume_yes=yes)
@@ -202,9 +203,9 @@ def resume(
     async def go() -> ProjectStatus:
         await _require_job(settings, job_id)
         # This executor id owns the job's workflows: launching recovers them if they were killed.
-        runtime = await Runtime.start(settings, executor_id=f"cli-{job_id}")
+        runtime = await Runtime.start(settings, executor_id=cli_executor_id(job_id))
         try:
-            if await runtime.is_active(job_id):
+            if await runtime.runs_here(job_id):
                 out.print(f"recovering job {job_id} where it stopped")
             else:
                 await runtime.resume(job_id, budget_usd=budget, time_limit_s=time_limit)

@@ -43,6 +43,7 @@ from orchestrator.money import usd, usd_exact
 from orchestrator.plan import ReviewedPlan
 from orchestrator.runtime import Runtime, new_job_id
 from orchestrator.runtime.review import parse_reviewed_plan
+from orchestrator.runtime.workers import cli_executor_id
 
 __all__ = ["Decision", "LocalReviewer", "Reviewer", "after_review", "decide", "plan_view"]
 
@@ -237,7 +238,7 @@ def plan(
     job_id = job or new_job_id()
 
     async def go() -> None:
-        runtime = await Runtime.start(settings, executor_id=f"cli-{job_id}")
+        runtime = await Runtime.start(settings, executor_id=cli_executor_id(job_id))
         try:
             if spec is not None:
                 await runtime.submit(spec, job_id=job_id)
@@ -270,7 +271,7 @@ def approve(
         _finish(_run_async(lambda: remote.approve(job_id, budget, out_dir)))
 
     async def go() -> ProjectStatus:
-        runtime = await Runtime.start(settings, executor_id=f"cli-{job_id}")
+        runtime = await Runtime.start(settings, executor_id=cli_executor_id(job_id))
         try:
             await runtime.approve(job_id, budget_usd=budget)
             return await _follow(runtime, job_id, out_dir)
@@ -289,7 +290,7 @@ def reject(ctx: typer.Context, job_id: str) -> None:
     async def go() -> None:
         if remote is not None:
             return await remote.reject(job_id)
-        runtime = await Runtime.start(settings, executor_id=f"cli-{job_id}")
+        runtime = await Runtime.start(settings, executor_id=cli_executor_id(job_id))
         try:
             await runtime.reject(job_id)
         finally:

@@ -2,7 +2,8 @@
 
 A *worker* runtime (the server, `orchestrator worker`) puts jobs on the shared job queue,
 takes jobs from it, beats, and takes over the jobs of dead workers. A plain runtime (the
-CLI's `run` and `resume`) runs its job in its own process and takes nothing from the queue.
+CLI's `run` and `resume`) runs its job in its own process and takes nothing from the queue;
+it beats too, so that a worker takes its job over if it is killed (runtime/workers.py).
 
 DBOS keeps process-wide state (it is a singleton by design), so a process holds at most
 one `Runtime` at a time; `stop()` releases it so tests can start another.
@@ -18,11 +19,18 @@ from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from pathlib import Path
 
-from dbos import DBOS, SetWorkflowID, WorkflowHandleAsync, WorkflowStatusString
+from dbos import DBOS, SetWorkflowID, WorkflowHandleAsync, WorkflowStatus, WorkflowStatusString
 from dbos._dbos import _get_or_create_dbos_registry
 
 from orchestrator.config import Settings
-from orchestrator.domain import TERMINAL_JOB_STATUSES, JobSpec, JobStatus, ProjectStatus, TaskStatus
+from orchestrator.domain import (
+    TERMINAL_JOB_STATUSES,
+    JobRecord,
+    JobSpec,
+    JobStatus,
+    ProjectStatus,
+    TaskStatus,
+)
 from orchestrator.engine.health import HealthBook
 from orchestrator.errors import InvalidInput, JobConflict, UnusableInput
 from orchestrator.events import JobEvent, StatusEvent
@@ -35,8 +43,8 @@ from orchestrator.runtime.recovery import install as queue_recovered_work_here
 from orchestrator.runtime.rejects import REJECTER_NAME, Rejecter
 from orchestrator.runtime.removals import Removals
 from orchestrator.runtime.unstarted import UnstartedRuns
-from orchestrator.runtime.workers import WorkerWatch
-from orchestrator.runtime.workflows import RUNNER_NAME, JobRunner, workflow_id
+from orchestrator.runtime.workers import WorkerWatch, owner_alive
+from orchestrator.runtime.workflows import RUNNER_NAME, JobRunner, task_workflow_id, workflow_id
 from orchestrator.store import EventListener, Store
 from orchestrator.webhooks import check_reachable
 
@@ -88,7 +96,7 @@ class Runtime:
         runs: JobRuns,
         runner: JobRunner,
         rejecter: Rejecter,
-        watch: WorkerWatch | None,
+        watch: WorkerWatch,
         listener: EventListener | None,
     ) -> None:
         self.deps = deps
@@ -146,13 +154,14 @@ class Runtime:
             events=EventLog(store, EventBus()),
         )
         executor = executor_id or settings.executor_id
-        watch = WorkerWatch(store, deps.events, settings, executor) if worker else None
-        if watch is not None:
-            try:
-                await watch.check_id_free()  # before launch recovers this id's workflows
-            except BaseException:
-                await store.close()
-                raise
+        watch = WorkerWatch(store, deps.events, settings, executor, takes_work=worker)
+        try:
+            await watch.check_id_free()  # before launch recovers this id's workflows
+            # Before anything runs: a resume elsewhere must not find its runs ownerless.
+            await watch.beat()
+        except BaseException:
+            await store.close()
+            raise
         runs = JobRuns(deps)
         deliveries = Deliveries(deps)
         runner = JobRunner(deps, runs, deliveries)
@@ -167,10 +176,12 @@ class Runtime:
                 "log_level": "WARNING",
             }
         )
-        if watch is None:
+        if not worker:
             DBOS.listen_queues([])  # run here what is started here; take no queued job
         DBOS.launch()
-        if watch is not None:
+        if not worker:
+            await watch.start()
+        else:
             queue = await DBOS.register_queue_async(
                 JOB_QUEUE,
                 worker_concurrency=settings.worker_jobs,
@@ -181,24 +192,26 @@ class Runtime:
         store.on_events.append(deps.events.bus.publish)  # events stored with a change
         listener = await store.listen_events(deps.events.bus.publish)
         runtime = cls(deps, runs, runner, rejecter, watch, listener)
-        if watch is not None:  # deletions a stopped process left half done
+        if worker:  # deletions a stopped process left half done
             for job_id in await store.hidden_jobs():
                 runtime.removals.later(job_id, STOP_WAIT_S)
         # Runs whose process died before starting them: now, and for a worker at every
         # heartbeat interval (a live server picks up another process's approval).
         await runtime.unstarted.start_all()
-        if watch is not None:
+        if worker:
             runtime.unstarted.watch(settings.worker_heartbeat_s)
         return runtime
 
     async def stop(self) -> None:
-        if self.watch is None:  # webhooks this process started must not end with it
+        handed_over = 0
+        if not self.watch.takes_work:  # webhooks this process started must not end with it
             within = self.deps.settings.webhook_timeout_s + HAND_OVER_MARGIN_S
-            await hand_over(self.store, DBOS.executor_id, within_s=within)
+            handed_over = await hand_over(self.store, DBOS.executor_id, within_s=within)
         await self.removals.stop(REMOVALS_AT_STOP_S)
         await self.unstarted.stop()
-        if self.watch is not None:
-            await self.watch.stop()
+        # A worker's row stays, for the others to take over what it leaves; a CLI's goes,
+        # unless it leaves webhooks to send: its job, if unfinished, waits for a resume.
+        await self.watch.stop(forget=not self.watch.takes_work and handed_over == 0)
         if self.listener is not None:
             await self.listener.stop()
         await self.events.flush_all()
@@ -251,16 +264,26 @@ class Runtime:
 
     async def _start_attempt(self, job_id: str, attempt: int) -> None:
         with SetWorkflowID(workflow_id(job_id, attempt)):
-            if self.watch is not None:  # whichever worker is free takes it
+            if self.watch.takes_work:  # whichever worker is free takes it
                 await DBOS.enqueue_workflow_async(JOB_QUEUE, self.runner.job_workflow, job_id)
             else:
                 await DBOS.start_workflow_async(self.runner.job_workflow, job_id)
 
     async def is_active(self, job_id: str) -> bool:
         """Whether the job's current attempt is still running (here or in another worker)."""
+        return (await self._current_run(job_id)) is not None
+
+    async def runs_here(self, job_id: str) -> bool:
+        """Whether the job's current attempt is unfinished and recorded under this process
+        (a CLI `resume` that recovered it at start)."""
+        run = await self._current_run(job_id)
+        return run is not None and run.executor_id == DBOS.executor_id
+
+    async def _current_run(self, job_id: str) -> WorkflowStatus | None:
+        """The workflow of the job's current attempt while it is unfinished."""
         job = await self.store.get_job(job_id)
         status = await DBOS.get_workflow_status_async(workflow_id(job_id, job.attempt))
-        return status is not None and status.status in UNFINISHED
+        return status if status is not None and status.status in UNFINISHED else None
 
     async def wait(self, job_id: str) -> ProjectStatus | None:
         """The job's outcome once its current run ends; None when it stopped for review."""
@@ -298,7 +321,7 @@ class Runtime:
                 raise JobConflict(job_id, "it is starting")
         elif run is not None and run.status in UNFINISHED:
             if not job.status.is_terminal():
-                raise JobConflict(job_id, "it is still running")
+                await self._stop_orphaned(job, run)  # JobConflict while its process lives
             # It has ended (its `done` may be out already) or was cancelled, and its workflow
             # is finishing its last steps: a resume right after that should just work.
             if not await self.ended_within(job_id, RESUME_WAIT_S):
@@ -331,6 +354,29 @@ class Runtime:
             job, now=now, budget_usd=budget_usd, time_limit_s=time_limit_s, announce=announce
         )
         await self._start_attempt(job_id, attempt)
+
+    async def _stop_orphaned(self, job: JobRecord, run: WorkflowStatus) -> None:
+        """Stop the unfinished run of `job` when the process it is recorded under is gone (a
+        CLI killed or stopped by its user, a worker not yet taken over); JobConflict while
+        that process beats. Its workflows are cancelled, so that nothing starts them again;
+        should the process only have stalled, the resume's claim fences its writes."""
+        owner = run.executor_id or ""
+        dead_after = self.deps.settings.worker_dead_after_s
+        if owner == DBOS.executor_id or await owner_alive(
+            self.store, owner, dead_after_s=dead_after
+        ):
+            raise JobConflict(job.job_id, "it is still running")
+        run_id = workflow_id(job.job_id, job.attempt)
+        tasks = await self.store.list_tasks(job.job_id)
+        # The job's and its tasks' workflows, not its webhooks': those are still to be sent.
+        await DBOS.cancel_workflows_async(
+            [run_id, *(task_workflow_id(run_id, t.task_id) for t in tasks)]
+        )
+        self.events.log(
+            job.job_id,
+            f"its run's process ({owner}) stopped without ending it: that run is stopped",
+            "WARNING",
+        )
 
     async def approve(self, job_id: str, *, budget_usd: float | None = None) -> None:
         """Run a job awaiting review with its plan as reviewed; `budget_usd` replaces its

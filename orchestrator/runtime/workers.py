@@ -17,6 +17,11 @@ a job never waits while a worker has room (`fair_share`). Without it the first w
 at the queue would take every job queued at that moment, and a second worker would sit idle.
 The limit lives in the queue's row (DBOS reads it before each look), the same for every worker.
 
+A CLI process (`run`, `resume`, `approve`) beats too, under its own id (`cli_executor_id`),
+while it runs its one job, and takes nothing from the queue: killed, it stops beating and a
+worker takes its job over like a dead worker's; stopped by the user, it removes its row, and
+its job waits for a resume from anywhere (`owner_alive` tells a resume the run is orphaned).
+
 Heartbeats compare wall clocks of different machines: keep them in sync (NTP).
 """
 
@@ -39,6 +44,19 @@ from orchestrator.runtime.workflows import job_of_workflow
 from orchestrator.store import Store, WorkerBeat
 
 log = logging.getLogger(__name__)
+
+CLI_PREFIX = "cli-"
+
+
+def cli_executor_id(job_id: str) -> str:
+    """The executor id of a CLI process running `job_id`: one per job, so that the process
+    recovers that job's workflows, and only those, when it starts again."""
+    return f"{CLI_PREFIX}{job_id}"
+
+
+def is_cli(worker_id: str) -> bool:
+    """Whether `worker_id` is a CLI process's (it runs one job, and no queued ones)."""
+    return worker_id.startswith(CLI_PREFIX)
 
 
 def _is_running(pid: int) -> bool:
@@ -68,16 +86,35 @@ async def ensure_worker_id_free(store: Store, worker_id: str, *, dead_after_s: f
             continue
         # On this host the process table says; elsewhere only a recent heartbeat does.
         local = other.host == host
-        if _is_running(other.pid) if local else now - other.seen_at < dead_after_s:
+        if not (_is_running(other.pid) if local else now - other.seen_at < dead_after_s):
+            continue
+        if is_cli(worker_id):
             raise InvalidInput(
-                f"worker id {worker_id!r} is in use by process {other.pid} on "
-                f"{other.host}; give each worker its own id (--worker-id or "
-                "ORCH_EXECUTOR_ID)"
+                f"job {worker_id.removeprefix(CLI_PREFIX)} is being run by process "
+                f"{other.pid} on {other.host}; wait for it, or stop it first"
             )
+        raise InvalidInput(
+            f"worker id {worker_id!r} is in use by process {other.pid} on "
+            f"{other.host}; give each worker its own id (--worker-id or "
+            "ORCH_EXECUTOR_ID)"
+        )
+
+
+async def owner_alive(store: Store, executor_id: str, *, dead_after_s: float) -> bool:
+    """Whether the process recorded as `executor_id` still beats: a run recorded under a
+    process that does not (a CLI killed, or stopped by its user) runs nowhere."""
+    cutoff = time.time() - dead_after_s
+    workers = await store.list_workers()
+    return any(w.worker_id == executor_id and w.seen_at >= cutoff for w in workers)
 
 
 async def check_worker_id(settings: Settings, worker_id: str) -> None:
-    """Raise InvalidInput when a live worker holds `worker_id` (before starting anything)."""
+    """Raise InvalidInput when a live worker holds `worker_id`, or it is a CLI's (before
+    starting anything)."""
+    if is_cli(worker_id):
+        raise InvalidInput(
+            f"worker id {worker_id!r}: ids starting with {CLI_PREFIX!r} are the CLI's own"
+        )
     store = await Store.open(settings.store_url)
     try:
         await ensure_worker_id_free(store, worker_id, dead_after_s=settings.worker_dead_after_s)
@@ -86,19 +123,33 @@ async def check_worker_id(settings: Settings, worker_id: str) -> None:
 
 
 class WorkerWatch:
-    """This worker's heartbeat and its watch over the others."""
+    """This process's heartbeat and, for a worker (`takes_work`), its watch over the others
+    and its share of the job queue."""
 
-    def __init__(self, store: Store, events: EventLog, settings: Settings, worker_id: str):
+    def __init__(
+        self,
+        store: Store,
+        events: EventLog,
+        settings: Settings,
+        worker_id: str,
+        *,
+        takes_work: bool = True,
+    ):
         self._store = store
         self._events = events
         self._settings = settings
         self.worker_id = worker_id
+        self.takes_work = takes_work
         self._host = socket.gethostname()
         self._pid = os.getpid()
         self._task: asyncio.Task[None] | None = None
         self._queue: Queue | None = None
 
     async def check_id_free(self) -> None:
+        if self.takes_work and is_cli(self.worker_id):
+            raise InvalidInput(
+                f"worker id {self.worker_id!r}: ids starting with {CLI_PREFIX!r} are the CLI's own"
+            )
         await ensure_worker_id_free(
             self._store, self.worker_id, dead_after_s=self._settings.worker_dead_after_s
         )
@@ -116,7 +167,10 @@ class WorkerWatch:
             return self._settings.worker_jobs
         cutoff = time.time() - self._settings.worker_dead_after_s
         others = await self._store.list_workers()
-        alive = 1 + sum(w.worker_id != self.worker_id and w.seen_at >= cutoff for w in others)
+        alive = 1 + sum(
+            w.worker_id != self.worker_id and not is_cli(w.worker_id) and w.seen_at >= cutoff
+            for w in others
+        )
         return fair_share(await self._store.count_open_jobs(), alive)
 
     async def share_work(self) -> None:
@@ -127,13 +181,15 @@ class WorkerWatch:
         # with no limit, and every worker computes the same share from the same rows.
         await self._queue.set_worker_concurrency_async(await self.worker_jobs())
 
-    async def stop(self) -> None:
-        """Stop beating. The row stays: if this worker does not come back, the others
-        take over its unfinished jobs once it looks dead."""
+    async def stop(self, *, forget: bool = False) -> None:
+        """Stop beating. The row stays unless `forget`: if this process does not come back,
+        the workers take over its unfinished work once it looks dead."""
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        if forget:
+            await self._store.forget_worker(self.worker_id)
 
     async def beat(self) -> None:
         await self._store.beat(self.worker_id, host=self._host, pid=self._pid, now=time.time())
@@ -143,8 +199,9 @@ class WorkerWatch:
             await asyncio.sleep(self._settings.worker_heartbeat_s)
             try:
                 await self.beat()
-                await self.take_over_dead()
-                await self.share_work()
+                if self.takes_work:
+                    await self.take_over_dead()
+                    await self.share_work()
             except Exception:  # a store hiccup must not end the watch
                 log.exception("worker %s: heartbeat failed; retrying", self.worker_id)
 
