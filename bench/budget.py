@@ -158,6 +158,7 @@ async def _run_round(number: int, jobs: int, batch: int, why: bool) -> list[JobO
                 ids = [await rt.submit(spec) for spec in chunk]
                 statuses = await asyncio.gather(*(rt.wait(job_id) for job_id in ids))
                 for spec, job_id, status in zip(chunk, ids, statuses, strict=True):
+                    assert status is not None  # no review stop: jobs run unreviewed
                     calls = await rt.store.list_calls(job_id=job_id)
                     tasks = await rt.store.list_tasks(job_id)
                     outcomes.append(

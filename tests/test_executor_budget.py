@@ -109,3 +109,58 @@ async def test_a_review_is_still_made_with_a_shorter_answer_than_a_generation() 
     rig = Rig(budget=str(budget), client=client)
     assert (await rig.executor(spec)).status is CallStatus.BUDGET_EXHAUSTED
     assert client.caps == []
+
+
+class RecordingPrompts(ScriptedClient):
+    """Answers via the simulator and keeps the user prompt of every request."""
+
+    def __init__(self) -> None:
+        super().__init__(sim(), {})
+        self.prompts: list[str] = []
+
+    async def complete(self, request: LLMRequest) -> LLMResponse:
+        self.prompts.append(request.prompt)
+        return await super().complete(request)
+
+
+def with_material(role: Role) -> CallSpec:
+    material = "\n".join(
+        f"line {i}: a dependency's output, context for the call" for i in range(80)
+    )
+    prompt = f"Summarise the design document.\n{material}\nAnswer in five bullets."
+    return gen().model_copy(update={"role": role, "prompt": prompt})
+
+
+async def test_a_last_call_whose_prompt_does_not_fit_is_made_with_its_middle_cut() -> None:
+    """When even the shortest answer does not fit, a generation's prompt loses the middle of
+    its material (whole lines, at most half of it) so that the call fits; its recorded
+    request is the whole one's, so a resumed job finds the answer. A revision is never cut:
+    it rewrites the whole output."""
+    probe = Rig()
+    spec = with_material(Role.GENERATE)
+    # Room for the shortest answer and about 70 % of the prompt.
+    budget = probe.pricing.worst_case("gamma-small", spec.system, spec.prompt[:3000], 256)
+    assert budget < probe.pricing.worst_case("gamma-small", spec.system, spec.prompt, 256)
+    client = RecordingPrompts()
+    rig = Rig(budget=str(budget), client=client)
+    notes: list[str] = []
+    rig.executor.note = notes.append
+    result = await rig.executor(spec)
+    assert result.status is CallStatus.OK, result.error
+    [sent] = client.prompts
+    assert "cut here to fit what is left of the budget" in sent
+    assert sent.startswith("Summarise the design document.") and sent.endswith("five bullets.")
+    assert len(spec.prompt) / 2 <= len(sent) < len(spec.prompt)
+    assert rig.ledger.spent <= budget
+    [row] = rig.ledger.rows
+    assert (
+        row.request_hash
+        == rig.executor._request(spec, rig.catalog.models[row.model]).request_hash()
+    )
+    assert any("prompt" in n and "was cut" in n for n in notes)
+
+    client = RecordingPrompts()
+    rig = Rig(budget=str(budget), client=client)
+    revision = with_material(Role.REVISE)
+    assert (await rig.executor(revision)).status is CallStatus.BUDGET_EXHAUSTED
+    assert client.prompts == []

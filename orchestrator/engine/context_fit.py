@@ -20,7 +20,7 @@ from pydantic import BaseModel
 
 from orchestrator.providers.base import KnowsContext, LLMClient, LLMRequest
 
-__all__ = ["ContextFit", "estimate_tokens", "fit_for_client", "fit_to_context"]
+__all__ = ["ContextFit", "cut_middle", "estimate_tokens", "fit_for_client", "fit_to_context"]
 
 BYTES_PER_TOKEN = 3
 FRAMING_TOKENS = 64  # chat template markers around the messages
@@ -63,7 +63,7 @@ def fit_to_context(request: LLMRequest, context_tokens: int) -> ContextFit:
         shorter = request.model_copy(update={"max_tokens": room, "fitted_from": identity})
         return ContextFit(request=shorter)  # a lower answer cap is not worth a log line
     allowed = max(context_tokens - fixed - floor, 0) * BYTES_PER_TOKEN  # bytes of prompt
-    cut, dropped = _cut_middle(request.prompt, allowed)
+    cut, dropped = cut_middle(request.prompt, allowed)
     fitted = request.model_copy(
         update={"prompt": cut, "max_tokens": floor, "fitted_from": identity}
     )
@@ -74,11 +74,13 @@ def fit_to_context(request: LLMRequest, context_tokens: int) -> ContextFit:
     return ContextFit(request=fitted, note=note)
 
 
-def _cut_middle(text: str, allowed_bytes: int) -> tuple[str, int]:
+def cut_middle(
+    text: str, allowed_bytes: int, why: str = "to fit the model's context"
+) -> tuple[str, int]:
     """`text` within `allowed_bytes`: whole lines from its start and its end, and a marker
-    where the middle was; also the number of lines cut."""
+    where the middle was (saying `why`); also the number of lines cut."""
     lines = text.splitlines()
-    marker = "[… {n} lines cut here to fit the model's context …]"
+    marker = "[… {n} lines cut here " + why + " …]"
     budget = max(allowed_bytes - len(marker) - 8, 0)
     head: list[str] = []
     used = 0

@@ -146,15 +146,18 @@ class CallExecutor:
             result = await self._try_model(call, model)
             if result is not None:
                 return result
-        if call.budget_blocked:
+        listed = {m.name for m in self.router.preferred(spec)}
+        for cut in (False, True):
+            if not call.budget_blocked:
+                break
             # Nothing fits with its full answer cap: a shorter answer beats none, from the
-            # cheapest model that can still give one (not one that failed this call).
+            # cheapest model that can still give one (not one that failed this call); then
+            # the same with the middle of the prompt cut.
             failed = {name for name, _one, _many in call.failures.counts}
-            listed = {m.name for m in self.router.preferred(spec)}
             for model in self.router.last_resort(spec, exclude=self._unavailable):
                 if model.name in failed or not self.clients.serves(model.name):
                     continue
-                result = await self._try_model(call, model, shorten=True)
+                result = await self._try_model(call, model, shorten=True, cut=cut)
                 if result is not None:
                     if result.ok and model.name not in listed:
                         self._note_outside(spec, model)
@@ -166,11 +169,12 @@ class CallExecutor:
         return call.end(CallStatus.FAILED)
 
     async def _try_model(
-        self, call: LogicalCall, model: ModelInfo, *, shorten: bool = False
+        self, call: LogicalCall, model: ModelInfo, *, shorten: bool = False, cut: bool = False
     ) -> CallResult | None:
         """Call `model`, with retries; a result ends the logical call, None falls back.
 
-        `shorten`: when its worst case does not fit the budget, lower the answer cap."""
+        `shorten`: when its worst case does not fit the budget, lower the answer cap; `cut`:
+        and when even the shortest answer does not fit, cut the middle of the prompt."""
         if model.name in self._unavailable:
             return None
         try:
@@ -188,7 +192,7 @@ class CallExecutor:
                 if retry == 0:  # else its own last failure says more
                     call.last_error = f"{model.name}: circuit breaker open"
                 return None
-            reserved = await self._reserve(call, model, client, request, shorten=shorten)
+            reserved = await self._reserve(call, model, client, request, shorten=shorten, cut=cut)
             if reserved is None:
                 self.health.release(model.name)
                 return None
@@ -224,6 +228,7 @@ class CallExecutor:
         request: LLMRequest,
         *,
         shorten: bool,
+        cut: bool = False,
     ) -> tuple[CallRecord, LLMRequest] | None:
         """Record the next attempt in flight with its worst case reserved: the row and the
         request to send (with a lower answer cap when `shorten` had to fit it); None when
@@ -240,7 +245,7 @@ class CallExecutor:
         )
         try:
             request = await self._spending.reserve(
-                row, model, request, shorten=shorten, client=client
+                row, model, request, shorten=shorten, cut=cut, client=client
             )
         except BudgetExceeded as e:
             call.budget_blocked = True

@@ -21,6 +21,7 @@ from decimal import Decimal
 
 from orchestrator.config import ModelInfo
 from orchestrator.domain import CallRecord, Role
+from orchestrator.engine.context_fit import cut_middle
 from orchestrator.engine.ledger import AttemptKey, JobLedger, attempt_key
 from orchestrator.errors import BudgetExceeded, ProviderError
 from orchestrator.providers.base import CountsTokens, LLMClient, LLMRequest
@@ -40,6 +41,13 @@ MIN_FITTED_TOKENS = 256
 # (plain text, nothing to parse). 256 tokens held back the last reviews of jobs that had
 # the money for one (bench/budget.py --why).
 MIN_FITTED_BY_ROLE: dict[Role, int] = {Role.EVALUATE: 128, Role.CRITIQUE: 128}
+# Calls whose prompt may lose the middle of its material when even the shortest answer does
+# not fit: a generation's dependency outputs and project files are context, and a review
+# of most of an output beats none. Never a revision (it rewrites the whole output, so it
+# must see all of it) nor a plan (its prompt is the user's description).
+CUT_ROLES = frozenset({Role.GENERATE, Role.CRITIQUE, Role.EVALUATE})
+MIN_KEPT_SHARE = 0.5  # of the prompt's bytes: below this an answer would be made blind
+CUT_WHY = "to fit what is left of the budget"
 # How often a call that waits for other calls' reservations looks at the budget again (the
 # budget is in the database, shared by every process running the job).
 RESERVATION_POLL_S = 0.1
@@ -55,6 +63,7 @@ class Spending:
     # Settlements that cost more than their reservation (0 while worst cases are true bounds).
     overruns: int = field(default=0, init=False)
     _shortened: bool = field(default=False, init=False)  # said once in the job's log
+    _cut: bool = field(default=False, init=False)  # said once in the job's log
     _unsettled: dict[AttemptKey, CallRecord] = field(default_factory=dict, init=False)
 
     def worst_case(
@@ -79,11 +88,13 @@ class Spending:
         request: LLMRequest,
         *,
         shorten: bool,
+        cut: bool = False,
         client: LLMClient | None = None,
     ) -> LLMRequest:
         """Record `row` in flight with the worst case of `request` reserved; returns the
-        request to send (with a lower answer cap when `shorten` had to fit it). Raises
-        BudgetExceeded when it does not fit.
+        request to send (with a lower answer cap when `shorten` had to fit it, and when
+        `cut` too, with the middle of its prompt cut when even the shortest answer did not
+        fit). Raises BudgetExceeded when it does not fit.
 
         A shortened cap is fitted to what is unspent, not to what other calls in flight leave
         free: they usually settle for a fraction of what they hold, so the call waits for
@@ -100,6 +111,8 @@ class Spending:
         while True:
             unspent = money.budget_usd - money.spent_usd
             fitted = self._fit_to_budget(model, request, client, unspent)
+            if fitted is None and cut:
+                fitted = self._cut_to_budget(model, request, client, unspent)
             if fitted is None:
                 raise BudgetExceeded(float(worst), float(money.available_usd))
             shorter, worst = fitted
@@ -191,6 +204,48 @@ class Spending:
                 " tokens so that calls still fit"
             )
         return request.model_copy(update={"max_tokens": low}), worst(low)
+
+    def _cut_to_budget(
+        self, model: ModelInfo, request: LLMRequest, client: LLMClient | None, unspent: Decimal
+    ) -> tuple[LLMRequest, Decimal] | None:
+        """The request with its shortest answer and the most of its prompt (whole lines from
+        its start and end, at least MIN_KEPT_SHARE of it) whose worst case fits `unspent`;
+        None for a role in no CUT_ROLES, a re-ask, or when even that does not fit."""
+        if request.role not in CUT_ROLES or request.reask is not None:
+            return None
+        floor = min(request.max_tokens, shortest_answer(request.role))
+        size = len(request.prompt.encode("utf-8"))
+        least = int(size * MIN_KEPT_SHARE)
+        identity = request.request_hash()  # a resumed call still finds its recorded answer
+
+        def cut(allowed: int) -> tuple[LLMRequest, int]:
+            text, dropped = cut_middle(request.prompt, allowed, CUT_WHY)
+            update = {"prompt": text, "max_tokens": floor, "fitted_from": identity}
+            return request.model_copy(update=update), dropped
+
+        def fits(allowed: int) -> bool:
+            shorter, _ = cut(allowed)
+            # A prompt of a few long lines loses most of itself at line boundaries: not sent.
+            kept = len(shorter.prompt.encode("utf-8")) >= least // 2
+            return kept and self.worst_case(model, shorter, client) <= unspent
+
+        if not fits(least):
+            return None
+        low, high = least, size  # `low` fits
+        while low < high:
+            middle = (low + high + 1) // 2
+            if fits(middle):
+                low = middle
+            else:
+                high = middle - 1
+        shorter, dropped = cut(low)
+        if not self._cut:
+            self._cut = True
+            self.note(
+                f"the budget is nearly spent: the middle of a {request.role.value} prompt "
+                f"({dropped} lines) was cut so that the call still fits"
+            )
+        return shorter, self.worst_case(model, shorter, client)
 
 
 def shortest_answer(role: Role) -> int:
