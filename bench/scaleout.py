@@ -1,6 +1,7 @@
 """Scale-out on PostgreSQL: simulated jobs at latency 0 completed per minute by two
 `orchestrator worker` processes ÷ one (the CPU-bound case: a second process should use the
-second core). `PYTHONPATH=. .venv/bin/python -m bench.scaleout [--jobs 60] [--reps 3]`.
+second core).
+`PYTHONPATH=. .venv/bin/python -m bench.scaleout [--jobs 24] [--reps 3] [--one-session]`.
 
 Each run gets a scratch PostgreSQL database and fresh workers (the simulator, latency 0,
 default queue settings but a 1 s heartbeat). Once every worker is ready, this process writes
@@ -303,7 +304,7 @@ def autogroup() -> bool:
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.scaleout", description=__doc__)
-    parser.add_argument("--jobs", type=int, default=60, help="jobs per run")
+    parser.add_argument("--jobs", type=int, default=24, help="jobs per run")
     parser.add_argument("--reps", type=int, default=3, help="repetitions of each configuration")
     parser.add_argument("--deadline", type=float, default=900, help="seconds to wait per run")
     parser.add_argument(
