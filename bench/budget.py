@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import pickle
 import sys
 import tempfile
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -252,10 +253,23 @@ def _why_tables(outcomes: list[JobOutcome]) -> str:
 
 
 def main(
-    quick: bool = False, *, rounds: int = 10, jobs: int = 100, first: int = 0, why: bool = False
+    quick: bool = False,
+    *,
+    rounds: int = 10,
+    jobs: int = 100,
+    first: int = 0,
+    why: bool = False,
+    save: Path | None = None,
+    load: list[Path] | None = None,
 ) -> list[str]:
+    """`save`: each round's outcomes go to a file in that directory as the round ends (a run
+    cut short keeps its finished rounds); `load`: tables from such files, running nothing."""
     if quick:  # one small round in this process: no worker start-up to pay for
         return [_table(run_round(0, jobs=4, batch=4), genai_prices_overrides_catalog())]
+    if load:
+        loaded = [o for path in load for o in pickle.loads(path.read_bytes())]
+        tables = [_table(loaded, genai_prices_overrides_catalog())]
+        return tables + ([_why_tables(loaded)] if why else [])
     batch = 25
     outcomes: list[JobOutcome] = []
     with ProcessPoolExecutor(max_workers=2, mp_context=get_context("spawn")) as pool:
@@ -265,6 +279,9 @@ def main(
         for future in as_completed(futures):
             part = future.result()
             outcomes += part
+            if save is not None:
+                save.mkdir(parents=True, exist_ok=True)
+                (save / f"round-{part[0].round}.pkl").write_bytes(pickle.dumps(part))
             worst = max(o.spend - o.budget for o in part)
             print(
                 f"  budget round {part[0].round}: {len(part)} jobs, max(spend − budget) {worst}"
@@ -286,6 +303,15 @@ if __name__ == "__main__":  # python -m bench.budget [--rounds N] [--jobs M]
     parser.add_argument(
         "--why", action="store_true", help="say why jobs that ran out stopped below 90 %%"
     )
+    parser.add_argument("--save", type=Path, help="directory for each round's outcomes")
+    parser.add_argument("--load", type=Path, nargs="+", help="round files to tabulate")
     args = parser.parse_args()
     quiet_logs()
-    main(rounds=args.rounds, jobs=args.jobs, first=args.first, why=args.why)  # prints its table
+    main(
+        rounds=args.rounds,
+        jobs=args.jobs,
+        first=args.first,
+        why=args.why,
+        save=args.save,
+        load=args.load,
+    )  # prints its table

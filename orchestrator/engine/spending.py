@@ -3,7 +3,9 @@
 Before an attempt, its worst case is reserved in the job's ledger; when only other calls'
 reservations stand in the way it waits for them to settle (they usually cost a fraction of
 what they hold), and near the end of the budget the answer cap is fitted to what is unspent
-(waiting, again, for calls in flight). The input is counted by the client's own tokenizer
+(waiting, again, for calls in flight), down to the shortest answer worth a call (less for a
+review than for a generation); when even that does not fit, the middle of a generation's or
+review's prompt may be cut (`cut`). The input is counted by the client's own tokenizer
 where it has one (`CountsTokens`), else as one token per byte: a true bound either way.
 After the attempt, what the provider billed is settled: the answer's price, or for a failed
 attempt the usage the provider reported, else its reservation when it may have been billed
