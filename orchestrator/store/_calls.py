@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from sqlalchemy import RowMapping, func, select
+from sqlalchemy import Integer, RowMapping, bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 
 from orchestrator.domain import CallRecord, Role
@@ -12,6 +12,19 @@ from orchestrator.store._base import StoreBase, to_money
 from orchestrator.store.tables import llm_calls
 
 _ATTEMPT_KEY = ["job_id", "task_id", "iteration", "role", "slot", "attempt"]
+# Asked before every LLM call: built once, run with parameters (building it afresh cost
+# SQLAlchemy about as much CPU as SQLite took to run it).
+_ATTEMPTS_OF_CALL = (
+    select(llm_calls)
+    .where(
+        llm_calls.c.job_id == bindparam("b_job"),
+        llm_calls.c.task_id == bindparam("b_task"),
+        llm_calls.c.iteration == bindparam("b_iteration", type_=Integer),
+        llm_calls.c.role == bindparam("b_role"),
+        llm_calls.c.slot == bindparam("b_slot", type_=Integer),
+    )
+    .order_by(llm_calls.c.attempt)
+)
 
 
 def call_from_row(row: RowMapping) -> CallRecord:
@@ -49,19 +62,15 @@ class CallsRepo(StoreBase):
     ) -> list[CallRecord]:
         """Every recorded attempt of one logical call, by attempt number (one indexed read:
         the executor asks before each call whether it was answered already)."""
-        query = (
-            select(llm_calls)
-            .where(
-                llm_calls.c.job_id == job_id,
-                llm_calls.c.task_id == task_id,
-                llm_calls.c.iteration == iteration,
-                llm_calls.c.role == role.value,
-                llm_calls.c.slot == slot,
-            )
-            .order_by(llm_calls.c.attempt)
-        )
+        call = {
+            "b_job": job_id,
+            "b_task": task_id,
+            "b_iteration": iteration,
+            "b_role": role.value,
+            "b_slot": slot,
+        }
         async with self._engine.connect() as conn:
-            rows = (await conn.execute(query)).all()
+            rows = (await conn.execute(_ATTEMPTS_OF_CALL, call)).all()
         return [call_from_row(row._mapping) for row in rows]
 
     async def list_calls(

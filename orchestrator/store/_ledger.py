@@ -24,21 +24,18 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, and_, func, literal_column, select, update
+from sqlalchemy import ColumnElement, Row, and_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from orchestrator.domain import CallOutcome, CallRecord, JobBudget
 from orchestrator.errors import BudgetExceeded, JobConflict, JobNotFound
 from orchestrator.store._base import StoreBase, from_units, to_money, to_units
 from orchestrator.store._calls import call_from_row
-from orchestrator.store._fence import check_run, hold_run, run_is
+from orchestrator.store._fence import check_run, hold_run
+from orchestrator.store._ledger_sql import ATTEMPT_PARAMS, ledger_sql
+from orchestrator.store._ledger_sql import MONEY as _MONEY
 from orchestrator.store.tables import jobs, llm_calls
 
-# The job's money as the ledger reads it back: what `_budget` takes.
-_MONEY = (jobs.c.budget_usd, jobs.c.spent_units, jobs.c.reserved_units)
-# The budget in units, in SQL: the column holds at most 10 places, so ×1e10 rounds to the
-# exact integer (on SQLite the float is within far less than half a unit of it).
-_BUDGET_UNITS = func.round(jobs.c.budget_usd * literal_column("10000000000"))
 # A reservation refused, then found to fit (others settled in between), is tried again.
 _RESERVE_TRIES = 3
 
@@ -77,31 +74,24 @@ class LedgerRepo(StoreBase):
         amount = to_money(amount)
         if amount < 0:
             raise ValueError(f"cannot reserve a negative amount: {amount}")
-        units = to_units(amount)
         row = {
             **call.model_dump(mode="json", exclude={"cost_usd", "reserved_usd"}),
             "outcome": CallOutcome.IN_FLIGHT.value,
             "cost_usd": to_money(0.0),
             "reserved_usd": amount,
         }
-        c = jobs.c
-        reserved = c.reserved_units + units
-        hold = (
-            update(jobs)
-            .where(c.job_id == call.job_id, run_is(run), c.spent_units + reserved <= _BUDGET_UNITS)
-            .values(reserved_units=reserved, reserved_usd=self._dollars(reserved))
-            .returning(*_MONEY)
-        )
+        sql = ledger_sql(self.dialect)
+        hold, held_params = sql.reserve, {"b_job": call.job_id, "b_units": to_units(amount)}
+        if run is not None:
+            hold, held_params = sql.reserve_fenced, {**held_params, "b_run": run}
         async with self._write() as conn:
             for tries_left in reversed(range(_RESERVE_TRIES)):
-                held = (await conn.execute(hold)).first()
+                held = (await conn.execute(hold, held_params)).first()
                 if held is not None:
                     break
                 await self._refused(conn, call.job_id, amount, run, again=tries_left > 0)
             assert held is not None  # `_refused` raised on the last try
-            inserted = await conn.execute(
-                self._insert(llm_calls).values(row).on_conflict_do_nothing()
-            )
+            inserted = await conn.execute(sql.insert_call, row)
             if not inserted.rowcount:
                 # The attempt is stored already: the same call runs somewhere else too.
                 raise JobConflict(
@@ -153,32 +143,15 @@ class LedgerRepo(StoreBase):
         """The usual settlement, two statements: the reservation the attempt's record says
         it holds becomes its cost, then the attempt is stored, only if it is still in flight
         holding exactly that (else _NotAsHeld, and the transaction rolls back)."""
-        held, c = to_units(call.reserved_usd), jobs.c
-        spent, reserved = c.spent_units + to_units(cost), c.reserved_units - held
-        money = (
-            await conn.execute(
-                update(jobs)
-                .where(c.job_id == call.job_id)
-                .values(
-                    spent_units=spent,
-                    reserved_units=reserved,
-                    total_cost=self._dollars(spent),
-                    reserved_usd=self._dollars(reserved),
-                )
-                .returning(*_MONEY)
-            )
-        ).first()
+        sql, held = ledger_sql(self.dialect), to_money(call.reserved_usd)
+        charge = {"b_job": call.job_id, "b_cost": to_units(cost), "b_held": to_units(held)}
+        money = (await conn.execute(sql.charge, charge)).first()
         if money is None:
             raise JobNotFound(call.job_id)
-        stored = (
-            await conn.execute(
-                update(llm_calls)
-                .where(_attempt_of(call), llm_calls.c.outcome == CallOutcome.IN_FLIGHT)
-                .values(values)
-                .returning(llm_calls.c.reserved_usd)
-            )
-        ).scalar_one_or_none()
-        if stored is None or to_units(_decimal(stored)) != held:
+        attempt = {p: getattr(call, field) for field, p in ATTEMPT_PARAMS.items()}
+        attempt["b_role"] = call.role.value
+        stored = await conn.execute(sql.settle, {**values, **attempt, "b_reserved": held})
+        if not stored.rowcount:
             raise _NotAsHeld
         return _budget(money)
 
@@ -216,14 +189,6 @@ class LedgerRepo(StoreBase):
         after = before.model_copy(update=change)
         await write_budget(conn, call.job_id, after)
         return after
-
-    def _dollars(self, units: ColumnElement[Any]) -> ColumnElement[Any]:
-        """Units of 1e-10 USD as the dollars the money columns hold, in SQL: exact numeric
-        on PostgreSQL; on SQLite the float nearest to them, which is what a bound Decimal
-        becomes there too."""
-        if self.dialect == "postgresql":
-            return units * literal_column("0.0000000001")
-        return units / literal_column("10000000000.0")
 
     async def close_interrupted(
         self, job_id: str, calls: list[CallRecord], *, run: int | None = None
