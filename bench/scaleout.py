@@ -77,6 +77,7 @@ class Run:
     loop_on_cpu_s: float  # the workers' event-loop threads, summed: on a core
     loop_waiting_s: float  # ... runnable, waiting for a core
     idle_core: float  # share of a core one worker uses with no job (queue polls, heartbeats)
+    pg_backends: int  # the most backends connected to the run's database at once
     pg_active: float  # the run's PostgreSQL backends running a query, on average
     pg_lock_waits: Counter[str]  # ... waiting on a lock, on average, by kind
     waiting_queries: Counter[str]  # samples of a backend waiting on a lock, by lock and query
@@ -114,18 +115,16 @@ async def submit(store_url: str, specs: list[JobSpec]) -> None:
         await store.close()
 
 
-def _one(dsn: str, sql: str) -> int:
-    with psycopg.connect(dsn) as conn:
-        row = conn.execute(sql).fetchone()
-    return int(row[0]) if row else 0
-
-
 def wait_finished(dsn: str, jobs: int, deadline_s: float) -> None:
+    """Poll on one connection: PostgreSQL's connection slots are shared with the workers and
+    with other engineers' tests, and a new connection per look can find none left."""
     deadline = time.monotonic() + deadline_s
-    while _one(dsn, "select count(*) from jobs where final_status is not null") < jobs:
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"jobs still unfinished after {deadline_s:.0f} s")
-        time.sleep(0.25)
+    query = "select count(*) from jobs where final_status is not null"
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        while (row := conn.execute(query).fetchone()) is None or row[0] < jobs:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"jobs still unfinished after {deadline_s:.0f} s")
+            time.sleep(0.25)
 
 
 def outcome(dsn: str) -> tuple[Counter[str], list[int], int]:
@@ -179,6 +178,7 @@ def run_once(
         loop_on_cpu_s=on_cpu,
         loop_waiting_s=waiting,
         idle_core=idle,
+        pg_backends=usage.pg_backends,
         pg_active=usage.pg_active,
         pg_lock_waits=usage.pg_lock_waits,
         waiting_queries=usage.waiting_queries,
@@ -210,7 +210,7 @@ def _row(rep: int, r: Run) -> list[str]:
         f"{r.loop_on_cpu_s / r.wall_s / r.workers:.0%} + "
         f"{r.loop_waiting_s / r.wall_s / r.workers:.0%}",
         f"{r.idle_core:.1%}",
-        f"{r.pg_active:.2f} / {sum(r.pg_lock_waits.values()):.2f}"
+        f"{r.pg_backends} / {r.pg_active:.2f} / {sum(r.pg_lock_waits.values()):.2f}"
         + "".join(f", {k} {n:.2f}" for k, n in r.pg_lock_waits.most_common(2)),
         f"{r.load_start:.1f} / {r.load_mean:.1f} / {r.load_max:.1f}",
     ]
@@ -228,7 +228,7 @@ RUN_HEADER = [
     "cores used: workers / PG / others",
     "event loop on a core + waiting for one",
     "idle worker's CPU",
-    "PG backends running a query / waiting on a lock (mean)",
+    "PG backends: most connected / running a query / waiting on a lock (mean)",
     "load 1-min start / mean / max",
 ]
 

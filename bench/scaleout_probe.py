@@ -181,6 +181,7 @@ class Usage:
     load_start: float
     load_mean: float
     load_max: float
+    pg_backends: int  # the most backends connected to the run's database at once
     pg_active: float  # backends of the run's database running a query, on average
     pg_lock_waits: Counter[str]  # ... waiting on a lock, on average, by kind of lock
     waiting_queries: Counter[str]  # samples of a backend waiting on a lock, by lock and query
@@ -200,7 +201,7 @@ class Sampler:
         self._first: dict[int, float] = {}
         self._last: dict[int, float] = {}
         self._loads: list[float] = []
-        self._samples = self._active = 0
+        self._samples = self._active = self._most = 0
         self._locks: Counter[str] = Counter()  # backends seen waiting on a lock, by kind
         self._waiting: Counter[str] = Counter()  # ... by kind and query
         self._busy = self._own = 0.0
@@ -235,6 +236,7 @@ class Sampler:
             load_start=self._loads[0],
             load_mean=sum(self._loads) / len(self._loads),
             load_max=max(self._loads),
+            pg_backends=self._most,
             pg_active=self._active / self._samples,
             pg_lock_waits=Counter({k: n / self._samples for k, n in self._locks.items()}),
             waiting_queries=self._waiting,
@@ -253,6 +255,7 @@ class Sampler:
             "where datname = current_database() and pid <> pg_backend_pid()"
         ).fetchall()
         self._samples += 1
+        self._most = max(self._most, len(rows))
         for pid, state, wait_type, wait, query in rows:
             if state == "active" and wait_type is None:
                 self._active += 1
