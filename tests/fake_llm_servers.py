@@ -11,6 +11,12 @@ slower than the client's timeout, a body that is not JSON, and answers that igno
 requested structure. Faults come from a script (`server.script.append("rate_limit")`) or at a
 seeded random rate.
 
+Several processes can share one server, each told its own base URL under a path prefix
+(`{url}/a/v1` for OpenAI, `{url}/a` for Anthropic): the first segment of a request's path is
+its caller, named in its bill line. `hold("a")` keeps caller a's answers back until
+`let_go("a", fault)` (a process can be stopped or killed with calls in flight that are
+answered, and billed, after it).
+
 It also bills like a provider: every answer it produces is a line of `server.bill` (model,
 input and output tokens), a malformed one too, and one it finished after the client had
 stopped waiting ("slow"). Refused requests (429, 5xx, 4xx) are not billed. `latency_s` holds
@@ -23,6 +29,7 @@ import contextlib
 import json
 import random
 import threading
+import time
 from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -68,6 +75,9 @@ class BillLine:
     input_tokens: int
     output_tokens: int
     fault: str | None  # "malformed", "slow"..., None for a good answer
+    caller: str = ""  # the first segment of the request's path
+    sent_at: float = 0.0  # when the request arrived (time.monotonic)
+    prompt: str = ""  # its system and user text
 
 
 def clear_provider_env(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -118,6 +128,9 @@ class FakeLLMServer:
         self.models: list[str] = []
         self.in_flight = 0  # answers being prepared now
         self.most_in_flight = 0
+        self.pending: Counter[str] = Counter()  # caller -> its requests not answered yet
+        self._gates: dict[str, threading.Event] = {}  # caller -> gate its answers wait at
+        self._late_faults: dict[str, str] = {}  # caller -> the fault let_go gave its answers
         self._rng = random.Random(seed)
         self._lock = threading.Lock()
         self._release = threading.Event()  # lets slow answers go when the server stops
@@ -165,6 +178,29 @@ class FakeLLMServer:
         with self._lock:
             self.bill.append(line)
 
+    def hold(self, caller: str) -> None:
+        """Keep the answers to `caller` back (once their latency is over) until `let_go`."""
+        with self._lock:
+            self._gates.setdefault(caller, threading.Event())
+
+    def let_go(self, caller: str, fault: str | None = None) -> None:
+        """Send the answers held for `caller`, and its later ones, with `fault` if given."""
+        with self._lock:
+            if fault is not None:
+                self._late_faults[caller] = fault
+            gate = self._gates.pop(caller, None)
+        if gate is not None:
+            gate.set()
+
+    def wait_at_gate(self, caller: str) -> str | None:
+        """Wait while `caller`'s answers are held; the fault `let_go` gave them, if any."""
+        with self._lock:
+            gate = self._gates.get(caller)
+        while gate is not None and not gate.is_set() and not self._release.is_set():
+            gate.wait(0.05)
+        with self._lock:
+            return self._late_faults.get(caller)
+
     def hold_back(self) -> None:
         """Wait the answer's latency, counting how many answers are held at once."""
         low, high = self.latency_s
@@ -186,12 +222,23 @@ def _handler(server: FakeLLMServer) -> type[BaseHTTPRequestHandler]:
         disable_nagle_algorithm = True  # headers and body go out as separate small writes
 
         def do_POST(self) -> None:
+            sent_at = time.monotonic()
             raw = self.rfile.read(int(self.headers.get("content-length", 0)))
             request = parse_request(self.path, dict(self.headers.items()), json.loads(raw))
             if request is None:
                 return self._send(404, {"error": {"message": f"no route {self.path}"}})
+            caller = self.path.split("/")[1]
+            with server._lock:
+                server.pending[caller] += 1
+            try:
+                self._answer(request, caller, sent_at, len(raw))
+            finally:
+                with server._lock:
+                    server.pending[caller] -= 1
+
+        def _answer(self, request: WireRequest, caller: str, sent_at: float, size: int) -> None:
             server.record(request)
-            refusal = _refusal(server, request, len(raw))
+            refusal = _refusal(server, request, size)
             if refusal is not None:
                 status, message = refusal
                 return self._send(status, {"error": {"message": message, "type": "invalid"}})
@@ -203,9 +250,12 @@ def _handler(server: FakeLLMServer) -> type[BaseHTTPRequestHandler]:
                 headers = server.retry_after if status == 429 else {}
                 return self._send(status, error_body(request, status, fault), headers)
             server.hold_back()
+            fault = server.wait_at_gate(caller) or fault
             answer = server.responder(request)
-            reply = reply_body(request, answer, malformed=fault == "malformed", size=len(raw))
-            server.charge(BillLine(request.model, *usage_of(request.wire, reply), fault))
+            reply = reply_body(request, answer, malformed=fault == "malformed", size=size)
+            usage = usage_of(request.wire, reply)
+            text = f"{request.system}\n{request.prompt}"
+            server.charge(BillLine(request.model, *usage, fault, caller, sent_at, text))
             if fault == "slow":  # finished, and billed, after the client stopped waiting
                 server.wait_slow()
             if fault == "bad_json":
