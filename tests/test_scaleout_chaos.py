@@ -203,10 +203,10 @@ async def recorded_money(database: str, job_ids: list[str]) -> dict[str, JobBudg
 
 
 @pytest.mark.xfail(
-    strict=True,
+    strict=False,  # it passed in 1 of the last 3 runs: the race is not lost every time
     reason="runtime bug: once the frozen worker wakes, its stale runs end with StaleRun and "
-    "the taker's runs of the same jobs stop too (their DBOS workflows were found in ERROR, or "
-    "left PENDING making no further call): the jobs stay 'running' and never end",
+    "the taker's runs of the same jobs can stop too (their DBOS workflows were found in ERROR, "
+    "or left PENDING making no further call): the jobs stay 'running' and never end",
 )
 def test_kill_and_freeze_two_servers_with_a_cli_beside_them(
     server_database: str, tmp_path: Path
