@@ -114,6 +114,23 @@ def start_process(
             return proc, output, found
 
 
+def billed(log: Path) -> int:
+    """Answers the simulator billed (ORCH_SIM_BILLING_LOG): the provider's bill."""
+    return len(log.read_text().splitlines()) if log.exists() else 0
+
+
+def recorded(server: ApiServer) -> int:
+    """Attempts that returned: not those in flight, nor those a crash cut off."""
+    query = "select count(*) from llm_calls where outcome not in ('in_flight', 'interrupted')"
+    with server.db() as db:
+        return int(db.execute(query).fetchone()[0])
+
+
+def ok_count(server: ApiServer) -> int:
+    with server.db() as db:
+        return int(db.execute("select count(*) from llm_calls where outcome='ok'").fetchone()[0])
+
+
 def kill_with_a_call_in_flight(
     proc: subprocess.Popen[str], in_flight: Callable[[], int], ready: Callable[[], bool]
 ) -> int:

@@ -22,10 +22,13 @@ from api_fixtures import (
     ORCHESTRATOR,
     ApiServer,
     Sse,
+    billed,
     create_jobs,
     follow_all,
     kill_with_a_call_in_flight,
     ok_calls,
+    ok_count,
+    recorded,
     server_env,
     sse,
     start_server,
@@ -34,22 +37,6 @@ from api_fixtures import (
 pytestmark = pytest.mark.slow
 
 FINISHED = ("SUCCESS", "PARTIAL_SUCCESS")
-
-
-def billed(log: Path) -> int:
-    return len(log.read_text().splitlines()) if log.exists() else 0
-
-
-def recorded(server: ApiServer) -> int:
-    """Attempts that returned: not those in flight, nor those a crash cut off."""
-    query = "select count(*) from llm_calls where outcome not in ('in_flight', 'interrupted')"
-    with server.db() as db:
-        return int(db.execute(query).fetchone()[0])
-
-
-def ok_count(server: ApiServer) -> int:
-    with server.db() as db:
-        return int(db.execute("select count(*) from llm_calls where outcome='ok'").fetchone()[0])
 
 
 def unfinished(server: ApiServer) -> int:

@@ -23,9 +23,12 @@ from api_fixtures import (
     QUICK,
     ApiServer,
     Sse,
+    billed,
     kill_with_a_call_in_flight,
     ok_calls,
+    ok_count,
     read_all,
+    recorded,
     server_env,
     start_server,
 )
@@ -36,22 +39,6 @@ DEAD_AFTER_S = 3.0
 FINISHED = ("SUCCESS", "PARTIAL_SUCCESS")
 # Every process of a test: quick heartbeats, a short dead-after time, one billing log.
 WATCH = {"ORCH_WORKER_DEAD_AFTER_S": str(DEAD_AFTER_S), "ORCH_WORKER_HEARTBEAT_S": "0.3"}
-
-
-def billed(log: Path) -> int:
-    return len(log.read_text().splitlines()) if log.exists() else 0
-
-
-def recorded(server: ApiServer) -> int:
-    """Attempts that returned: not those in flight, nor those a crash cut off."""
-    query = "select count(*) from llm_calls where outcome not in ('in_flight', 'interrupted')"
-    with server.db() as db:
-        return int(db.execute(query).fetchone()[0])
-
-
-def ok_count(server: ApiServer) -> int:
-    with server.db() as db:
-        return int(db.execute("select count(*) from llm_calls where outcome='ok'").fetchone()[0])
 
 
 def wait_for(condition: str, check: Callable[[], bool], *procs: subprocess.Popen[str]) -> None:
