@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -12,7 +13,7 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
-from api_fixtures import ORCHESTRATOR, QUICK, server_env, start_server
+from api_fixtures import ORCHESTRATOR, QUICK, server_env, start_process, start_server
 from dbos import DBOS
 
 from orchestrator.config import Settings
@@ -20,9 +21,11 @@ from orchestrator.domain import JobSpec
 from orchestrator.errors import InvalidInput
 from orchestrator.runtime import EventBus, EventLog, Runtime
 from orchestrator.runtime.service import JOB_QUEUE
-from orchestrator.runtime.workers import WorkerWatch, fair_share
+from orchestrator.runtime.workers import DECLARED_DEAD_EXIT, WorkerWatch, fair_share
 from orchestrator.runtime.workflows import job_of_workflow, task_workflow_id, workflow_id
 from orchestrator.store import Store
+
+WORKER_READY = re.compile(r"worker \S+ ready")
 
 
 @pytest.fixture
@@ -103,6 +106,32 @@ def test_a_second_process_under_a_live_worker_id_exits_with_one_line(tmp_path: P
         assert server.proc.poll() is None  # the first one is unharmed
     finally:
         server.stop()
+
+
+def test_a_worker_declared_dead_while_it_lives_exits_at_once(tmp_path: Path) -> None:
+    """A worker that stalled past the dead-after time and had its row claimed (its work handed
+    to another) stops at its next heartbeat, rather than run that work in two places."""
+    data = tmp_path / "data"
+    beating = server_env(data, ORCH_WORKER_HEARTBEAT_S="0.2")
+    proc, output, _ = start_process(
+        [ORCHESTRATOR, "worker", "--worker-id", "w-stale"], beating, tmp_path, WORKER_READY
+    )
+    try:
+
+        async def claim() -> None:
+            store = await Store.open(f"sqlite+aiosqlite:///{data / 'orchestrator.db'}")
+            try:
+                [row] = [w for w in await store.list_workers() if w.worker_id == "w-stale"]
+                assert await store.claim_dead_worker(row)  # what a survivor's watch does
+            finally:
+                await store.close()
+
+        asyncio.run(claim())
+        assert proc.wait(timeout=120) == DECLARED_DEAD_EXIT
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert any("declared it dead" in line for line in output), output
 
 
 def test_a_worker_takes_its_fair_share_of_the_jobs() -> None:

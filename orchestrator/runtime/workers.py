@@ -22,6 +22,11 @@ while it runs its one job, and takes nothing from the queue: killed, it stops be
 worker takes its job over like a dead worker's; stopped by the user, it removes its row, and
 its job waits for a resume from anywhere (`owner_alive` tells a resume the run is orphaned).
 
+A process that wakes to find its row claimed (it stalled past the dead-after time: a frozen
+VM, a long pause) was declared dead, and its work now runs elsewhere: it exits at once, before
+its workflows go on, rather than run them in two places (`on_declared_dead`). Fencing refuses
+its writes meanwhile; a supervisor restarts it under its id, with nothing left to recover.
+
 Heartbeats compare wall clocks of different machines: keep them in sync (NTP).
 """
 
@@ -33,6 +38,7 @@ import logging
 import os
 import socket
 import time
+from collections.abc import Callable
 
 from dbos import Queue
 
@@ -67,6 +73,21 @@ def _is_running(pid: int) -> bool:
     except PermissionError:  # alive, owned by someone else
         return True
     return True
+
+
+# The exit status of a process that found itself declared dead (EX_SOFTWARE).
+DECLARED_DEAD_EXIT = 70
+
+
+def exit_declared_dead(worker_id: str) -> None:
+    """Leave at once: no graceful stop, whose writes would be a dead worker's."""
+    log.critical(
+        "worker %s: another worker declared it dead (silent past ORCH_WORKER_DEAD_AFTER_S) "
+        "and took its work over; exiting so that nothing runs in two places",
+        worker_id,
+    )
+    logging.shutdown()
+    os._exit(DECLARED_DEAD_EXIT)
 
 
 def fair_share(open_jobs: int, alive: int) -> int | None:
@@ -134,8 +155,10 @@ class WorkerWatch:
         worker_id: str,
         *,
         takes_work: bool = True,
+        on_declared_dead: Callable[[str], None] = exit_declared_dead,
     ):
         self._store = store
+        self._on_declared_dead = on_declared_dead
         self._events = events
         self._settings = settings
         self.worker_id = worker_id
@@ -198,7 +221,9 @@ class WorkerWatch:
         while True:
             await asyncio.sleep(self._settings.worker_heartbeat_s)
             try:
-                await self.beat()
+                if not await self._store.beat_again(self.worker_id, now=time.time()):
+                    self._on_declared_dead(self.worker_id)
+                    return
                 if self.takes_work:
                     await self.take_over_dead()
                     await self.share_work()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pydantic import BaseModel
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 
 from orchestrator.store._base import StoreBase
 from orchestrator.store.tables import workers
@@ -28,6 +28,15 @@ class WorkersRepo(StoreBase):
         )
         async with self._write() as conn:
             await conn.execute(stmt)
+
+    async def beat_again(self, worker_id: str, *, now: float) -> bool:
+        """Record that a beating worker is still alive; False when its row is gone: another
+        worker claimed it as dead (and took its work over) while it was silent."""
+        async with self._write() as conn:
+            found = await conn.execute(
+                update(workers).where(workers.c.worker_id == worker_id).values(seen_at=now)
+            )
+        return found.rowcount == 1
 
     async def list_workers(self) -> list[WorkerBeat]:
         async with self._engine.connect() as conn:
