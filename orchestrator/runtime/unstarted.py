@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 
 from dbos import DBOS
@@ -26,6 +27,9 @@ __all__ = ["UnstartedRuns"]
 
 log = logging.getLogger(__name__)
 
+# How long a run recorded as started may take to start in the process that recorded it.
+START_GRACE_S = 10.0
+
 
 class UnstartedRuns:
     def __init__(self, store: Store, start: Callable[[str, int], Awaitable[None]]) -> None:
@@ -33,9 +37,11 @@ class UnstartedRuns:
         self._start = start  # starts (or enqueues) the run `attempt` of a job
         self._task: asyncio.Task[None] | None = None
 
-    async def start_all(self) -> list[str]:
-        """Start the run of every pending job that has none; the jobs started."""
-        pending = {workflow_id(j, a): (j, a) for j, a in await self._store.pending_runs()}
+    async def start_all(self, *, before: float | None = None) -> list[str]:
+        """Start the run of every pending job that has none (with `before`: pending since
+        before that time); the jobs started."""
+        runs = await self._store.pending_runs(before=before)
+        pending = {workflow_id(j, a): (j, a) for j, a in runs}
         if not pending:
             return []
         found = await DBOS.list_workflows_async(
@@ -62,7 +68,10 @@ class UnstartedRuns:
         while True:
             await asyncio.sleep(every_s)
             try:
-                for job_id in await self.start_all():
+                # Not a run just recorded: the process that recorded it is starting it (a CLI
+                # `run` among them, whose job must not go to the workers' queue).
+                settled = time.time() - START_GRACE_S
+                for job_id in await self.start_all(before=settled):
                     log.warning("job %s: its run was recorded but never started; started", job_id)
             except Exception:  # a store hiccup must not end the watch
                 log.exception("could not look for runs never started; looking again")

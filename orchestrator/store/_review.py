@@ -107,12 +107,15 @@ class ReviewRepo(StoreBase):
         self._announce(stored)
         return int(row.attempt) + 1
 
-    async def pending_runs(self) -> list[tuple[str, int]]:
+    async def pending_runs(self, *, before: float | None = None) -> list[tuple[str, int]]:
         """(job, run number) of every pending job: created, resumed or approved, and its run
-        started or about to be (a run its process died before starting is among them)."""
+        started or about to be (a run its process died before starting is among them);
+        with `before`, only those pending since before that time."""
         query = select(jobs.c.job_id, jobs.c.attempt).where(
             jobs.c.status == JobStatus.PENDING.value, jobs.c.deleted_at.is_(None)
         )
+        if before is not None:
+            query = query.where(jobs.c.updated_at < before)
         async with self._engine.connect() as conn:
             return [(r.job_id, int(r.attempt)) for r in (await conn.execute(query)).all()]
 
