@@ -25,7 +25,6 @@ from dbos._dbos import _get_or_create_dbos_registry
 from orchestrator.config import Settings
 from orchestrator.domain import (
     TERMINAL_JOB_STATUSES,
-    JobRecord,
     JobSpec,
     JobStatus,
     ProjectStatus,
@@ -39,12 +38,13 @@ from orchestrator.providers import ClientSet, Pricing, build_clients
 from orchestrator.runtime.deliveries import DELIVERIES_NAME, Deliveries, hand_over
 from orchestrator.runtime.events import EventBus, EventLog
 from orchestrator.runtime.jobrun import JobRuns, RuntimeDeps
+from orchestrator.runtime.orphans import stop_orphaned_run
 from orchestrator.runtime.recovery import install as queue_recovered_work_here
 from orchestrator.runtime.rejects import REJECTER_NAME, Rejecter
 from orchestrator.runtime.removals import Removals
 from orchestrator.runtime.unstarted import UnstartedRuns
-from orchestrator.runtime.workers import WorkerWatch, owner_alive
-from orchestrator.runtime.workflows import RUNNER_NAME, JobRunner, task_workflow_id, workflow_id
+from orchestrator.runtime.workers import WorkerWatch
+from orchestrator.runtime.workflows import RUNNER_NAME, JobRunner, workflow_id
 from orchestrator.store import EventListener, Store
 from orchestrator.webhooks import check_reachable
 
@@ -321,7 +321,7 @@ class Runtime:
                 raise JobConflict(job_id, "it is starting")
         elif run is not None and run.status in UNFINISHED:
             if not job.status.is_terminal():
-                await self._stop_orphaned(job, run)  # JobConflict while its process lives
+                await stop_orphaned_run(self.deps, job, run)  # JobConflict if it lives
             # It has ended (its `done` may be out already) or was cancelled, and its workflow
             # is finishing its last steps: a resume right after that should just work.
             if not await self.ended_within(job_id, RESUME_WAIT_S):
@@ -354,29 +354,6 @@ class Runtime:
             job, now=now, budget_usd=budget_usd, time_limit_s=time_limit_s, announce=announce
         )
         await self._start_attempt(job_id, attempt)
-
-    async def _stop_orphaned(self, job: JobRecord, run: WorkflowStatus) -> None:
-        """Stop the unfinished run of `job` when the process it is recorded under is gone (a
-        CLI killed or stopped by its user, a worker not yet taken over); JobConflict while
-        that process beats. Its workflows are cancelled, so that nothing starts them again;
-        should the process only have stalled, the resume's claim fences its writes."""
-        owner = run.executor_id or ""
-        dead_after = self.deps.settings.worker_dead_after_s
-        if owner == DBOS.executor_id or await owner_alive(
-            self.store, owner, dead_after_s=dead_after
-        ):
-            raise JobConflict(job.job_id, "it is still running")
-        run_id = workflow_id(job.job_id, job.attempt)
-        tasks = await self.store.list_tasks(job.job_id)
-        # The job's and its tasks' workflows, not its webhooks': those are still to be sent.
-        await DBOS.cancel_workflows_async(
-            [run_id, *(task_workflow_id(run_id, t.task_id) for t in tasks)]
-        )
-        self.events.log(
-            job.job_id,
-            f"its run's process ({owner}) stopped without ending it: that run is stopped",
-            "WARNING",
-        )
 
     async def approve(self, job_id: str, *, budget_usd: float | None = None) -> None:
         """Run a job awaiting review with its plan as reviewed; `budget_usd` replaces its
