@@ -127,7 +127,9 @@ def test_a_killed_cli_run_is_taken_over_by_a_live_server(tmp_path: Path) -> None
     assert billed(bills) - recorded(server) == in_flight  # only the calls cut off ran again
 
 
-def test_a_cli_run_stopped_by_its_user_is_resumed_through_the_server(tmp_path: Path) -> None:
+def test_a_cli_run_stopped_by_its_user_is_cancelled_then_resumed_through_the_server(
+    tmp_path: Path,
+) -> None:
     with cli_run_beside_a_server(tmp_path) as (server, run, bills):
         wait_for("calls of the CLI's job", lambda: has_job(server) and ok_count(server) >= 8, run)
         run.send_signal(signal.SIGINT)  # Ctrl-C: the CLI stops, its job unfinished
@@ -136,6 +138,10 @@ def test_a_cli_run_stopped_by_its_user_is_resumed_through_the_server(tmp_path: P
 
         async def resume_and_follow() -> list[Sse]:
             async with server.client() as client:
+                # A cancel first, as from the dashboard, which shows the job running: no run
+                # notices it, and the resume after it still starts the next run.
+                cancelled = await client.post(f"/api/jobs/{job_id}/cancel")
+                assert cancelled.status_code == 202, cancelled.text
                 resumed = await client.post(f"/api/jobs/{job_id}/resume", json={})
                 assert resumed.status_code == 202, resumed.text
             return await stream_until_done(server, job_id)

@@ -12,23 +12,27 @@ from __future__ import annotations
 from dbos import DBOS, WorkflowStatus
 
 from orchestrator.domain import JobRecord
-from orchestrator.errors import JobConflict
 from orchestrator.runtime.jobrun import RuntimeDeps
 from orchestrator.runtime.workers import owner_alive
 from orchestrator.runtime.workflows import task_workflow_id, workflow_id
 
-__all__ = ["stop_orphaned_run"]
+__all__ = ["orphaned", "stop_orphaned_run"]
+
+
+async def orphaned(deps: RuntimeDeps, run: WorkflowStatus) -> bool:
+    """Whether `run`, an unfinished run, is recorded under a process that no longer beats
+    (never this one)."""
+    owner = run.executor_id or ""
+    if owner == DBOS.executor_id:
+        return False
+    dead_after = deps.settings.worker_dead_after_s
+    return not await owner_alive(deps.store, owner, dead_after_s=dead_after)
 
 
 async def stop_orphaned_run(deps: RuntimeDeps, job: JobRecord, run: WorkflowStatus) -> None:
-    """Stop `run`, the unfinished run of `job`, when the process it is recorded under is
-    gone; JobConflict while that process beats. Its workflows are cancelled, so that nothing
-    starts them again; should the process only have stalled, the resume's claim fences its
+    """Stop `run`, the orphaned run of `job`: its workflows are cancelled, so that nothing
+    starts them again; should its process only have stalled, the resume's claim fences its
     writes, and it exits at its next heartbeat."""
-    owner = run.executor_id or ""
-    dead_after = deps.settings.worker_dead_after_s
-    if owner == DBOS.executor_id or await owner_alive(deps.store, owner, dead_after_s=dead_after):
-        raise JobConflict(job.job_id, "it is still running")
     run_id = workflow_id(job.job_id, job.attempt)
     tasks = await deps.store.list_tasks(job.job_id)
     # The job's and its tasks' workflows, not its webhooks': those are still to be sent.
@@ -36,6 +40,6 @@ async def stop_orphaned_run(deps: RuntimeDeps, job: JobRecord, run: WorkflowStat
     await DBOS.cancel_workflows_async(runs)
     deps.events.log(
         job.job_id,
-        f"its run's process ({owner}) stopped without ending it: that run is stopped",
+        f"its run's process ({run.executor_id}) stopped without ending it: that run is stopped",
         "WARNING",
     )

@@ -38,7 +38,7 @@ from orchestrator.providers import ClientSet, Pricing, build_clients
 from orchestrator.runtime.deliveries import DELIVERIES_NAME, Deliveries, hand_over
 from orchestrator.runtime.events import EventBus, EventLog
 from orchestrator.runtime.jobrun import JobRuns, RuntimeDeps
-from orchestrator.runtime.orphans import stop_orphaned_run
+from orchestrator.runtime.orphans import orphaned, stop_orphaned_run
 from orchestrator.runtime.recovery import install as queue_recovered_work_here
 from orchestrator.runtime.rejects import REJECTER_NAME, Rejecter
 from orchestrator.runtime.removals import Removals
@@ -320,8 +320,10 @@ class Runtime:
             if time.time() - job.updated_at < RESUME_WAIT_S:
                 raise JobConflict(job_id, "it is starting")
         elif run is not None and run.status in UNFINISHED:
-            if not job.status.is_terminal():
-                await stop_orphaned_run(self.deps, job, run)  # JobConflict if it lives
+            if await orphaned(self.deps, run):  # its process is gone, cancelled or not
+                await stop_orphaned_run(self.deps, job, run)
+            elif not job.status.is_terminal():
+                raise JobConflict(job_id, "it is still running")
             # It has ended (its `done` may be out already) or was cancelled, and its workflow
             # is finishing its last steps: a resume right after that should just work.
             if not await self.ended_within(job_id, RESUME_WAIT_S):
