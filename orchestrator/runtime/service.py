@@ -324,8 +324,7 @@ class Runtime:
                 await stop_orphaned_run(self.deps, job, run)
             elif not job.status.is_terminal():
                 raise JobConflict(job_id, "it is still running")
-            # It has ended (its `done` may be out already) or was cancelled, and its workflow
-            # is finishing its last steps: a resume right after that should just work.
+            # Ended or cancelled, its workflow finishing its last steps (or stopped): wait.
             if not await self.ended_within(job_id, RESUME_WAIT_S):
                 raise JobConflict(job_id, "it is still finishing its last steps; try again shortly")
             job = await self.store.get_job(job_id)  # as its run left it: what the claim sees
