@@ -147,6 +147,8 @@ class Settings(BaseSettings):
     # presumed dead and the others take over its unfinished jobs.
     worker_heartbeat_s: float = Field(default=5.0, gt=0)
     worker_dead_after_s: float = Field(default=30.0, gt=0)
+    # Connections DBOS keeps to its system database (a worker's steps, queue and recovery).
+    dbos_pool_size: int = Field(default=20, ge=1)
     pg_idle_in_transaction_timeout_s: float = Field(
         default=10.0,
         ge=0,

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from dbos import DBOS, SetWorkflowID, WorkflowHandleAsync, WorkflowStatus, WorkflowStatusString
 from dbos._dbos import _get_or_create_dbos_registry
+from sqlalchemy import Engine
 
 from orchestrator.config import Settings
 from orchestrator.domain import (
@@ -35,6 +36,7 @@ from orchestrator.errors import InvalidInput, JobConflict, UnusableInput
 from orchestrator.events import JobEvent, StatusEvent
 from orchestrator.money import usd, usd_exact
 from orchestrator.providers import ClientSet, Pricing, build_clients
+from orchestrator.runtime.dbos_setup import dbos_config
 from orchestrator.runtime.deliveries import DELIVERIES_NAME, Deliveries, hand_over
 from orchestrator.runtime.events import EventBus, EventLog
 from orchestrator.runtime.jobrun import JobRuns, RuntimeDeps
@@ -98,8 +100,10 @@ class Runtime:
         rejecter: Rejecter,
         watch: WorkerWatch,
         listener: EventListener | None,
+        dbos_engine: Engine | None = None,
     ) -> None:
         self.deps = deps
+        self.dbos_engine = dbos_engine  # ours, given to DBOS: disposed after it stops
         self.runs = runs
         self.runner = runner
         self.rejecter = rejecter
@@ -167,15 +171,8 @@ class Runtime:
         runner = JobRunner(deps, runs, deliveries)
         rejecter = Rejecter(deps, runner.steps, deliveries)
         queue_recovered_work_here()  # and take no other process's (runtime/recovery.py)
-        DBOS(
-            config={
-                "name": "orchestrator",
-                "system_database_url": settings.dbos_url,
-                "application_version": settings.application_version,
-                "executor_id": executor,
-                "log_level": "WARNING",
-            }
-        )
+        config = dbos_config(settings, executor)
+        DBOS(config=config)
         if not worker:
             DBOS.listen_queues([])  # run here what is started here; take no queued job
         DBOS.launch()
@@ -191,7 +188,8 @@ class Runtime:
             await watch.start(queue)  # unless ORCH_WORKER_JOBS is set, it sets the share
         store.on_events.append(deps.events.bus.publish)  # events stored with a change
         listener = await store.listen_events(deps.events.bus.publish)
-        runtime = cls(deps, runs, runner, rejecter, watch, listener)
+        engine = config.get("system_database_engine")
+        runtime = cls(deps, runs, runner, rejecter, watch, listener, engine)
         if worker:  # deletions a stopped process left half done
             for job_id in await store.hidden_jobs():
                 runtime.removals.later(job_id, STOP_WAIT_S)
@@ -216,6 +214,8 @@ class Runtime:
             await self.listener.stop()
         await self.events.flush_all()
         DBOS.destroy(workflow_completion_timeout_sec=0)
+        if self.dbos_engine is not None:
+            self.dbos_engine.dispose()
         # DBOS installs its own default executor on the loop and shuts it down on destroy;
         # give the loop a fresh one so the process can keep using to_thread (and start again).
         asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor())
