@@ -41,6 +41,9 @@ COST_QUANTUM = Decimal("1e-10")
 # may also charge per request.
 _USED_PRICE_KEYS = ("input_mtok", "output_mtok", "requests_kcount")
 
+# Costs computed are kept for reuse up to this many (then forgotten all at once).
+_COSTS_KEPT = 4096
+
 # Time-of-day prices change on the quarter hour at the finest (DeepSeek: at :30).
 _PRICE_SCAN_MINUTES = 15
 
@@ -107,22 +110,36 @@ class Pricing:
         self._catalog = catalog
         self._lookup = lookup
         self._models: dict[str, _ModelPricing] = {}
+        # The router ranks by `per_mtok` and a call's worst case is priced again for each
+        # model and answer cap tried: both are kept (exact: the prices are pinned).
+        self._per_mtok: dict[str, Price] = {}
+        self._costs: dict[tuple[str, int, int], Decimal] = {}
         # Validate the whole catalog now, so a model without a price fails at start-up.
         for name in catalog.models:
             self._pricing(name)
 
     def per_mtok(self, model: str) -> Price:
         """USD per million input/output tokens at the base tier (for display)."""
-        calc = self._highest(self._pricing(model).prices, 1_000, 1_000)
-        return Price(
-            input_per_mtok=float(calc["input_price"] * 1_000),
-            output_per_mtok=float(calc["output_price"] * 1_000),
-        )
+        price = self._per_mtok.get(model)
+        if price is None:
+            calc = self._highest(self._pricing(model).prices, 1_000, 1_000)
+            price = self._per_mtok[model] = Price(
+                input_per_mtok=float(calc["input_price"] * 1_000),
+                output_per_mtok=float(calc["output_price"] * 1_000),
+            )
+        return price
 
     def cost(self, model: str, input_tokens: int, output_tokens: int) -> Decimal:
         """Exact cost of a call in USD at the model's highest price, rounded up to 1e-10."""
-        calc = self._highest(self._pricing(model).prices, input_tokens, output_tokens)
-        return calc["total_price"].quantize(COST_QUANTUM, rounding=ROUND_CEILING)
+        key = (model, input_tokens, output_tokens)
+        cost = self._costs.get(key)
+        if cost is None:
+            if len(self._costs) >= _COSTS_KEPT:
+                self._costs.clear()
+            calc = self._highest(self._pricing(model).prices, input_tokens, output_tokens)
+            cost = calc["total_price"].quantize(COST_QUANTUM, rounding=ROUND_CEILING)
+            self._costs[key] = cost
+        return cost
 
     def worst_case(
         self,
