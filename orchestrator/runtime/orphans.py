@@ -9,14 +9,17 @@ A resume asked anywhere stops such a run, and only such a run: while its process
 
 from __future__ import annotations
 
-from dbos import DBOS, WorkflowStatus
+from dbos import DBOS, WorkflowStatus, WorkflowStatusString
 
 from orchestrator.domain import JobRecord
 from orchestrator.runtime.jobrun import RuntimeDeps
 from orchestrator.runtime.workers import owner_alive
 from orchestrator.runtime.workflows import task_workflow_id, workflow_id
 
-__all__ = ["orphaned", "stop_orphaned_run"]
+__all__ = ["UNFINISHED", "orphaned", "stop_orphaned_run"]
+
+# The DBOS statuses of a run not ended (a workflow queued is one).
+UNFINISHED = {WorkflowStatusString.PENDING.value, WorkflowStatusString.ENQUEUED.value}
 
 
 async def orphaned(deps: RuntimeDeps, run: WorkflowStatus) -> bool:

@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from pathlib import Path
 
-from dbos import DBOS, SetWorkflowID, WorkflowHandleAsync, WorkflowStatus, WorkflowStatusString
+from dbos import DBOS, SetWorkflowID, WorkflowHandleAsync, WorkflowStatus
 from dbos._dbos import _get_or_create_dbos_registry
 from sqlalchemy import Engine
 
@@ -29,31 +29,28 @@ from orchestrator.domain import (
     JobSpec,
     JobStatus,
     ProjectStatus,
-    TaskStatus,
 )
 from orchestrator.engine.health import HealthBook
 from orchestrator.errors import InvalidInput, JobConflict, UnusableInput
-from orchestrator.events import JobEvent, StatusEvent
+from orchestrator.events import StatusEvent
 from orchestrator.money import usd, usd_exact
 from orchestrator.providers import ClientSet, Pricing, build_clients
 from orchestrator.runtime.dbos_setup import dbos_config
 from orchestrator.runtime.deliveries import DELIVERIES_NAME, Deliveries, hand_over
 from orchestrator.runtime.events import EventBus, EventLog
 from orchestrator.runtime.jobrun import JobRuns, RuntimeDeps
-from orchestrator.runtime.orphans import orphaned, stop_orphaned_run
+from orchestrator.runtime.orphans import UNFINISHED
 from orchestrator.runtime.recovery import install as queue_recovered_work_here
 from orchestrator.runtime.rejects import REJECTER_NAME, Rejecter
 from orchestrator.runtime.removals import Removals
+from orchestrator.runtime.resumes import Resumes
 from orchestrator.runtime.unstarted import UnstartedRuns
 from orchestrator.runtime.workers import WorkerWatch
 from orchestrator.runtime.workflows import RUNNER_NAME, JobRunner, workflow_id
 from orchestrator.store import EventListener, Store
 from orchestrator.webhooks import check_reachable
 
-UNFINISHED = {WorkflowStatusString.PENDING.value, WorkflowStatusString.ENQUEUED.value}
 JOB_QUEUE = "jobs"
-# How long a resume waits for an ended or cancelled job's workflow to finish its last steps.
-RESUME_WAIT_S = 15.0
 # How long a removal waits for a deleted job's run to stop, when resumed by a (re)start.
 STOP_WAIT_S = 30.0
 # How long `stop()` lets removals under way finish (the next start resumes the others).
@@ -112,6 +109,7 @@ class Runtime:
         self.reviews = runner.reviews
         self.removals = Removals(self)  # deleted jobs being removed
         self.unstarted = UnstartedRuns(deps.store, self._start_attempt)
+        self.resumes = Resumes(deps, self._start_attempt, self.ended_within)
 
     @property
     def store(self) -> Store:
@@ -310,51 +308,7 @@ class Runtime:
 
         Of resumes asked at once (a double click; the API and the CLI), whichever process
         they come from, one starts a run: the others get JobConflict (Store.resume_job)."""
-        job = await self.store.get_job(job_id)
-        if job.status is JobStatus.AWAITING_REVIEW:
-            raise JobConflict(job_id, "it is awaiting review: approve or reject its plan")
-        run = await DBOS.get_workflow_status_async(workflow_id(job_id, job.attempt))
-        if run is None and not job.status.is_terminal():
-            # Claimed by a resume (or a start) whose run is not started yet, unless that
-            # resume's process stopped in between: a start takes milliseconds, not seconds.
-            if time.time() - job.updated_at < RESUME_WAIT_S:
-                raise JobConflict(job_id, "it is starting")
-        elif run is not None and run.status in UNFINISHED:
-            if await orphaned(self.deps, run):  # its process is gone, cancelled or not
-                await stop_orphaned_run(self.deps, job, run)
-            elif not job.status.is_terminal():
-                raise JobConflict(job_id, "it is still running")
-            # Ended or cancelled, its workflow finishing its last steps (or stopped): wait.
-            if not await self.ended_within(job_id, RESUME_WAIT_S):
-                raise JobConflict(job_id, "it is still finishing its last steps; try again shortly")
-            job = await self.store.get_job(job_id)  # as its run left it: what the claim sees
-        tasks = await self.store.list_tasks(job_id)
-        # Completed tasks are kept on resume (Store.reset_unfinished_tasks): with a plan
-        # whose every task completed, a resume would start an empty run.
-        if tasks and all(t.status is TaskStatus.COMPLETED for t in tasks):
-            raise JobConflict(job_id, "it has nothing left to run: every task completed")
-        if budget_usd is not None:  # checked again, with what the claim charges, in it
-            spent = (await self.store.job_budget(job_id)).spent_usd
-            if Decimal(str(budget_usd)) < spent:
-                raise InvalidInput(
-                    f"budget_usd {usd_exact(budget_usd)} is below the {usd(float(spent))} "
-                    "the job has spent already"
-                )
-        now = time.time()
-        await self.events.flush(job_id)  # lines queued before go first
-
-        def announce(reset: list[str]) -> list[JobEvent]:
-            budget = f", budget now {usd_exact(budget_usd)}" if budget_usd is not None else ""
-            limit = f", time limit now {time_limit_s:g} s" if time_limit_s is not None else ""
-            line = f"resuming: {len(reset)} unfinished task(s) to run{budget}{limit}"
-            return [StatusEvent(status=JobStatus.PENDING, ts=now), EventLog.line(job_id, line)]
-
-        # The claim, the charge of attempts left in flight, the new limits, the tasks put
-        # back and the events telling of it: one transaction (Store.resume_job).
-        attempt = await self.store.resume_job(
-            job, now=now, budget_usd=budget_usd, time_limit_s=time_limit_s, announce=announce
-        )
-        await self._start_attempt(job_id, attempt)
+        await self.resumes.resume(job_id, budget_usd=budget_usd, time_limit_s=time_limit_s)
 
     async def approve(self, job_id: str, *, budget_usd: float | None = None) -> None:
         """Run a job awaiting review with its plan as reviewed; `budget_usd` replaces its
