@@ -164,3 +164,15 @@ async def test_a_last_call_whose_prompt_does_not_fit_is_made_with_its_middle_cut
     revision = with_material(Role.REVISE)
     assert (await rig.executor(revision)).status is CallStatus.BUDGET_EXHAUSTED
     assert client.prompts == []
+
+
+async def test_a_call_out_of_budget_says_what_the_closest_model_needed() -> None:
+    """Every model is tried, the dearest last: the error names the one nearest to fitting
+    (what the user would have to add), not the last one tried."""
+    scripted = ScriptedClient(sim(), {})
+    rig = Rig(budget="0.000001", client=scripted)
+    result = await rig.executor(gen())
+    assert result.status is CallStatus.BUDGET_EXHAUSTED
+    needs = {m: rig.worst_case(m, gen()) for m in ("gamma-small", "beta-mid")}
+    assert needs["gamma-small"] < needs["beta-mid"]
+    assert result.error.startswith("gamma-small: a call needs up to $"), result.error

@@ -22,7 +22,13 @@ from orchestrator.engine.call_notes import FailureTally, JobNotes
 from orchestrator.engine.calls_api import CallResult, CallSpec, CallStatus
 from orchestrator.engine.health import HealthBook
 from orchestrator.engine.spending import Spending
-from orchestrator.errors import MalformedOutput, ProviderError, ProviderTimeout, RateLimited
+from orchestrator.errors import (
+    BudgetExceeded,
+    MalformedOutput,
+    ProviderError,
+    ProviderTimeout,
+    RateLimited,
+)
 from orchestrator.providers.base import LLMClient, LLMRequest, LLMResponse
 from orchestrator.providers.pricing import Pricing
 from orchestrator.storable import storable
@@ -67,10 +73,22 @@ class LogicalCall:
     last_error: str = ""
     called: bool = False  # some provider call was made
     budget_blocked: bool = False  # some candidate did not fit the budget
+    # The candidate that came closest to fitting: (what it needed, why), for the error a
+    # call out of budget ends with (the last one tried is the dearest of the last resort).
+    closest_fit: tuple[float, str] | None = None
     failures: FailureTally = field(default_factory=FailureTally)
 
+    def did_not_fit(self, model: str, refused: BudgetExceeded) -> None:
+        self.budget_blocked = True
+        self.last_error = f"{model}: {refused}"
+        if self.closest_fit is None or refused.needed < self.closest_fit[0]:
+            self.closest_fit = (refused.needed, self.last_error)
+
     def end(self, status: CallStatus) -> CallResult:
-        error = self.failures.describe(self.last_error)
+        last = self.last_error
+        if status is CallStatus.BUDGET_EXHAUSTED and self.closest_fit is not None:
+            last = self.closest_fit[1]
+        error = self.failures.describe(last)
         return CallResult(status=status, cost_usd=float(self.cost), error=error)
 
 

@@ -248,8 +248,7 @@ class CallExecutor:
                 row, model, request, shorten=shorten, cut=cut, client=client
             )
         except BudgetExceeded as e:
-            call.budget_blocked = True
-            call.last_error = f"{model.name}: {e}"
+            call.did_not_fit(model.name, e)
             return None
         call.attempt += 1
         return row, request
