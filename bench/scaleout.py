@@ -8,7 +8,9 @@ default queue settings but a 1 s heartbeat). Once every worker is ready, this pr
 the same N job rows as `Runtime.submit` would, without starting their runs: the workers'
 look for runs never started (runtime/unstarted.py, every heartbeat) puts them on the shared
 queue, so the only processes measured are the workers and PostgreSQL, not a submitter.
-The clock runs from the first job written to the last job finished.
+The clock runs from the first job written to the last job finished. Before the database is
+dropped, every job that did not succeed is explained (its error, warnings and failed DBOS
+workflows), with what the workers' output said of errors (bench/scaleout_failures.py).
 
 CPU is read from /proc: the workers' (and their children's), the PostgreSQL backends
 connected to the run's database (sampled every second, so a backend that exits between two
@@ -30,6 +32,7 @@ from tempfile import TemporaryDirectory
 import psycopg
 
 from bench.common import print_table
+from bench.scaleout_failures import error_lines, failure_report
 from bench.scaleout_probe import Sampler, Workers, cpu_of, loop_sched_s, scratch_database
 from orchestrator.domain import JobSpec, JobStatus
 from orchestrator.events import JobEvent, LogEvent, StatusEvent
@@ -148,21 +151,27 @@ def run_once(
 ) -> Run:
     with scratch_database() as dsn:
         store_url = dsn.replace("postgresql://", "postgresql+asyncpg://")
-        with Workers(workers, store_url, tmp, own_sessions=own_sessions) as procs:
-            idle = cpu_of(procs.pids)
-            time.sleep(IDLE_S)
-            idle = (cpu_of(procs.pids) - idle) / IDLE_S / workers
-            sampler = Sampler(dsn)
-            with sampler:
-                before, sched_before = cpu_of(procs.pids), _sched(procs.pids)
-                started = time.perf_counter()
-                asyncio.run(submit(store_url, specs))
-                wait_finished(dsn, len(specs), deadline_s)
-                wall = time.perf_counter() - started
-                worker_cpu = cpu_of(procs.pids) - before
-                on_cpu, waiting = (
-                    b - a for a, b in zip(sched_before, _sched(procs.pids), strict=True)
-                )
+        procs = Workers(workers, store_url, tmp, own_sessions=own_sessions)
+        try:
+            with procs:
+                idle = cpu_of(procs.pids)
+                time.sleep(IDLE_S)
+                idle = (cpu_of(procs.pids) - idle) / IDLE_S / workers
+                sampler = Sampler(dsn)
+                with sampler:
+                    before, sched_before = cpu_of(procs.pids), _sched(procs.pids)
+                    started = time.perf_counter()
+                    asyncio.run(submit(store_url, specs))
+                    wait_finished(dsn, len(specs), deadline_s)
+                    wall = time.perf_counter() - started
+                    worker_cpu = cpu_of(procs.pids) - before
+                    on_cpu, waiting = (
+                        b - a for a, b in zip(sched_before, _sched(procs.pids), strict=True)
+                    )
+        finally:
+            # Before the database is dropped (a run that timed out too): why any job did
+            # not succeed, and what the workers said of errors.
+            explain(dsn, procs.output)
         finals, by_worker, calls = outcome(dsn)
     usage = sampler.usage()
     return Run(
@@ -186,6 +195,18 @@ def run_once(
         load_mean=usage.load_mean,
         load_max=usage.load_max,
     )
+
+
+def explain(dsn: str, outputs: list[list[str]]) -> None:
+    try:
+        for line in failure_report(dsn):
+            print(line, flush=True)
+    except psycopg.Error as e:  # no tables yet (no worker started), or no connection left
+        print(f"the jobs' failures could not be read: {e}", flush=True)
+    for n, lines in enumerate(outputs, start=1):
+        said = error_lines(lines)
+        if said:
+            print(f"--- worker w{n}, its lines on errors:\n" + "\n".join(said), flush=True)
 
 
 def _sched(pids: list[int]) -> tuple[float, float]:
