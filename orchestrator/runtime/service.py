@@ -39,7 +39,7 @@ from orchestrator.runtime.dbos_setup import dbos_config
 from orchestrator.runtime.deliveries import DELIVERIES_NAME, Deliveries, hand_over
 from orchestrator.runtime.events import EventBus, EventLog
 from orchestrator.runtime.jobrun import JobRuns, RuntimeDeps
-from orchestrator.runtime.orphans import UNFINISHED
+from orchestrator.runtime.orphans import ENDER_NAME, UNFINISHED, OrphanEnder
 from orchestrator.runtime.recovery import install as queue_recovered_work_here
 from orchestrator.runtime.rejects import REJECTER_NAME, Rejecter
 from orchestrator.runtime.removals import Removals
@@ -95,6 +95,7 @@ class Runtime:
         runs: JobRuns,
         runner: JobRunner,
         rejecter: Rejecter,
+        ender: OrphanEnder,
         watch: WorkerWatch,
         listener: EventListener | None,
         dbos_engine: Engine | None = None,
@@ -104,6 +105,7 @@ class Runtime:
         self.runs = runs
         self.runner = runner
         self.rejecter = rejecter
+        self.ender = ender  # ends a cancelled job whose run's process is gone
         self.watch = watch
         self.listener = listener  # wake-ups for events stored by other processes
         self.reviews = runner.reviews
@@ -168,6 +170,7 @@ class Runtime:
         deliveries = Deliveries(deps)
         runner = JobRunner(deps, runs, deliveries)
         rejecter = Rejecter(deps, runner.steps, deliveries)
+        ender = OrphanEnder(deps, runner.steps, deliveries)
         queue_recovered_work_here()  # and take no other process's (runtime/recovery.py)
         config = dbos_config(settings, executor)
         DBOS(config=config)
@@ -187,7 +190,7 @@ class Runtime:
         store.on_events.append(deps.events.bus.publish)  # events stored with a change
         listener = await store.listen_events(deps.events.bus.publish)
         engine = config.get("system_database_engine")
-        runtime = cls(deps, runs, runner, rejecter, watch, listener, engine)
+        runtime = cls(deps, runs, runner, rejecter, ender, watch, listener, engine)
         if worker:  # deletions a stopped process left half done
             for job_id in await store.hidden_jobs():
                 runtime.removals.later(job_id, STOP_WAIT_S)
@@ -220,7 +223,7 @@ class Runtime:
         # Let a later Runtime in this process register its runner under the same name.
         registry = _get_or_create_dbos_registry()
         registry.dbos = None
-        ours = (f"/{RUNNER_NAME}", f"/{DELIVERIES_NAME}", f"/{REJECTER_NAME}")
+        ours = (f"/{RUNNER_NAME}", f"/{DELIVERIES_NAME}", f"/{REJECTER_NAME}", f"/{ENDER_NAME}")
         for key in [k for k in registry.instance_info_map if k.endswith(ours)]:
             registry.instance_info_map.pop(key)
         await self.runs.close()
@@ -293,12 +296,21 @@ class Runtime:
         return result
 
     async def cancel(self, job_id: str) -> None:
-        """Stop new calls of the job at once; the job then ends CANCELLED."""
+        """Stop new calls of the job at once; the job then ends CANCELLED: in the process
+        running it, or here and now when that process is gone (runtime/orphans.py)."""
         if (await self.store.get_job(job_id)).status is JobStatus.AWAITING_REVIEW:
             await self.reject(job_id)  # no run to stop: it ends now
             return
-        await request_cancel(self.store, job_id)
+        try:
+            await request_cancel(self.store, job_id)
+        except JobConflict:
+            # Cancelled, and not ended yet, by a cancel under way (a double click) or one
+            # whose process stopped before it ended the job: it ends (once), or the refusal.
+            if not await self.ender.end_if_orphaned(job_id):
+                raise
+            return
         self.runs.cancel(job_id)
+        await self.ender.end_if_orphaned(job_id)
 
     async def resume(
         self, job_id: str, *, budget_usd: float | None = None, time_limit_s: float | None = None
