@@ -38,10 +38,9 @@ def dbos_config(settings: Settings, executor_id: str) -> DBOSConfig:
 
 def sqlite_system_engine(url: str, pool_size: int) -> sa.Engine:
     """DBOS's SQLite system database in WAL mode (see the module docstring), pooled as
-    DBOS pools its own (it lets half the pool poll for workflow results)."""
-    engine = sa.create_engine(
-        url, pool_size=pool_size, max_overflow=0, pool_timeout=30, pool_pre_ping=True
-    )
+    DBOS pools its own (it lets half the pool poll for workflow results), without its ping
+    at each checkout: a connection to a file is never dropped by a server."""
+    engine = sa.create_engine(url, pool_size=pool_size, max_overflow=0, pool_timeout=30)
 
     @sa.event.listens_for(engine, "connect")
     def configure(dbapi_connection: Any, _record: object) -> None:
