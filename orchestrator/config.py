@@ -147,8 +147,14 @@ class Settings(BaseSettings):
     # presumed dead and the others take over its unfinished jobs.
     worker_heartbeat_s: float = Field(default=5.0, gt=0)
     worker_dead_after_s: float = Field(default=30.0, gt=0)
-    # Connections DBOS keeps to its system database (a worker's steps, queue and recovery).
-    dbos_pool_size: int = Field(default=20, ge=1)
+    # PostgreSQL connections of a process: DBOS's pool for its system database (a worker's
+    # steps, queue and recovery; DBOS lets half of it poll for workflow results), the store's
+    # pool (`store_pool_size` kept, `store_max_overflow` more for a burst), and one listening
+    # connection each. Small enough that several workers fit in PostgreSQL's default 100
+    # connections (README: Scale-out); a process waits for a free one rather than fail.
+    dbos_pool_size: int = Field(default=8, ge=2)
+    store_pool_size: int = Field(default=4, ge=1)
+    store_max_overflow: int = Field(default=4, ge=0)
     pg_idle_in_transaction_timeout_s: float = Field(
         default=10.0,
         ge=0,
@@ -187,7 +193,7 @@ class Settings(BaseSettings):
     def store_url(self) -> str:
         """SQLAlchemy async URL of the orchestrator's own tables."""
         if self.database_url:
-            return self._with_session_settings(self.database_url)
+            return self._with_store_pool(self._with_session_settings(self.database_url))
         return f"sqlite+aiosqlite:///{(self.data_dir / 'orchestrator.db').resolve()}"
 
     @property
@@ -215,6 +221,20 @@ class Settings(BaseSettings):
         rest = parsed.difference_update_query(["options"]).render_as_string(False)
         # %20, not "+": libpq reads a URI's query percent-decoded only.
         return f"{rest}{'&' if '?' in rest else '?'}options={quote(options, safe='')}"
+
+    def _with_store_pool(self, url: str) -> str:
+        """A PostgreSQL `url` with the store's pool size (store/_engine.py reads it), unless
+        the URL sizes the pool itself."""
+        try:
+            parsed = make_url(url)
+        except ArgumentError:
+            return url
+        if parsed.get_backend_name() not in ("postgresql", "postgres"):
+            return url
+        sizes = {"pool_size": self.store_pool_size, "max_overflow": self.store_max_overflow}
+        wanted = {k: str(v) for k, v in sizes.items() if k not in parsed.query}
+        rest = "&".join(f"{k}={v}" for k, v in wanted.items())
+        return f"{url}{'&' if '?' in url else '?'}{rest}" if rest else url
 
     @property
     def artifacts_dir(self) -> Path:
