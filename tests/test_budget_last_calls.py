@@ -8,6 +8,8 @@ against a billing wire server are in test_budget_property.py.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from test_routing import make_catalog, make_router
 
 from orchestrator.config import TaskTypePolicy
@@ -38,11 +40,13 @@ def test_a_usable_output_out_of_budget_still_feeds_its_dependents() -> None:
     assert q.take_ready(5) == ["after_a"]
 
 
-async def test_a_task_out_of_budget_before_its_first_review_keeps_its_draft() -> None:
-    async def call(spec: CallSpec) -> CallResult:
-        if spec.role is Role.GENERATE:
-            return CallResult(status=CallStatus.OK, text="the draft", model="m", provider="p")
-        return CallResult(status=CallStatus.BUDGET_EXHAUSTED, error="a call needs more")
+async def run_summary_task(
+    call: Callable[[CallSpec], Awaitable[CallResult]],
+    *,
+    models: list[str],
+    pinned_model: str | None = None,
+) -> TaskResult:
+    """A summary task run with `call` as its caller, ending before any iteration does."""
 
     async def on_iteration(_record: object) -> None:
         raise AssertionError("no iteration ends")
@@ -53,9 +57,19 @@ async def test_a_task_out_of_budget_before_its_first_review_keeps_its_draft() ->
         type=TaskType.SUMMARIZATION,
         prompt="Summarise it.",
         acceptance_threshold=0.8,
+        pinned_model=pinned_model,
     )
-    policy = TaskTypePolicy(threshold=0.8, max_iterations=2, models=["m"])
-    result = await run_task(task, {}, policy=policy, call=call, on_iteration=on_iteration)
+    policy = TaskTypePolicy(threshold=0.8, max_iterations=2, models=models)
+    return await run_task(task, {}, policy=policy, call=call, on_iteration=on_iteration)
+
+
+async def test_a_task_out_of_budget_before_its_first_review_keeps_its_draft() -> None:
+    async def call(spec: CallSpec) -> CallResult:
+        if spec.role is Role.GENERATE:
+            return CallResult(status=CallStatus.OK, text="the draft", model="m", provider="p")
+        return CallResult(status=CallStatus.BUDGET_EXHAUSTED, error="a call needs more")
+
+    result = await run_summary_task(call, models=["m"])
     assert result.stop_reason is StopReason.BUDGET
     assert (result.status, result.output, result.score) == (TaskStatus.DEGRADED, "the draft", None)
     assert "the first draft is kept, unreviewed" in result.reason
@@ -146,18 +160,6 @@ async def test_a_pinned_task_asks_for_its_model_only() -> None:
         seen.append(spec)
         return CallResult(status=CallStatus.BUDGET_EXHAUSTED, error="a call needs more")
 
-    async def on_iteration(_record: object) -> None:
-        raise AssertionError("no iteration ends")
-
-    task = TaskState(
-        job_id="j",
-        task_id="t",
-        type=TaskType.SUMMARIZATION,
-        prompt="Summarise it.",
-        acceptance_threshold=0.8,
-        pinned_model="m",
-    )
-    policy = TaskTypePolicy(threshold=0.8, max_iterations=2, models=["m", "n"])
-    await run_task(task, {}, policy=policy, call=call, on_iteration=on_iteration)
+    await run_summary_task(call, models=["m", "n"], pinned_model="m")
     [generation] = seen
     assert generation.pinned and generation.prefer == ["m"]

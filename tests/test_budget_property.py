@@ -187,8 +187,11 @@ LAST_CALLS_MODELS = {
 }
 
 
-def write_last_calls_catalog(path: Path) -> None:
-    reviewers = ["review-g", "review-a"]
+def write_wire_catalog(
+    path: Path, models: dict[str, tuple[str, float, float, float]], reviewers: list[str]
+) -> None:
+    """A catalog of `models` (provider, quality, input and output USD per million tokens)
+    whose task types and plans go to gen-o only and whose reviews go to `reviewers`."""
     catalog = {
         "models": {
             name: {
@@ -197,7 +200,7 @@ def write_last_calls_catalog(path: Path) -> None:
                 "max_output_tokens": 1024,
                 "price": {"input_per_mtok": price_in, "output_per_mtok": price_out},
             }
-            for name, (provider, quality, price_in, price_out) in LAST_CALLS_MODELS.items()
+            for name, (provider, quality, price_in, price_out) in models.items()
         },
         "task_types": {
             t.value: {"threshold": 0.9, "max_iterations": 2, "models": ["gen-o"]} for t in TaskType
@@ -205,6 +208,23 @@ def write_last_calls_catalog(path: Path) -> None:
         "roles": {"decompose": ["gen-o"], "critique": reviewers, "evaluate": reviewers},
     }
     path.write_text(yaml.safe_dump(catalog))
+
+
+def wire_settings(tmp_path: Path, server: FakeLLMServer) -> Settings:
+    """Every real provider pointed at the billing wire `server`, with the catalog written
+    to tmp_path/catalog.yaml."""
+    return Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        data_dir=tmp_path / "data",
+        catalog_path=tmp_path / "catalog.yaml",
+        openai_api_key=KEY,
+        openai_base_url=f"{server.url}/v1",
+        anthropic_api_key=KEY,
+        anthropic_base_url=server.url,
+        gemini_api_key=KEY,
+        gemini_base_url=server.url,
+        queue_poll_interval_s=0.02,
+    )
 
 
 def three_summaries(request: WireRequest) -> Answer:
@@ -253,20 +273,9 @@ def test_a_job_goes_on_with_cheaper_calls_when_a_dear_one_no_longer_fits(
     passes the budget and is what the job recorded. Stopping at the dear call, these jobs ran
     out having used 50-75 % of their budgets.
     """
-    write_last_calls_catalog(tmp_path / "catalog.yaml")
+    write_wire_catalog(tmp_path / "catalog.yaml", LAST_CALLS_MODELS, ["review-g", "review-a"])
     with FakeLLMServer(three_summaries, api_key=KEY, latency_s=(0.005, 0.02)) as server:
-        settings_ = Settings(
-            _env_file=None,  # type: ignore[call-arg]
-            data_dir=tmp_path / "data",
-            catalog_path=tmp_path / "catalog.yaml",
-            openai_api_key=KEY,
-            openai_base_url=f"{server.url}/v1",
-            anthropic_api_key=KEY,
-            anthropic_base_url=server.url,
-            gemini_api_key=KEY,
-            gemini_base_url=server.url,
-            queue_poll_interval_s=0.02,
-        )
+        settings_ = wire_settings(tmp_path, server)
         ended = asyncio.run(run_alone(settings_, server, [0.002, 0.003]))
     for status, budget, recorded, bill in ended:
         assert recorded == bill <= budget, ended
@@ -283,25 +292,6 @@ OUTSIDE_MODELS = {
 }
 
 
-def write_outside_catalog(path: Path) -> None:
-    catalog = {
-        "models": {
-            name: {
-                "provider": provider,
-                "quality": quality,
-                "max_output_tokens": 1024,
-                "price": {"input_per_mtok": price_in, "output_per_mtok": price_out},
-            }
-            for name, (provider, quality, price_in, price_out) in OUTSIDE_MODELS.items()
-        },
-        "task_types": {
-            t.value: {"threshold": 0.9, "max_iterations": 2, "models": ["gen-o"]} for t in TaskType
-        },
-        "roles": {"decompose": ["gen-o"], "critique": ["review-g"], "evaluate": ["review-g"]},
-    }
-    path.write_text(yaml.safe_dump(catalog))
-
-
 def test_a_last_call_goes_outside_its_models_when_none_of_them_fits(tmp_path: Path) -> None:
     """No call of gen-o (the only model of the plan's and the task types' lists) fits these
     budgets, even with a short answer, while spare-a, in no list at all, does: the plan, the
@@ -310,20 +300,9 @@ def test_a_last_call_goes_outside_its_models_when_none_of_them_fits(tmp_path: Pa
     With the last resort kept to the lists, these jobs spent nothing (no plan fitted). At
     these budgets one last review (input counted a token per byte, as without a tokenizer,
     and a 128-token answer) is 15-20 % of the budget: the jobs run out at 75-85 %."""
-    write_outside_catalog(tmp_path / "catalog.yaml")
+    write_wire_catalog(tmp_path / "catalog.yaml", OUTSIDE_MODELS, ["review-g"])
     with FakeLLMServer(three_summaries, api_key=KEY, latency_s=(0.005, 0.02)) as server:
-        settings_ = Settings(
-            _env_file=None,  # type: ignore[call-arg]
-            data_dir=tmp_path / "data",
-            catalog_path=tmp_path / "catalog.yaml",
-            openai_api_key=KEY,
-            openai_base_url=f"{server.url}/v1",
-            anthropic_api_key=KEY,
-            anthropic_base_url=server.url,
-            gemini_api_key=KEY,
-            gemini_base_url=server.url,
-            queue_poll_interval_s=0.02,
-        )
+        settings_ = wire_settings(tmp_path, server)
         ended = asyncio.run(run_alone(settings_, server, [0.00005, 0.00008]))
         answered_by_spare = any(b.model == "spare-a" for b in server.bill)
     assert any(status is ProjectStatus.BUDGET_EXHAUSTED for status, *_ in ended), ended
