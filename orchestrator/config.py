@@ -151,7 +151,7 @@ class Settings(BaseSettings):
     # steps, queue and recovery; DBOS lets half of it poll for workflow results), the store's
     # pool (`store_pool_size` kept, `store_max_overflow` more for a burst), and one listening
     # connection each. Small enough that several workers fit in PostgreSQL's default 100
-    # connections (README: Scale-out); a process waits for a free one rather than fail.
+    # connections (README: Scaling out); a process waits for a free one rather than fail.
     dbos_pool_size: int = Field(default=8, ge=2)
     store_pool_size: int = Field(default=4, ge=1)
     store_max_overflow: int = Field(default=4, ge=0)
