@@ -41,7 +41,9 @@ def worker(
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stopping.set)
-        out.print(f"worker {executor_id} ready; data in {settings.store_url.split('@')[-1]}")
+        # Host and database only: no credentials, no session settings or pool sizes.
+        where = settings.store_url.split("@")[-1].split("?")[0]
+        out.print(f"worker {executor_id} ready; data in {where}")
         try:
             await stopping.wait()
         finally:
