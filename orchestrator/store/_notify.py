@@ -17,6 +17,7 @@ from collections.abc import Callable
 
 import asyncpg
 
+from orchestrator.store._engine import APPLICATION_NAME
 from orchestrator.store._events import EVENTS_CHANNEL
 
 log = logging.getLogger(__name__)
@@ -65,7 +66,9 @@ class EventListener:
         first = True
         while True:
             try:
-                conn = await asyncpg.connect(self._dsn)
+                conn = await asyncpg.connect(
+                    self._dsn, server_settings={"application_name": APPLICATION_NAME}
+                )
             except (OSError, asyncpg.PostgresError):
                 if first:
                     raise
