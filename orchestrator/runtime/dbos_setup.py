@@ -18,6 +18,9 @@ from dbos import DBOSConfig
 from orchestrator.config import Settings
 
 _SQLITE_PRAGMAS = ("busy_timeout = 30000", "foreign_keys = ON", "synchronous = NORMAL")
+# DBOS's own default: a file has no connection slots to share with other processes, unlike
+# PostgreSQL (ORCH_DBOS_POOL_SIZE), and a server runs many jobs' steps at once.
+SQLITE_POOL_SIZE = 20
 
 
 def dbos_config(settings: Settings, executor_id: str) -> DBOSConfig:
@@ -30,13 +33,11 @@ def dbos_config(settings: Settings, executor_id: str) -> DBOSConfig:
         "sys_db_pool_size": settings.dbos_pool_size,
     }
     if settings.dbos_url.startswith("sqlite"):
-        config["system_database_engine"] = sqlite_system_engine(
-            settings.dbos_url, settings.dbos_pool_size
-        )
+        config["system_database_engine"] = sqlite_system_engine(settings.dbos_url)
     return config
 
 
-def sqlite_system_engine(url: str, pool_size: int) -> sa.Engine:
+def sqlite_system_engine(url: str, pool_size: int = SQLITE_POOL_SIZE) -> sa.Engine:
     """DBOS's SQLite system database in WAL mode (see the module docstring), pooled as
     DBOS pools its own (it lets half the pool poll for workflow results), without its ping
     at each checkout: a connection to a file is never dropped by a server."""
