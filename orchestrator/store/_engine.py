@@ -66,12 +66,47 @@ def async_url(url: str) -> URL:
     raise InvalidInput(f"unsupported database {backend!r}: use sqlite or postgresql")
 
 
+# PostgreSQL's errors (SQLSTATE, Appendix A of its manual) that another try may not meet.
+# asyncpg's errors reach SQLAlchemy as the plain DBAPIError whatever they were, so the code,
+# not the class, tells them apart.
+RETRYABLE_SQLSTATES = frozenset(
+    {
+        "40001",  # serialization_failure
+        "40P01",  # deadlock_detected: the server rolled this transaction back to end one
+        "55P03",  # lock_not_available: a lock timeout ran out
+        "53300",  # too_many_connections: every slot of the server (shared by all) was taken
+        "57P01",  # admin_shutdown: the session was ended (a restart, pg_terminate_backend)
+        "57P02",  # crash_shutdown
+        "57P03",  # cannot_connect_now: the server is starting or in recovery
+        "25P03",  # idle_in_transaction_session_timeout: the session ended, not the database
+    }
+)
+_CONNECTION_EXCEPTION = "08"  # the class of a connection that failed or was refused
+
+
 def is_transient(error: BaseException) -> bool:
     """Whether a failed database operation may succeed if tried again: the database was
-    busy or locked, no pooled connection came free in time, or the connection was lost."""
+    busy or locked, it ended the transaction to break a deadlock or a serialization
+    conflict, it had no connection slot free, no pooled connection came free in time, or
+    the connection was lost."""
     if isinstance(error, PoolTimeout | OperationalError | InterfaceError | ConnectionError):
         return True
-    return isinstance(error, DBAPIError) and error.connection_invalidated
+    if isinstance(error, DBAPIError) and error.connection_invalidated:
+        return True
+    code = sqlstate(error)
+    return code is not None and (
+        code in RETRYABLE_SQLSTATES or code.startswith(_CONNECTION_EXCEPTION)
+    )
+
+
+def sqlstate(error: BaseException) -> str | None:
+    """The SQLSTATE of a PostgreSQL error, raised by its driver or wrapped by SQLAlchemy
+    (asyncpg's and psycopg's errors both carry it); None for any other error."""
+    for candidate in (error, getattr(error, "orig", None)):
+        code = getattr(candidate, "sqlstate", None)
+        if isinstance(code, str):
+            return code
+    return None
 
 
 def _is_sqlite_memory(url: URL) -> bool:
