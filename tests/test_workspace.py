@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from orchestrator.engine.tree_checks import check_tree
 from orchestrator.errors import InvalidInput
 from orchestrator.runtime.workspaces import commit_task
 from orchestrator.workspace import MAX_TREE_BYTES, Workspace
+from orchestrator.workspace._repo import locked
 
 MAIN = 'def greet() -> str:\n    return "Hello World"\n'
 TEST = (
@@ -147,3 +149,31 @@ async def test_the_tasks_modules_are_imported_from_the_tree() -> None:
     assert not run.passed and "broken at import" in run.detail
     fine = await check_tree(task, _answer({"main.py": MAIN}), {}, SandboxLimits())
     assert {c.name: c.passed for c in fine}["python_run"]
+
+
+def test_a_reader_waits_for_the_repository_being_created(tmp_path: Path) -> None:
+    """Two tasks of a job finishing together: one creates the repository (its `.git` folder
+    exists before dulwich has written what makes it one), the other reads the tree for its own
+    commit. The reader waits for the creator instead of failing (NotGitRepository ended the
+    job SYSTEM_FAILURE)."""
+    workspace = Workspace(tmp_path / "ws")
+    read: list[object] = []
+
+    def reader() -> None:
+        try:
+            read.append(workspace.read())
+        except Exception as e:  # what the reader met, for the assertion below
+            read.append(e)
+
+    thread = threading.Thread(target=reader)
+    with locked(workspace.root):  # a creator in the middle of Repo.init
+        (workspace.root / ".git").mkdir(parents=True)
+        thread.start()
+        # With the lock taken by readers, the reader is still waiting: without it, it has
+        # met the half-made repository and ended.
+        thread.join(timeout=2)
+        assert thread.is_alive(), read
+        (workspace.root / ".git").rmdir()
+        Repo.init(str(workspace.root)).close()
+    thread.join()
+    assert read == [{}]

@@ -16,7 +16,7 @@ from dulwich.object_store import tree_lookup_path
 from dulwich.objects import Blob, Commit, ObjectID
 from dulwich.repo import Repo
 
-from orchestrator.workspace._repo import BRANCH, STEP_TRAILER, Workspace
+from orchestrator.workspace._repo import BRANCH, STEP_TRAILER, Workspace, existing_repo
 
 __all__ = ["FileVersion", "file_history", "last_writers", "unified_diff"]
 
@@ -40,9 +40,9 @@ def file_history(root: Path, path: str) -> list[FileVersion]:
     parts = path.split("/")
     if any(p in ("", ".", "..") for p in parts) or not path.isprintable():
         return []
-    if not (root / ".git").is_dir():
-        return []
-    with Repo(str(root)) as repo:
+    with existing_repo(root) as repo:
+        if repo is None:
+            return []
         try:
             head = repo.refs[BRANCH]
         except KeyError:

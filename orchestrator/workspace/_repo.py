@@ -5,7 +5,9 @@ author is the model, the message says the task, its score and cost. A commit car
 durable step that made it (an `Orchestrator-Step:` trailer), so the same step run again after
 a crash finds its commit and adds none; a commit that would change nothing is not made.
 Writers of one workspace take turns on a file lock (tasks of a job finish concurrently, in
-one process or several on one machine). Blocking: call it from a thread.
+one process or several on one machine); readers take it too, since a repository being
+created exists as a `.git` folder before dulwich has written what makes it one. Blocking:
+call it from a thread.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import fcntl
 import os
 import stat
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,7 +28,7 @@ from dulwich.repo import Repo
 from orchestrator.errors import InvalidInput
 from orchestrator.project_paths import path_problem
 
-__all__ = ["CommitInfo", "Workspace"]
+__all__ = ["CommitInfo", "Workspace", "existing_repo", "locked"]
 
 BRANCH = Ref(b"refs/heads/main")
 COMMITTER = b"Multi-LLM Orchestrator <orchestrator@localhost>"
@@ -88,11 +90,9 @@ class Workspace:
 
     def read(self) -> dict[str, bytes]:
         """The committed tree: path -> contents ({} before the first commit)."""
-        if not (self.root / ".git").is_dir():
-            return {}
-        with Repo(str(self.root)) as repo:
-            head = _head(repo)
-            if head is None:
+        with existing_repo(self.root) as repo:
+            head = None if repo is None else _head(repo)
+            if repo is None or head is None:
                 return {}
             tree = _tree_of(repo, head)
             return {
@@ -102,11 +102,9 @@ class Workspace:
 
     def log(self) -> list[CommitInfo]:
         """The history, newest first."""
-        if not (self.root / ".git").is_dir():
-            return []
-        with Repo(str(self.root)) as repo:
-            head = _head(repo)
-            if head is None:
+        with existing_repo(self.root) as repo:
+            head = None if repo is None else _head(repo)
+            if repo is None or head is None:
                 return []
             infos = []
             for entry in repo.get_walker(include=[head]):
@@ -129,15 +127,8 @@ class Workspace:
                 )
             return infos
 
-    @contextmanager
-    def _locked(self) -> Iterator[None]:
-        self.root.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.root.parent / f"{self.root.name}.lock", "a") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
+    def _locked(self) -> AbstractContextManager[None]:
+        return locked(self.root)
 
     def _open(self) -> Repo:
         if (self.root / ".git").is_dir():
@@ -157,6 +148,29 @@ class Workspace:
         for entry in iter_tree_contents(repo.object_store, tree):
             _refuse_links(self.root, entry.path.decode())
         build_index_from_tree(str(self.root), repo.index_path(), repo.object_store, tree)
+
+
+@contextmanager
+def locked(root: Path) -> Iterator[None]:
+    """The workspace's file lock, held for the block (one writer, or reader, at a time)."""
+    root.parent.mkdir(parents=True, exist_ok=True)
+    with open(root.parent / f"{root.name}.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+@contextmanager
+def existing_repo(root: Path) -> Iterator[Repo | None]:
+    """The repository at `root` opened under the lock, or None where there is none; a reader
+    that finds the `.git` folder of one being created waits for its creator to finish."""
+    if not (root / ".git").is_dir():
+        yield None
+        return
+    with locked(root), Repo(str(root)) as repo:
+        yield repo
 
 
 def _head(repo: Repo) -> ObjectID | None:
