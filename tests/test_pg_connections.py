@@ -14,8 +14,10 @@ import re
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
 
 import psycopg
 import pytest
@@ -64,45 +66,36 @@ def test_four_workers_and_a_server_fit_in_a_stock_postgresql() -> None:
     assert budget <= SHARE, f"{PROCESSES} processes of {budget} connections"
 
 
-class PeakBackends:
-    """While entered, reads pg_stat_activity of the database again and again: the most backends
-    connected at once (this test's own aside), and the most by application_name."""
+@dataclass
+class Peak:
+    most: int = 0  # the most backends connected at once (this test's own aside)
+    by_name: Counter[str] = field(default_factory=Counter)  # ... by application_name
 
-    def __init__(self, dsn: str) -> None:
-        self._dsn = dsn
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self.most = 0
-        self.by_name: Counter[str] = Counter()
-        self._conn: psycopg.Connection[tuple[str]] | None = None
 
-    def __enter__(self) -> PeakBackends:
-        self._conn = psycopg.connect(self._dsn, autocommit=True, application_name=OURS)
-        self._thread.start()
-        return self
+@contextmanager
+def peak_backends(dsn: str) -> Iterator[Peak]:
+    """While in the block, reads pg_stat_activity of the database again and again."""
+    peak, stop = Peak(), threading.Event()
+    with psycopg.connect(dsn, autocommit=True, application_name=OURS) as conn:
 
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
-        self._stop.set()
-        self._thread.join()
-        if self._conn is not None:
-            self._conn.close()
+        def sample() -> None:
+            while not stop.wait(0.02):
+                rows = conn.execute(
+                    "select application_name from pg_stat_activity "
+                    "where datname = current_database() and application_name <> %s",
+                    (OURS,),
+                ).fetchall()
+                peak.most = max(peak.most, len(rows))
+                for name, count in Counter(name or "(unnamed)" for (name,) in rows).items():
+                    peak.by_name[name] = max(peak.by_name[name], count)
 
-    def _run(self) -> None:
-        assert self._conn is not None
-        while not self._stop.wait(0.02):
-            rows = self._conn.execute(
-                "select application_name from pg_stat_activity "
-                "where datname = current_database() and application_name <> %s",
-                (OURS,),
-            ).fetchall()
-            self.most = max(self.most, len(rows))
-            for name, count in Counter(name or "(unnamed)" for (name,) in rows).items():
-                self.by_name[name] = max(self.by_name[name], count)
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        try:
+            yield peak
+        finally:
+            stop.set()
+            sampler.join()
 
 
 async def write_jobs(store_url: str, count: int) -> None:
@@ -157,7 +150,7 @@ def test_a_busy_worker_stays_within_its_connection_budget(
         [ORCHESTRATOR, "worker", "--worker-id", "w1"], env, tmp_path, re.compile("worker w1 ready")
     )
     try:
-        with PeakBackends(server_database) as peak:
+        with peak_backends(server_database) as peak:
             asyncio.run(write_jobs(f"{store_url}?application_name={OURS}", JOBS))
             finals = wait_finished(server_database, JOBS)
     finally:
@@ -167,8 +160,9 @@ def test_a_busy_worker_stays_within_its_connection_budget(
     seen = f"{peak.most} backends at once: {dict(peak.by_name)}"
     assert peak.most <= budget, f"{seen}; the settings allow {budget}"
     assert peak.most <= SHARE, f"{seen}; {PROCESSES} such processes do not fit"
-    # A real load: the store was asked for more connections than it keeps.
-    assert peak.by_name["orchestrator"] > default_settings().store_pool_size, peak.by_name
+    # A real load: the store was asked for more connections than it keeps (its event
+    # listener's session is named "orchestrator" too).
+    assert peak.by_name["orchestrator"] > default_settings().store_pool_size + 1, peak.by_name
 
 
 def test_the_store_pool_is_sized_by_the_settings() -> None:
