@@ -22,6 +22,7 @@ from dbos import DBOS, DBOSConfiguredInstance, SetWorkflowID
 from pydantic import BaseModel
 
 from orchestrator import crashpoints
+from orchestrator.domain import ProjectStatus
 from orchestrator.errors import OrchestratorError
 from orchestrator.events import CostEvent
 from orchestrator.runtime.jobrun import RuntimeDeps
@@ -33,6 +34,7 @@ from orchestrator.webhooks import (
     WARNING_SHARE,
     Backoff,
     check_reachable,
+    events_of,
     payload,
     send,
     shown,
@@ -140,6 +142,20 @@ class Deliveries(DBOSConfiguredInstance):
             )
         )
         return wait_s
+
+    async def start_for_end(self, job_id: str, outcome: ProjectStatus | None) -> None:
+        """From the workflow that ended the job: start a delivery workflow for each webhook
+        its end raises, named after that workflow; they go on after it ends (and after a
+        restart). A webhook must never change how a job ended: a failure is logged."""
+        try:
+            deliveries = await self.deliveries_of(job_id, events_of(outcome))
+        except Exception as e:
+            first_line = str(e).partition("\n")[0][:200]  # not a database error's SQL
+            log.error("job %s: webhooks not sent: %s: %s", job_id, type(e).__name__, first_line)
+            return
+        for delivery in deliveries:
+            with SetWorkflowID(f"{DBOS.workflow_id}:{delivery.webhook_id}"):
+                await DBOS.start_workflow_async(self.deliver, delivery)
 
     async def start_once(self, job_id: str, event: str) -> None:
         """Start the deliveries of `event` for the job, once per job: under workflow ids

@@ -17,8 +17,6 @@ it pending under its executor id, for its restart or a worker taking its work ov
 
 from __future__ import annotations
 
-import logging
-
 from dbos import (
     DBOS,
     DBOSConfiguredInstance,
@@ -35,7 +33,6 @@ from orchestrator.runtime.jobrun import RuntimeDeps
 from orchestrator.runtime.steps import JobSteps
 from orchestrator.runtime.workers import owner_alive
 from orchestrator.runtime.workflows import retrying_step, task_workflow_id, workflow_id
-from orchestrator.webhooks import events_of
 
 __all__ = [
     "ENDER_NAME",
@@ -49,8 +46,6 @@ __all__ = [
 ENDER_NAME = "orphan-ender"
 # The DBOS statuses of a run not ended (a workflow queued is one).
 UNFINISHED = {WorkflowStatusString.PENDING.value, WorkflowStatusString.ENQUEUED.value}
-
-log = logging.getLogger(__name__)
 
 
 def end_workflow_id(job_id: str, attempt: int) -> str:
@@ -140,7 +135,7 @@ class OrphanEnder(DBOSConfiguredInstance):
             outcome = await self.finish_job(job_id)
         except StaleRun:  # a resume claimed the job meanwhile: its next run goes on
             return
-        await self._announce(job_id, outcome)
+        await self.deliveries.start_for_end(job_id, outcome)
 
     @retrying_step
     async def stop_run(self, job_id: str, attempt: int) -> bool:
@@ -165,14 +160,3 @@ class OrphanEnder(DBOSConfiguredInstance):
     @retrying_step
     async def finish_job(self, job_id: str) -> ProjectStatus:
         return await self.job_steps.finish_job(job_id, ProjectStatus.CANCELLED)
-
-    async def _announce(self, job_id: str, outcome: ProjectStatus) -> None:
-        """Start the webhooks the job's end raises, as a run's end starts them."""
-        try:
-            deliveries = await self.deliveries.deliveries_of(job_id, events_of(outcome))
-        except Exception as e:  # a webhook must never change how a job ended
-            log.error("job %s: webhooks not sent: %s", job_id, e)
-            return
-        for delivery in deliveries:
-            with SetWorkflowID(f"{DBOS.workflow_id}:{delivery.webhook_id}"):
-                await DBOS.start_workflow_async(self.deliveries.deliver, delivery)

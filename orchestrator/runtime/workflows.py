@@ -44,7 +44,6 @@ from orchestrator.runtime.review import Reviews
 from orchestrator.runtime.steps import JobStart, JobSteps
 from orchestrator.runtime.tree_steps import Accepted, TreeSteps
 from orchestrator.store import is_transient
-from orchestrator.webhooks import events_of
 from orchestrator.workspace import has_manifest, starting_tree, task_files
 
 RUNNER_NAME = "job-runner"
@@ -103,20 +102,8 @@ class JobRunner(DBOSConfiguredInstance):
             # Any error that got this far (an engine error, a database that stayed
             # unreachable through a step's retries) ends the job visibly, never "running".
             outcome = await self.finish_job(job_id, ProjectStatus.SYSTEM_FAILURE, _reason(e))
-        await self._announce(job_id, outcome)
+        await self.deliveries.start_for_end(job_id, outcome)
         return outcome
-
-    async def _announce(self, job_id: str, outcome: ProjectStatus | None) -> None:
-        """Start a delivery workflow for each webhook the run's end raises; they go on
-        after this workflow ends (and after a restart)."""
-        try:
-            deliveries = await self.deliveries.deliveries_of(job_id, events_of(outcome))
-        except Exception as e:  # a webhook must never change how a job ended
-            logger.error("job %s: webhooks not sent: %s", job_id, _reason(e))
-            return
-        for delivery in deliveries:
-            with SetWorkflowID(f"{DBOS.workflow_id}:{delivery.webhook_id}"):
-                await DBOS.start_workflow_async(self.deliveries.deliver, delivery)
 
     async def _run_job(self, job_id: str) -> ProjectStatus | None:
         start = await self.begin_job(job_id)
